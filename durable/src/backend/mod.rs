@@ -1,0 +1,234 @@
+//! The durable store: the [`Backend`] trait and its implementations.
+//!
+//! The contract is a lock/commit cycle. A worker fetches a work item (an orchestration
+//! instance with its new messages, or an activity invocation) under a lock, runs it, and then
+//! either commits its result atomically or abandons it. The store never interprets events: the
+//! engine decides what a turn produced and the store persists it.
+//!
+//! All SQL of the crate lives below this module.
+
+mod error;
+pub mod sqlite;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+pub use error::BackendError;
+
+use crate::history::{FailureDetails, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
+
+/// Result type of backend operations.
+pub type Result<T, E = BackendError> = std::result::Result<T, E>;
+
+/// What a queue feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueKind {
+    /// Work items of one activity function.
+    Activity,
+    /// Inboxes of the instances of one orchestrator function.
+    Orchestrator,
+}
+
+impl QueueKind {
+    /// `"activity"` or `"orchestrator"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueKind::Activity => "activity",
+            QueueKind::Orchestrator => "orchestrator",
+        }
+    }
+}
+
+/// A queue to create at startup: one per registered function.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct QueueSpec {
+    /// The function name.
+    pub name: String,
+    /// What the queue feeds.
+    pub kind: QueueKind,
+}
+
+/// The observable state of one queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStats {
+    /// The function name.
+    pub name: String,
+    /// What the queue feeds.
+    pub kind: QueueKind,
+    /// Messages or work items waiting (including ones currently locked by a worker).
+    pub depth: u64,
+    /// When the oldest waiting entry was enqueued.
+    pub oldest_enqueued_at: Option<DateTime<Utc>>,
+}
+
+/// An orchestration instance as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceRecord {
+    /// The instance id.
+    pub instance_id: String,
+    /// The orchestrator function name.
+    pub name: String,
+    /// The current execution id.
+    pub execution_id: String,
+    /// The runtime status.
+    pub runtime_status: OrchestrationRuntimeStatus,
+    /// The input of the current execution.
+    pub input: Value,
+    /// The output (or termination reason) once finished; `Null` before.
+    pub output: Value,
+    /// The custom status last set by the orchestrator; `Null` if none.
+    pub custom_status: Value,
+    /// Set when the instance failed.
+    pub failure: Option<FailureDetails>,
+    /// When the instance was created.
+    pub created_at: DateTime<Utc>,
+    /// When the instance last changed.
+    pub last_updated_at: DateTime<Utc>,
+}
+
+/// A request to create an instance (client `start_new`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewInstance {
+    /// The instance id.
+    pub instance_id: String,
+    /// The orchestrator function name.
+    pub name: String,
+    /// The execution id of the first execution.
+    pub execution_id: String,
+    /// The input.
+    pub input: Value,
+    /// Creation time; also the timestamp of the `ExecutionStarted` message.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The opaque lock of a fetched work item. Only the backend that issued it reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkItemLock {
+    /// Backend-specific lock token (fencing value).
+    pub token: u64,
+    /// Backend-specific ids of the messages or work item covered by the lock.
+    pub ids: Vec<i64>,
+}
+
+/// An orchestration instance with the new messages of its next turn, locked for one worker.
+#[derive(Debug, Clone)]
+pub struct OrchestrationWorkItem {
+    /// The instance's stored state when it was fetched.
+    pub instance: InstanceRecord,
+    /// New messages, in arrival order.
+    pub messages: Vec<OrchestrationMessage>,
+    /// How many events the current execution's history holds.
+    pub history_len: u64,
+    /// The lock to pass back on commit or abandon.
+    pub lock: WorkItemLock,
+}
+
+/// Everything one orchestrator turn produced, committed atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrchestrationCommit {
+    /// The execution the turn ran.
+    pub execution_id: String,
+    /// Events to append to that execution's history, in order.
+    pub new_events: Vec<HistoryEvent>,
+    /// The instance's status after the turn.
+    pub status: OrchestrationRuntimeStatus,
+    /// The output when the execution finished.
+    pub output: Value,
+    /// The custom status after the turn.
+    pub custom_status: Value,
+    /// Failure details when the execution failed.
+    pub failure: Option<FailureDetails>,
+    /// Activity invocations to enqueue.
+    pub activities: Vec<ActivityRequest>,
+    /// Messages to deliver to instances (this one or others).
+    pub messages: Vec<OrchestrationMessage>,
+}
+
+/// One activity invocation requested by an orchestrator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityRequest {
+    /// The calling instance.
+    pub instance_id: String,
+    /// The calling execution.
+    pub execution_id: String,
+    /// `event_id` of the `TaskScheduled` event.
+    pub task_scheduled_id: i64,
+    /// Activity function name (also its queue).
+    pub name: String,
+    /// The activity's input.
+    pub input: Value,
+}
+
+/// An activity invocation leased to one worker.
+#[derive(Debug, Clone)]
+pub struct ActivityWorkItem {
+    /// What to run.
+    pub request: ActivityRequest,
+    /// When it was enqueued.
+    pub enqueued_at: DateTime<Utc>,
+    /// The lease to pass back on completion or abandon.
+    pub lock: WorkItemLock,
+}
+
+/// A durable store for one task hub.
+///
+/// Implementations must make every `complete_*` call atomic: either everything it names is
+/// durable when it returns `Ok`, or nothing is. Fetching waits for work with in-process
+/// wake-ups, up to `wait`.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// Creates the queues (idempotent; existing queues keep their contents).
+    async fn create_queues(&self, queues: &[QueueSpec]) -> Result<()>;
+
+    /// Lists every queue of the task hub with its depth.
+    async fn queue_stats(&self) -> Result<Vec<QueueStats>>;
+
+    /// Creates an instance and enqueues its `ExecutionStarted` message.
+    ///
+    /// Errors with [`BackendError::InstanceExists`] when an instance with that id exists and
+    /// has not finished. A finished instance with that id is replaced (its history deleted).
+    async fn create_instance(&self, instance: NewInstance) -> Result<()>;
+
+    /// Enqueues a message to an existing instance.
+    ///
+    /// Errors with [`BackendError::InstanceNotFound`] when there is no such instance.
+    async fn send_message(&self, message: OrchestrationMessage) -> Result<()>;
+
+    /// Locks the next instance that has messages, waiting up to `wait` for one.
+    async fn fetch_orchestration(&self, wait: Duration) -> Result<Option<OrchestrationWorkItem>>;
+
+    /// Appends a turn's events, updates the instance, enqueues what it produced and removes
+    /// the messages it consumed, in one transaction; then releases the lock.
+    ///
+    /// Errors with [`BackendError::LockLost`] if the lock is no longer held.
+    async fn complete_orchestration(
+        &self,
+        lock: &WorkItemLock,
+        commit: OrchestrationCommit,
+    ) -> Result<()>;
+
+    /// Releases the lock without consuming the messages; they are fetched again.
+    async fn abandon_orchestration(&self, lock: &WorkItemLock) -> Result<()>;
+
+    /// Leases the next activity work item, waiting up to `wait` for one. The lease lasts the
+    /// backend's configured lease duration; an item whose lease expires is fetched again.
+    async fn fetch_activity(&self, wait: Duration) -> Result<Option<ActivityWorkItem>>;
+
+    /// Removes the work item and delivers its result message, in one transaction.
+    ///
+    /// Errors with [`BackendError::LockLost`] if the lease expired and the item was re-leased
+    /// or already completed; the result is then dropped.
+    async fn complete_activity(&self, lock: &WorkItemLock, result: OrchestrationMessage) -> Result<()>;
+
+    /// Releases the lease; the item is fetched again.
+    async fn abandon_activity(&self, lock: &WorkItemLock) -> Result<()>;
+
+    /// Reads an instance.
+    async fn get_instance(&self, instance_id: &str) -> Result<Option<InstanceRecord>>;
+
+    /// Reads the history of an instance's execution, in order.
+    async fn get_history(&self, instance_id: &str, execution_id: &str) -> Result<Vec<HistoryEvent>>;
+}

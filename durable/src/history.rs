@@ -1,0 +1,269 @@
+//! The serialized data model: history events, orchestration messages, runtime status and
+//! failure details.
+//!
+//! Field names follow the Durable Task Framework (`EventType`, `EventId`, `TaskScheduledId`, …)
+//! because they are shown as-is by the HTTP API and stored as JSON.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The runtime status of an orchestration instance (`OrchestrationRuntimeStatus` in C#).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OrchestrationRuntimeStatus {
+    /// Created, first turn not yet run.
+    Pending,
+    /// At least one turn has run and the instance has not finished.
+    Running,
+    /// Finished with an output.
+    Completed,
+    /// Restarted itself with `continue_as_new`.
+    ContinuedAsNew,
+    /// Finished with an unhandled error.
+    Failed,
+    /// Cancelled.
+    Canceled,
+    /// Stopped by `terminate`.
+    Terminated,
+    /// Suspended; events are held until it resumes.
+    Suspended,
+}
+
+impl OrchestrationRuntimeStatus {
+    /// All statuses, in declaration order.
+    pub const ALL: [OrchestrationRuntimeStatus; 8] = [
+        Self::Pending,
+        Self::Running,
+        Self::Completed,
+        Self::ContinuedAsNew,
+        Self::Failed,
+        Self::Canceled,
+        Self::Terminated,
+        Self::Suspended,
+    ];
+
+    /// Whether the instance has finished and will run no further turns.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::Completed | Self::Failed | Self::Canceled | Self::Terminated
+        )
+    }
+
+    /// The status name as Azure spells it (`"Running"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Running => "Running",
+            Self::Completed => "Completed",
+            Self::ContinuedAsNew => "ContinuedAsNew",
+            Self::Failed => "Failed",
+            Self::Canceled => "Canceled",
+            Self::Terminated => "Terminated",
+            Self::Suspended => "Suspended",
+        }
+    }
+
+    /// Parses a status name, ignoring ASCII case.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+impl std::fmt::Display for OrchestrationRuntimeStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a function failed: what the orchestrator sees in `FunctionFailed` and what a failed
+/// instance reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FailureDetails {
+    /// The kind of failure, e.g. `ActivityError`, `Panic`, `InvalidInput`, `NonDeterminism`.
+    pub error_type: String,
+    /// The error's message.
+    pub error_message: String,
+    /// The error's causes, outermost first, when the error had any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<String>,
+}
+
+impl FailureDetails {
+    /// Failure details of the given kind with a message and no causes.
+    pub fn new(error_type: impl Into<String>, error_message: impl Into<String>) -> Self {
+        FailureDetails {
+            error_type: error_type.into(),
+            error_message: error_message.into(),
+            causes: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for FailureDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error_type, self.error_message)?;
+        for cause in &self.causes {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One event of an orchestration's history.
+///
+/// `event_id` is the sequence number of the orchestrator action that produced a scheduling
+/// event (`TaskScheduled`), and `-1` for every other event, as in the Durable Task Framework.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HistoryEvent {
+    /// Sequence number of the action for scheduling events, `-1` otherwise.
+    pub event_id: i64,
+    /// When the event was recorded.
+    pub timestamp: DateTime<Utc>,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl HistoryEvent {
+    /// An event that is not the record of an orchestrator action (`event_id` = -1).
+    pub fn new(timestamp: DateTime<Utc>, kind: EventKind) -> Self {
+        HistoryEvent {
+            event_id: -1,
+            timestamp,
+            kind,
+        }
+    }
+}
+
+/// The kinds of history event, tagged by `EventType` in JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "EventType", rename_all_fields = "PascalCase")]
+pub enum EventKind {
+    /// The first event of every execution.
+    ExecutionStarted {
+        /// Orchestrator function name.
+        name: String,
+        /// Execution id (new for every execution of the instance).
+        execution_id: String,
+        /// The orchestration's input.
+        #[serde(default)]
+        input: Value,
+    },
+    /// A turn of the orchestrator started; its timestamp is `current_utc_date_time` for that turn.
+    OrchestratorStarted {},
+    /// The orchestrator called an activity.
+    TaskScheduled {
+        /// Activity function name.
+        name: String,
+        /// The activity's input.
+        #[serde(default)]
+        input: Value,
+    },
+    /// An activity returned.
+    TaskCompleted {
+        /// `event_id` of the matching `TaskScheduled`.
+        task_scheduled_id: i64,
+        /// The activity's output.
+        #[serde(default)]
+        result: Value,
+    },
+    /// An activity failed (returned an error, panicked, or could not run).
+    TaskFailed {
+        /// `event_id` of the matching `TaskScheduled`.
+        task_scheduled_id: i64,
+        /// Why it failed.
+        failure_details: FailureDetails,
+    },
+    /// A client terminated the instance.
+    ExecutionTerminated {
+        /// The reason given by the client.
+        #[serde(default)]
+        input: Value,
+    },
+    /// The execution finished.
+    ExecutionCompleted {
+        /// `Completed`, `Failed` or `Terminated`.
+        orchestration_status: OrchestrationRuntimeStatus,
+        /// The output (or the termination reason).
+        #[serde(default)]
+        result: Value,
+        /// Set when the execution failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failure_details: Option<FailureDetails>,
+    },
+}
+
+impl EventKind {
+    /// The `EventType` name of this event.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::ExecutionStarted { .. } => "ExecutionStarted",
+            EventKind::OrchestratorStarted {} => "OrchestratorStarted",
+            EventKind::TaskScheduled { .. } => "TaskScheduled",
+            EventKind::TaskCompleted { .. } => "TaskCompleted",
+            EventKind::TaskFailed { .. } => "TaskFailed",
+            EventKind::ExecutionTerminated { .. } => "ExecutionTerminated",
+            EventKind::ExecutionCompleted { .. } => "ExecutionCompleted",
+        }
+    }
+}
+
+/// A message delivered to an orchestration instance's inbox: an event that the orchestrator
+/// will see in its next turn (`TaskMessage` in the Durable Task Framework).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OrchestrationMessage {
+    /// The target instance.
+    pub instance_id: String,
+    /// The target execution; `None` means whichever execution is current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
+    /// The event to deliver.
+    pub event: HistoryEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialize_with_dtf_field_names() {
+        let event = HistoryEvent {
+            event_id: 3,
+            timestamp: DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default(),
+            kind: EventKind::TaskScheduled {
+                name: "E1_SayHello".into(),
+                input: Value::from("Tokyo"),
+            },
+        };
+        let json = serde_json::to_value(&event).unwrap_or_default();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "EventId": 3,
+                "Timestamp": "2026-01-02T03:04:05Z",
+                "EventType": "TaskScheduled",
+                "Name": "E1_SayHello",
+                "Input": "Tokyo"
+            })
+        );
+        let back: HistoryEvent = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn status_parses_any_case() {
+        assert_eq!(
+            OrchestrationRuntimeStatus::parse("running"),
+            Some(OrchestrationRuntimeStatus::Running)
+        );
+        assert_eq!(OrchestrationRuntimeStatus::parse("nope"), None);
+    }
+}

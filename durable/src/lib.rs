@@ -1,0 +1,32 @@
+#![doc = include_str!("../README.md")]
+
+// Lets this crate's own tests and doc examples use the macros, whose output names `::durable`.
+extern crate self as durable;
+
+pub mod activity;
+pub mod backend;
+pub mod error;
+pub mod history;
+pub mod orchestration;
+pub mod registry;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use activity::{ActivityHandle, DurableActivityContext};
+pub use durable_macros::{activity_trigger, orchestration_trigger};
+pub use error::{FunctionFailed, InputError};
+pub use history::{FailureDetails, OrchestrationRuntimeStatus};
+pub use orchestration::{
+    DurableOrchestrationContext, DurableTask, OrchestratorHandle, when_all, when_any,
+};
+
+/// Everything a function app needs: `use durable::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        ActivityHandle, DurableActivityContext, DurableOrchestrationContext, DurableTask,
+        FunctionFailed, InputError, OrchestrationRuntimeStatus, OrchestratorHandle,
+        activity_trigger, orchestration_trigger, when_all, when_any,
+    };
+}

@@ -1,0 +1,229 @@
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Waker;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::task::DurableTask;
+use crate::activity::ActivityHandle;
+use crate::error::{FunctionFailed, InputError};
+use crate::history::FailureDetails;
+
+/// The orchestrator's view of its instance (`IDurableOrchestrationContext` in C#).
+///
+/// Cheap to clone; every clone refers to the same instance. Everything it returns is
+/// deterministic: the same on every replay of the same history.
+///
+/// ```
+/// use durable::prelude::*;
+///
+/// #[orchestration_trigger(name = "E1_HelloSequence")]
+/// async fn hello_sequence(context: DurableOrchestrationContext) -> Result<Vec<String>, FunctionFailed> {
+///     let mut outputs = Vec::new();
+///     outputs.push(context.call_activity::<String>("E1_SayHello", "Tokyo").await?);
+///     outputs.push(context.call_activity::<String>("E1_SayHello", "Seattle").await?);
+///     Ok(outputs)
+/// }
+/// ```
+#[derive(Clone)]
+pub struct DurableOrchestrationContext {
+    state: SharedState,
+}
+
+impl std::fmt::Debug for DurableOrchestrationContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.state.with(|s| {
+            f.debug_struct("DurableOrchestrationContext")
+                .field("instance_id", &s.instance_id)
+                .field("name", &s.name)
+                .finish_non_exhaustive()
+        })
+    }
+}
+
+/// An action the orchestrator took that has not yet been matched against history or
+/// committed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Action {
+    CallActivity {
+        event_id: i64,
+        name: Arc<str>,
+        input: Value,
+    },
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::CallActivity { event_id, name, .. } => {
+                write!(f, "call_activity(\"{name}\") as action #{event_id}")
+            }
+        }
+    }
+}
+
+/// How a scheduled task ended.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TaskOutcome {
+    Completed(Value),
+    Failed(FailureDetails),
+}
+
+/// The mutable state of one orchestration execution, shared by the context, its tasks and the
+/// engine.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) instance_id: String,
+    pub(crate) name: String,
+    pub(crate) execution_id: String,
+    pub(crate) input: Value,
+    pub(crate) current_time: DateTime<Utc>,
+    pub(crate) is_replaying: bool,
+    pub(crate) custom_status: Value,
+    next_event_id: i64,
+    guid_counter: u64,
+    /// Actions taken since the last match or commit, in `event_id` order.
+    pub(crate) pending_actions: VecDeque<Action>,
+    /// Outcomes delivered but not yet taken by their task.
+    pub(crate) results: HashMap<i64, TaskOutcome>,
+    /// Wakers of tasks waiting for an outcome.
+    pub(crate) waiters: HashMap<i64, Waker>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SharedState(Arc<Mutex<State>>);
+
+impl SharedState {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        // No user code runs under this lock, so a poisoned lock still holds consistent state.
+        let mut guard = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard)
+    }
+}
+
+impl DurableOrchestrationContext {
+    pub(crate) fn new(state: SharedState) -> Self {
+        DurableOrchestrationContext { state }
+    }
+
+    /// The instance id.
+    pub fn instance_id(&self) -> String {
+        self.state.with(|s| s.instance_id.clone())
+    }
+
+    /// The orchestrator function's name.
+    pub fn name(&self) -> String {
+        self.state.with(|s| s.name.clone())
+    }
+
+    /// The orchestration's input, deserialized as `T` (`GetInput<T>()` in C#).
+    pub fn get_input<T: DeserializeOwned>(&self) -> Result<T, InputError> {
+        self.state
+            .with(|s| T::deserialize(&s.input).map_err(|e| InputError::new(&s.name, e)))
+    }
+
+    /// The current time as the orchestration sees it: the start time of the current turn,
+    /// the same on every replay (`CurrentUtcDateTime` in C#).
+    pub fn current_utc_date_time(&self) -> DateTime<Utc> {
+        self.state.with(|s| s.current_time)
+    }
+
+    /// Whether the orchestrator is being replayed from history (its earlier actions are
+    /// already recorded). Use it to avoid repeating side effects such as logging.
+    pub fn is_replaying(&self) -> bool {
+        self.state.with(|s| s.is_replaying)
+    }
+
+    /// A new UUID that is the same on every replay (`NewGuid()` in C#): a name-based UUID of
+    /// the instance id, the current turn's time and a per-execution counter.
+    pub fn new_guid(&self) -> Uuid {
+        self.state.with(|s| {
+            let name = format!(
+                "{}_{}_{}",
+                s.instance_id,
+                s.current_time.to_rfc3339_opts(SecondsFormat::Nanos, true),
+                s.guid_counter
+            );
+            s.guid_counter += 1;
+            Uuid::new_v5(&GUID_NAMESPACE, name.as_bytes())
+        })
+    }
+
+    /// Sets the custom status that clients see (`SetCustomStatus` in C#); it is saved with
+    /// the turn. A value that cannot be serialized is stored as its error message.
+    pub fn set_custom_status(&self, status: impl Serialize) {
+        let value = serde_json::to_value(status).unwrap_or_else(|e| Value::String(e.to_string()));
+        self.state.with(|s| s.custom_status = value);
+    }
+
+    /// Calls an activity by name and returns its pending output (`CallActivityAsync<T>` in C#).
+    ///
+    /// The name is checked when the turn commits: a name that no registered activity has
+    /// fails the task with `FunctionNotFound`.
+    pub fn call_activity<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        input: impl Serialize,
+    ) -> DurableTask<T> {
+        self.schedule_activity(Arc::from(name), serde_json::to_value(input))
+    }
+
+    /// Calls an activity through its typed handle, so that its name and its input and output
+    /// types are checked at compile time.
+    ///
+    /// ```no_run
+    /// # use durable::prelude::*;
+    /// #[activity_trigger(name = "E1_SayHello")]
+    /// async fn say_hello(name: String) -> String {
+    ///     format!("Hello {name}!")
+    /// }
+    ///
+    /// # async fn f(context: DurableOrchestrationContext) -> Result<(), FunctionFailed> {
+    /// let greeting: String = context.call(SayHello, "Tokyo").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn call<H: ActivityHandle>(
+        &self,
+        _activity: H,
+        input: impl Into<H::Input>,
+    ) -> DurableTask<H::Output> {
+        self.schedule_activity(Arc::from(H::NAME), serde_json::to_value(input.into()))
+    }
+
+    fn schedule_activity<T>(
+        &self,
+        name: Arc<str>,
+        input: Result<Value, serde_json::Error>,
+    ) -> DurableTask<T> {
+        let input = match input {
+            Ok(input) => input,
+            Err(e) => {
+                return DurableTask::failed(FunctionFailed {
+                    details: FailureDetails::new(
+                        "InvalidInput",
+                        format!("the input for `{name}` could not be serialized: {e}"),
+                    ),
+                    function: name.to_string(),
+                });
+            }
+        };
+        let event_id = self.state.with(|s| {
+            let event_id = s.next_event_id;
+            s.next_event_id += 1;
+            s.pending_actions.push_back(Action::CallActivity {
+                event_id,
+                name: name.clone(),
+                input,
+            });
+            event_id
+        });
+        DurableTask::waiting(self.state.clone(), event_id, name)
+    }
+}
+
+/// Namespace of [`DurableOrchestrationContext::new_guid`] UUIDs.
+const GUID_NAMESPACE: Uuid = Uuid::from_u128(0x9e95_2958_5e33_4daf_827f_2fa1_2937_b875);

@@ -1,0 +1,323 @@
+//! The replay engine: drives one orchestration execution from history events.
+//!
+//! An [`OrchestrationRun`] owns the orchestrator's live future. Events are applied one at a
+//! time; after each, the future is polled only if something woke it. A cached run therefore
+//! costs one poll per new event, however long its history; a run rebuilt after a cache miss
+//! replays the recorded history first, matching every action the function takes against the
+//! recorded scheduling events.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::OrchestratorRegistration;
+use super::context::{Action, DurableOrchestrationContext, SharedState, TaskOutcome};
+use crate::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationRuntimeStatus};
+use crate::registry::{BoxFuture, FunctionResult};
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Outcome {
+    Completed(Value),
+    Failed(FailureDetails),
+    Terminated(Value),
+}
+
+impl Outcome {
+    pub(crate) fn status(&self) -> OrchestrationRuntimeStatus {
+        match self {
+            Outcome::Completed(_) => OrchestrationRuntimeStatus::Completed,
+            Outcome::Failed(_) => OrchestrationRuntimeStatus::Failed,
+            Outcome::Terminated(_) => OrchestrationRuntimeStatus::Terminated,
+        }
+    }
+
+    pub(crate) fn output(&self) -> Value {
+        match self {
+            Outcome::Completed(v) | Outcome::Terminated(v) => v.clone(),
+            Outcome::Failed(_) => Value::Null,
+        }
+    }
+
+    pub(crate) fn failure(&self) -> Option<FailureDetails> {
+        match self {
+            Outcome::Failed(details) => Some(details.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// An activity call the turn scheduled.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ScheduledActivity {
+    pub(crate) event_id: i64,
+    pub(crate) name: Arc<str>,
+    pub(crate) input: Value,
+}
+
+/// What one turn produced.
+#[derive(Debug)]
+pub(crate) struct Turn {
+    /// Events to append to history, in order.
+    pub(crate) new_events: Vec<HistoryEvent>,
+    /// Activities to enqueue.
+    pub(crate) activities: Vec<ScheduledActivity>,
+    /// Set when the execution finished in this turn.
+    pub(crate) outcome: Option<Outcome>,
+    /// The custom status after the turn.
+    pub(crate) custom_status: Value,
+    /// How many times the orchestrator's future was polled in this turn.
+    pub(crate) polls: u64,
+}
+
+#[derive(Default)]
+struct WakeFlag(AtomicBool);
+
+impl WakeFlag {
+    fn take(&self) -> bool {
+        self.0.swap(false, Ordering::AcqRel)
+    }
+}
+
+impl Wake for WakeFlag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// One orchestration execution with its live future.
+pub(crate) struct OrchestrationRun {
+    registration: &'static OrchestratorRegistration,
+    state: SharedState,
+    future: Option<BoxFuture<'static, FunctionResult>>,
+    woken: Arc<WakeFlag>,
+    waker: Waker,
+    outcome: Option<Outcome>,
+    outcome_recorded: bool,
+    polls: u64,
+}
+
+impl OrchestrationRun {
+    /// A run that has seen no event yet; its first event must be `ExecutionStarted`.
+    pub(crate) fn new(registration: &'static OrchestratorRegistration, instance_id: &str) -> Self {
+        let state = SharedState::default();
+        state.with(|s| {
+            s.instance_id = instance_id.to_owned();
+            s.name = registration.name.to_owned();
+        });
+        let woken = Arc::new(WakeFlag::default());
+        OrchestrationRun {
+            registration,
+            state,
+            future: None,
+            waker: Waker::from(woken.clone()),
+            woken,
+            outcome: None,
+            outcome_recorded: false,
+            polls: 0,
+        }
+    }
+
+    /// Replays recorded history (a cache miss). Returns how many times the future was polled.
+    pub(crate) fn replay(&mut self, history: &[HistoryEvent]) -> u64 {
+        let before = self.polls;
+        self.state.with(|s| s.is_replaying = true);
+        for event in history {
+            if self.outcome.is_some() {
+                break;
+            }
+            self.apply(event);
+            if matches!(event.kind, EventKind::ExecutionCompleted { .. }) {
+                self.outcome_recorded = true;
+            }
+        }
+        self.state.with(|s| s.is_replaying = false);
+        self.polls - before
+    }
+
+    /// Runs one turn: applies `messages` (new events, in arrival order) at time `now`.
+    pub(crate) fn turn(&mut self, now: DateTime<Utc>, messages: Vec<HistoryEvent>) -> Turn {
+        let before = self.polls;
+        let mut new_events = Vec::with_capacity(messages.len() + 2);
+        let started = HistoryEvent::new(now, EventKind::OrchestratorStarted {});
+        self.apply(&started);
+        new_events.push(started);
+        for message in messages {
+            if self.outcome.is_some() {
+                break;
+            }
+            self.apply(&message);
+            new_events.push(message);
+        }
+
+        let mut activities = Vec::new();
+        let pending = self.state.with(|s| std::mem::take(&mut s.pending_actions));
+        if !matches!(
+            self.outcome,
+            Some(Outcome::Failed(_) | Outcome::Terminated(_))
+        ) {
+            for action in pending {
+                match action {
+                    Action::CallActivity {
+                        event_id,
+                        name,
+                        input,
+                    } => {
+                        new_events.push(HistoryEvent {
+                            event_id,
+                            timestamp: now,
+                            kind: EventKind::TaskScheduled {
+                                name: name.to_string(),
+                                input: input.clone(),
+                            },
+                        });
+                        activities.push(ScheduledActivity {
+                            event_id,
+                            name,
+                            input,
+                        });
+                    }
+                }
+            }
+        }
+
+        let mut outcome = None;
+        if let Some(finished) = &self.outcome
+            && !self.outcome_recorded
+        {
+            new_events.push(HistoryEvent::new(
+                now,
+                EventKind::ExecutionCompleted {
+                    orchestration_status: finished.status(),
+                    result: finished.output(),
+                    failure_details: finished.failure(),
+                },
+            ));
+            self.outcome_recorded = true;
+            outcome = Some(finished.clone());
+        }
+        Turn {
+            new_events,
+            activities,
+            outcome,
+            custom_status: self.state.with(|s| s.custom_status.clone()),
+            polls: self.polls - before,
+        }
+    }
+
+    /// Whether the execution has finished.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.outcome.is_some()
+    }
+
+    /// The execution id, once `ExecutionStarted` has been applied.
+    pub(crate) fn execution_id(&self) -> String {
+        self.state.with(|s| s.execution_id.clone())
+    }
+
+    fn apply(&mut self, event: &HistoryEvent) {
+        match &event.kind {
+            EventKind::ExecutionStarted {
+                execution_id,
+                input,
+                ..
+            } => {
+                self.state.with(|s| {
+                    s.execution_id = execution_id.clone();
+                    s.input = input.clone();
+                    s.current_time = event.timestamp;
+                });
+                let context = DurableOrchestrationContext::new(self.state.clone());
+                self.future = Some((self.registration.invoke)(context));
+                self.woken.wake_by_ref();
+            }
+            EventKind::OrchestratorStarted {} => {
+                self.state.with(|s| s.current_time = event.timestamp);
+            }
+            EventKind::TaskScheduled { name, .. } => {
+                let taken = self.state.with(|s| s.pending_actions.pop_front());
+                let matches = matches!(&taken, Some(Action::CallActivity { event_id, name: taken_name, .. })
+                    if *event_id == event.event_id && **taken_name == **name);
+                if !matches {
+                    let recorded = format!("call_activity(\"{name}\") as action #{}", event.event_id);
+                    let now = match taken {
+                        Some(action) => format!("the orchestrator now does {action}"),
+                        None => "the orchestrator now does nothing there".to_owned(),
+                    };
+                    self.fail_nondeterministic(format!(
+                        "non-deterministic orchestrator `{}`: history recorded {recorded}, but {now}",
+                        self.registration.name
+                    ));
+                }
+            }
+            EventKind::TaskCompleted {
+                task_scheduled_id,
+                result,
+            } => self.deliver(*task_scheduled_id, TaskOutcome::Completed(result.clone())),
+            EventKind::TaskFailed {
+                task_scheduled_id,
+                failure_details,
+            } => self.deliver(
+                *task_scheduled_id,
+                TaskOutcome::Failed(failure_details.clone()),
+            ),
+            EventKind::ExecutionTerminated { input } => {
+                self.finish(Outcome::Terminated(input.clone()));
+            }
+            EventKind::ExecutionCompleted { .. } => {}
+        }
+        self.poll();
+    }
+
+    fn deliver(&mut self, event_id: i64, outcome: TaskOutcome) {
+        let waiter = self.state.with(|s| {
+            s.results.insert(event_id, outcome);
+            s.waiters.remove(&event_id)
+        });
+        if let Some(waker) = waiter {
+            waker.wake();
+        }
+    }
+
+    fn poll(&mut self) {
+        if !self.woken.take() {
+            return;
+        }
+        let Some(future) = self.future.as_mut() else {
+            return;
+        };
+        self.polls += 1;
+        let mut cx = Context::from_waker(&self.waker);
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+            Ok(Poll::Pending) => {}
+            Ok(Poll::Ready(Ok(output))) => self.finish(Outcome::Completed(output)),
+            Ok(Poll::Ready(Err(details))) => self.finish(Outcome::Failed(details)),
+            Err(panic) => self.finish(Outcome::Failed(FailureDetails::new(
+                "Panic",
+                crate::registry::panic_message(panic.as_ref()),
+            ))),
+        }
+    }
+
+    fn fail_nondeterministic(&mut self, message: String) {
+        self.finish(Outcome::Failed(FailureDetails::new("NonDeterminism", message)));
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        if self.outcome.is_none() {
+            self.outcome = Some(outcome);
+        }
+        // Dropping the future may run user destructors; a panic there must not escape.
+        if let Some(future) = self.future.take() {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(future)));
+        }
+    }
+}
