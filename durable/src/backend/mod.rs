@@ -7,6 +7,8 @@
 //!
 //! All SQL of the crate lives below this module.
 
+#[cfg(test)]
+mod conformance;
 mod error;
 pub mod sqlite;
 
@@ -17,8 +19,11 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 pub use error::BackendError;
+pub use sqlite::{SqliteBackend, SqliteOptions, Synchronous};
 
-use crate::history::{FailureDetails, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
+use crate::history::{
+    FailureDetails, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
+};
 
 /// Result type of backend operations.
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
@@ -180,6 +185,17 @@ pub struct ActivityWorkItem {
 /// wake-ups, up to `wait`.
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
+    /// Makes this handle able to fetch work items (`fetch_orchestration`, `fetch_activity`);
+    /// call it once before fetching. Returns `Ok(false)` when another process already
+    /// dispatches this task hub and this store allows only one (SQLite); shared stores
+    /// return `Ok(true)`. Idempotent.
+    ///
+    /// Fetching on a handle that has not acquired dispatch errors with
+    /// [`BackendError::Store`].
+    async fn acquire_dispatch(&self) -> Result<bool> {
+        Ok(true)
+    }
+
     /// Creates the queues (idempotent; existing queues keep their contents).
     async fn create_queues(&self, queues: &[QueueSpec]) -> Result<()>;
 
@@ -221,7 +237,11 @@ pub trait Backend: Send + Sync + 'static {
     ///
     /// Errors with [`BackendError::LockLost`] if the lease expired and the item was re-leased
     /// or already completed; the result is then dropped.
-    async fn complete_activity(&self, lock: &WorkItemLock, result: OrchestrationMessage) -> Result<()>;
+    async fn complete_activity(
+        &self,
+        lock: &WorkItemLock,
+        result: OrchestrationMessage,
+    ) -> Result<()>;
 
     /// Releases the lease; the item is fetched again.
     async fn abandon_activity(&self, lock: &WorkItemLock) -> Result<()>;
@@ -230,5 +250,6 @@ pub trait Backend: Send + Sync + 'static {
     async fn get_instance(&self, instance_id: &str) -> Result<Option<InstanceRecord>>;
 
     /// Reads the history of an instance's execution, in order.
-    async fn get_history(&self, instance_id: &str, execution_id: &str) -> Result<Vec<HistoryEvent>>;
+    async fn get_history(&self, instance_id: &str, execution_id: &str)
+    -> Result<Vec<HistoryEvent>>;
 }

@@ -1,0 +1,242 @@
+//! Conversions between rows and the backend's types, error mapping, and the read queries.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::ffi::ErrorCode;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::backend::{BackendError, InstanceRecord, QueueKind, QueueStats, Result};
+use crate::history::{FailureDetails, HistoryEvent, OrchestrationRuntimeStatus};
+
+/// Maps an SQLite error to a [`BackendError::Store`]; busy and locked databases are retryable.
+pub(super) fn sql_error(error: rusqlite::Error) -> BackendError {
+    let retryable = matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    );
+    BackendError::Store {
+        message: error.to_string(),
+        retryable,
+    }
+}
+
+/// Whether an error leaves the rest of a write batch usable (a problem with one operation's
+/// data) rather than the transaction or the file (I/O, disk full, busy, corruption).
+pub(super) fn is_local_to_op(error: &rusqlite::Error) -> bool {
+    match error.sqlite_error_code() {
+        Some(code) => matches!(
+            code,
+            ErrorCode::ConstraintViolation | ErrorCode::TooBig | ErrorCode::TypeMismatch
+        ),
+        // Conversion and parameter errors raised by rusqlite itself, before SQLite ran.
+        None => true,
+    }
+}
+
+/// Formats a timestamp as fixed-width RFC 3339 text (so text order is time order).
+pub(super) fn format_time(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+/// Parses a stored timestamp.
+pub(super) fn parse_time(text: &str, what: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| corrupt(what, format!("bad timestamp `{text}`: {e}")))
+}
+
+/// Serializes a value to JSON text.
+pub(super) fn to_json<T: Serialize + ?Sized>(value: &T, what: &str) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| BackendError::Store {
+        message: format!("cannot serialize {what}: {e}"),
+        retryable: false,
+    })
+}
+
+/// Deserializes stored JSON text.
+pub(super) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(what, e.to_string()))
+}
+
+/// A [`BackendError::Corrupt`].
+pub(super) fn corrupt(what: &str, message: impl Into<String>) -> BackendError {
+    BackendError::Corrupt {
+        what: what.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Parses a stored runtime status.
+pub(super) fn parse_status(text: &str, what: &str) -> Result<OrchestrationRuntimeStatus> {
+    OrchestrationRuntimeStatus::parse(text)
+        .ok_or_else(|| corrupt(what, format!("unknown runtime status `{text}`")))
+}
+
+/// The columns [`read_instance_row`] expects, in order.
+pub(super) const INSTANCE_COLUMNS: &str = "instance_id, name, execution_id, status, input, \
+     output, custom_status, failure, created_at, updated_at";
+
+/// The raw text of an `instances` row, decoded outside rusqlite's row callback so decoding
+/// errors become [`BackendError::Corrupt`].
+pub(super) struct InstanceRow {
+    instance_id: String,
+    name: String,
+    execution_id: String,
+    status: String,
+    input: String,
+    output: String,
+    custom_status: String,
+    failure: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+/// Reads the [`INSTANCE_COLUMNS`] of a row.
+pub(super) fn read_instance_row(row: &Row<'_>) -> rusqlite::Result<InstanceRow> {
+    Ok(InstanceRow {
+        instance_id: row.get(0)?,
+        name: row.get(1)?,
+        execution_id: row.get(2)?,
+        status: row.get(3)?,
+        input: row.get(4)?,
+        output: row.get(5)?,
+        custom_status: row.get(6)?,
+        failure: row.get(7)?,
+        created_at: row.get(8)?,
+        updated_at: row.get(9)?,
+    })
+}
+
+impl InstanceRow {
+    /// Decodes the row.
+    pub(super) fn decode(self) -> Result<InstanceRecord> {
+        let what = format!("instance `{}`", self.instance_id);
+        let failure: Option<FailureDetails> = match &self.failure {
+            Some(text) => Some(from_json(text, &what)?),
+            None => None,
+        };
+        Ok(InstanceRecord {
+            runtime_status: parse_status(&self.status, &what)?,
+            input: from_json::<Value>(&self.input, &what)?,
+            output: from_json::<Value>(&self.output, &what)?,
+            custom_status: from_json::<Value>(&self.custom_status, &what)?,
+            failure,
+            created_at: parse_time(&self.created_at, &what)?,
+            last_updated_at: parse_time(&self.updated_at, &what)?,
+            instance_id: self.instance_id,
+            name: self.name,
+            execution_id: self.execution_id,
+        })
+    }
+}
+
+/// Reads an instance.
+pub(super) fn get_instance(
+    conn: &Connection,
+    hub: &str,
+    instance_id: &str,
+) -> Result<Option<InstanceRecord>> {
+    let sql =
+        format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE hub = ?1 AND instance_id = ?2");
+    let row = conn
+        .prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.query_row(params![hub, instance_id], read_instance_row)
+                .optional()
+        })
+        .map_err(sql_error)?;
+    row.map(InstanceRow::decode).transpose()
+}
+
+/// The number of events recorded for an execution (the next sequence number).
+pub(super) fn history_len(
+    conn: &Connection,
+    hub: &str,
+    instance_id: &str,
+    execution_id: &str,
+) -> Result<u64> {
+    let next: i64 = conn
+        .prepare_cached(
+            "SELECT COALESCE(MAX(seq) + 1, 0) FROM history \
+             WHERE hub = ?1 AND instance_id = ?2 AND execution_id = ?3",
+        )
+        .and_then(|mut stmt| stmt.query_row(params![hub, instance_id, execution_id], |r| r.get(0)))
+        .map_err(sql_error)?;
+    u64::try_from(next).map_err(|_| corrupt("history", format!("negative sequence number {next}")))
+}
+
+/// Reads an execution's history, in order.
+pub(super) fn get_history(
+    conn: &Connection,
+    hub: &str,
+    instance_id: &str,
+    execution_id: &str,
+) -> Result<Vec<HistoryEvent>> {
+    let rows: Vec<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT seq, event FROM history \
+             WHERE hub = ?1 AND instance_id = ?2 AND execution_id = ?3 ORDER BY seq",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map(params![hub, instance_id, execution_id], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?
+            .collect()
+        })
+        .map_err(sql_error)?;
+    rows.into_iter()
+        .map(|(seq, text)| {
+            from_json(
+                &text,
+                &format!(
+                    "history event {seq} of instance `{instance_id}` execution `{execution_id}`"
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Lists the hub's queues with their depth and oldest entry.
+pub(super) fn queue_stats(conn: &Connection, hub: &str) -> Result<Vec<QueueStats>> {
+    let rows: Vec<(String, String, i64, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT q.kind, q.name, \
+               CASE q.kind WHEN 'activity' \
+                 THEN (SELECT COUNT(*) FROM activity_items a WHERE a.hub = q.hub AND a.queue = q.name) \
+                 ELSE (SELECT COUNT(*) FROM messages m WHERE m.hub = q.hub AND m.queue = q.name) END, \
+               CASE q.kind WHEN 'activity' \
+                 THEN (SELECT MIN(enqueued_at) FROM activity_items a WHERE a.hub = q.hub AND a.queue = q.name) \
+                 ELSE (SELECT MIN(enqueued_at) FROM messages m WHERE m.hub = q.hub AND m.queue = q.name) END \
+             FROM queues q WHERE q.hub = ?1 ORDER BY q.kind, q.name",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map([hub], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })?
+            .collect()
+        })
+        .map_err(sql_error)?;
+    rows.into_iter()
+        .map(|(kind, name, depth, oldest)| {
+            let what = format!("queue `{name}`");
+            let kind = parse_kind(&kind, &what)?;
+            Ok(QueueStats {
+                depth: u64::try_from(depth).unwrap_or(0),
+                oldest_enqueued_at: oldest.map(|t| parse_time(&t, &what)).transpose()?,
+                name,
+                kind,
+            })
+        })
+        .collect()
+}
+
+/// Parses a stored queue kind.
+pub(super) fn parse_kind(text: &str, what: &str) -> Result<QueueKind> {
+    match text {
+        "activity" => Ok(QueueKind::Activity),
+        "orchestrator" => Ok(QueueKind::Orchestrator),
+        other => Err(corrupt(what, format!("unknown queue kind `{other}`"))),
+    }
+}

@@ -1,0 +1,371 @@
+//! The write operations, as applied by the writer thread inside a batch transaction.
+//!
+//! Each operation validates before it writes and returns the [`Effect`] its commit will have
+//! on the index; the writer applies effects only after the batch committed.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::codec::{corrupt, format_time, parse_status, to_json};
+use super::index::{CompletingLock, RecordUpdate};
+use super::writer::{Batch, Effect, Failure, OpResult, WriteOp, Writer};
+use crate::backend::{BackendError, InstanceRecord, NewInstance, OrchestrationCommit, QueueSpec};
+use crate::history::{EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
+
+impl Writer {
+    /// Applies one operation inside the batch transaction.
+    pub(super) fn apply(&self, op: WriteOp, batch: &mut Batch) -> OpResult<Effect> {
+        match op {
+            WriteOp::CreateQueues(queues) => self.create_queues(&queues),
+            WriteOp::CreateInstance(new) => self.create_instance(new, batch),
+            WriteOp::SendMessage(message) => {
+                let id = self
+                    .insert_message_to_instance(&message, batch)?
+                    .ok_or_else(|| BackendError::InstanceNotFound {
+                        instance_id: message.instance_id.clone(),
+                    })?;
+                Ok(Effect::Message(id, message))
+            }
+            WriteOp::CompleteOrchestration { token, commit } => {
+                let lock = self.shared.index().begin_complete(token)?;
+                let result = if batch.replaced.contains(&lock.instance_id) {
+                    Err(Failure::Rejected(BackendError::LockLost {
+                        what: format!(
+                            "instance `{}` (it was replaced by a new instance)",
+                            lock.instance_id
+                        ),
+                    }))
+                } else {
+                    self.complete_orchestration(token, lock, commit, batch)
+                };
+                if result.is_err() {
+                    self.shared.index().cancel_complete(token);
+                }
+                result
+            }
+            WriteOp::CompleteActivity { token, result } => {
+                let id = self.shared.index().begin_complete_activity(token)?;
+                let outcome = self.complete_activity(id, token, result, batch);
+                if outcome.is_err() {
+                    self.shared.index().cancel_complete_activity(id);
+                }
+                outcome
+            }
+            WriteOp::DropOrphans { token } => {
+                let lock = self.shared.index().begin_complete(token)?;
+                let outcome = self.delete_messages(&lock.message_ids);
+                if outcome.is_err() {
+                    self.shared.index().cancel_complete(token);
+                }
+                outcome.map(|()| Effect::Orphans { token })
+            }
+        }
+    }
+
+    fn hub(&self) -> &str {
+        &self.shared.hub
+    }
+
+    fn create_queues(&self, queues: &[QueueSpec]) -> OpResult<Effect> {
+        let mut insert = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO queues (hub, kind, name) VALUES (?1, ?2, ?3)")?;
+        for queue in queues {
+            insert.execute(params![self.hub(), queue.kind.as_str(), queue.name])?;
+        }
+        Ok(Effect::Nothing)
+    }
+
+    fn create_instance(&self, new: NewInstance, batch: &mut Batch) -> OpResult<Effect> {
+        let hub = self.hub();
+        let existing: Option<String> = self
+            .conn
+            .prepare_cached("SELECT status FROM instances WHERE hub = ?1 AND instance_id = ?2")?
+            .query_row(params![hub, new.instance_id], |row| row.get(0))
+            .optional()?;
+        if let Some(status) = existing {
+            let status = parse_status(&status, &format!("instance `{}`", new.instance_id))?;
+            if !status.is_terminal() {
+                return Err(Failure::Rejected(BackendError::InstanceExists {
+                    instance_id: new.instance_id,
+                    status,
+                }));
+            }
+            // Replace the finished instance: its history and leftover messages go.
+            self.conn
+                .prepare_cached("DELETE FROM history WHERE hub = ?1 AND instance_id = ?2")?
+                .execute(params![hub, new.instance_id])?;
+            self.conn
+                .prepare_cached("DELETE FROM messages WHERE hub = ?1 AND instance_id = ?2")?
+                .execute(params![hub, new.instance_id])?;
+        }
+        let input = to_json(&new.input, "the instance input")?;
+        let created_at = format_time(&new.created_at);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO instances (hub, instance_id, name, execution_id, status, input, \
+                   output, custom_status, failure, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'null', 'null', NULL, ?7, ?7) \
+                 ON CONFLICT (hub, instance_id) DO UPDATE SET name = excluded.name, \
+                   execution_id = excluded.execution_id, status = excluded.status, \
+                   input = excluded.input, output = excluded.output, \
+                   custom_status = excluded.custom_status, failure = excluded.failure, \
+                   created_at = excluded.created_at, updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                hub,
+                new.instance_id,
+                new.name,
+                new.execution_id,
+                OrchestrationRuntimeStatus::Pending.as_str(),
+                input,
+                created_at,
+            ])?;
+        let message = OrchestrationMessage {
+            instance_id: new.instance_id.clone(),
+            execution_id: Some(new.execution_id.clone()),
+            event: HistoryEvent::new(
+                new.created_at,
+                EventKind::ExecutionStarted {
+                    name: new.name.clone(),
+                    execution_id: new.execution_id.clone(),
+                    input: new.input.clone(),
+                },
+            ),
+        };
+        let message_id = self.insert_message(&message, &new.name, batch)?;
+        batch.replaced.insert(new.instance_id.clone());
+        let record = InstanceRecord {
+            instance_id: new.instance_id,
+            name: new.name,
+            execution_id: new.execution_id,
+            runtime_status: OrchestrationRuntimeStatus::Pending,
+            input: new.input,
+            output: serde_json::Value::Null,
+            custom_status: serde_json::Value::Null,
+            failure: None,
+            created_at: new.created_at,
+            last_updated_at: new.created_at,
+        };
+        Ok(Effect::Created {
+            record,
+            message_id,
+            message,
+        })
+    }
+
+    /// Inserts a message into `queue` (the target's orchestrator name).
+    fn insert_message(
+        &self,
+        message: &OrchestrationMessage,
+        queue: &str,
+        batch: &Batch,
+    ) -> OpResult<i64> {
+        let body = to_json(message, "a message")?;
+        let id = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO messages (hub, instance_id, queue, body, enqueued_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .insert(params![
+                self.hub(),
+                message.instance_id,
+                queue,
+                body,
+                batch.now_text
+            ])?;
+        Ok(id)
+    }
+
+    /// Inserts a message for an existing instance; `None` when there is no such instance.
+    fn insert_message_to_instance(
+        &self,
+        message: &OrchestrationMessage,
+        batch: &Batch,
+    ) -> OpResult<Option<i64>> {
+        let body = to_json(message, "a message")?;
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO messages (hub, instance_id, queue, body, enqueued_at) \
+                 SELECT ?1, ?2, name, ?3, ?4 FROM instances WHERE hub = ?1 AND instance_id = ?2",
+            )?
+            .execute(params![
+                self.hub(),
+                message.instance_id,
+                body,
+                batch.now_text
+            ])?;
+        Ok((inserted > 0).then(|| self.conn.last_insert_rowid()))
+    }
+
+    fn delete_messages(&self, ids: &[i64]) -> OpResult<()> {
+        let mut delete = self
+            .conn
+            .prepare_cached("DELETE FROM messages WHERE id = ?1 AND hub = ?2")?;
+        for id in ids {
+            delete.execute(params![id, self.hub()])?;
+        }
+        Ok(())
+    }
+
+    fn complete_orchestration(
+        &self,
+        token: u64,
+        lock: CompletingLock,
+        commit: OrchestrationCommit,
+        batch: &Batch,
+    ) -> OpResult<Effect> {
+        let hub = self.hub();
+        let instance_id = &lock.instance_id;
+        let execution_id = &commit.execution_id;
+        let start = match &lock.history {
+            Some((known, len)) if known == execution_id => *len,
+            _ => {
+                let next: i64 = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT COALESCE(MAX(seq) + 1, 0) FROM history \
+                         WHERE hub = ?1 AND instance_id = ?2 AND execution_id = ?3",
+                    )?
+                    .query_row(params![hub, instance_id, execution_id], |row| row.get(0))?;
+                u64::try_from(next)
+                    .map_err(|_| corrupt("history", format!("negative sequence number {next}")))?
+            }
+        };
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO history (hub, instance_id, execution_id, seq, event) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut seq = start;
+        for event in &commit.new_events {
+            let json = to_json(event, "a history event")?;
+            let position = i64::try_from(seq).map_err(|_| BackendError::Store {
+                message: format!("history of instance `{instance_id}` is too long"),
+                retryable: false,
+            })?;
+            insert.execute(params![hub, instance_id, execution_id, position, json])?;
+            seq += 1;
+        }
+        // A turn that starts a new execution records that execution's input on the instance.
+        let input = commit
+            .new_events
+            .iter()
+            .find_map(|event| match &event.kind {
+                EventKind::ExecutionStarted {
+                    execution_id: started,
+                    input,
+                    ..
+                } if started == execution_id => Some(input.clone()),
+                _ => None,
+            });
+        let input_json = input
+            .as_ref()
+            .map(|input| to_json(input, "the instance input"))
+            .transpose()?;
+        let failure_json = commit
+            .failure
+            .as_ref()
+            .map(|failure| to_json(failure, "the failure details"))
+            .transpose()?;
+        let updated = self
+            .conn
+            .prepare_cached(
+                "UPDATE instances SET execution_id = ?3, status = ?4, output = ?5, \
+                   custom_status = ?6, failure = ?7, updated_at = ?8, input = COALESCE(?9, input) \
+                 WHERE hub = ?1 AND instance_id = ?2",
+            )?
+            .execute(params![
+                hub,
+                instance_id,
+                execution_id,
+                commit.status.as_str(),
+                to_json(&commit.output, "the output")?,
+                to_json(&commit.custom_status, "the custom status")?,
+                failure_json,
+                batch.now_text,
+                input_json,
+            ])?;
+        if updated == 0 {
+            return Err(Failure::Rejected(BackendError::InstanceNotFound {
+                instance_id: instance_id.clone(),
+            }));
+        }
+        let mut activities = Vec::with_capacity(commit.activities.len());
+        let mut insert_activity = self.conn.prepare_cached(
+            "INSERT INTO activity_items (hub, queue, instance_id, execution_id, \
+               task_scheduled_id, body, enqueued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for request in commit.activities {
+            let body = to_json(&request.input, "an activity input")?;
+            let id = insert_activity.insert(params![
+                hub,
+                request.name,
+                request.instance_id,
+                request.execution_id,
+                request.task_scheduled_id,
+                body,
+                batch.now_text,
+            ])?;
+            activities.push((id, request));
+        }
+        let mut messages = Vec::with_capacity(commit.messages.len());
+        for message in commit.messages {
+            match self.insert_message_to_instance(&message, batch)? {
+                Some(id) => messages.push((id, message)),
+                None => tracing::warn!(
+                    from = %instance_id,
+                    to = %message.instance_id,
+                    event = message.event.kind.type_name(),
+                    "dropped a message to an instance that does not exist"
+                ),
+            }
+        }
+        self.delete_messages(&lock.message_ids)?;
+        Ok(Effect::Completed {
+            token,
+            update: RecordUpdate {
+                execution_id: commit.execution_id,
+                input,
+                status: commit.status,
+                output: commit.output,
+                custom_status: commit.custom_status,
+                failure: commit.failure,
+                updated_at: batch.now,
+            },
+            history_len: seq,
+            activities,
+            enqueued_at: batch.now,
+            messages,
+        })
+    }
+
+    fn complete_activity(
+        &self,
+        id: i64,
+        token: u64,
+        result: OrchestrationMessage,
+        batch: &Batch,
+    ) -> OpResult<Effect> {
+        let deleted = self
+            .conn
+            .prepare_cached("DELETE FROM activity_items WHERE id = ?1 AND hub = ?2")?
+            .execute(params![id, self.hub()])?;
+        if deleted == 0 {
+            return Err(Failure::Rejected(BackendError::LockLost {
+                what: format!("activity work item lease {token} (the item is gone)"),
+            }));
+        }
+        let message = match self.insert_message_to_instance(&result, batch)? {
+            Some(message_id) => Some((message_id, result)),
+            None => {
+                tracing::warn!(
+                    to = %result.instance_id,
+                    "dropped an activity result for an instance that does not exist"
+                );
+                None
+            }
+        };
+        Ok(Effect::ActivityCompleted { id, message })
+    }
+}

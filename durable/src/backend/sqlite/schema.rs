@@ -1,0 +1,197 @@
+//! Connection setup and versioned schema migrations.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+use super::Synchronous;
+use super::codec::sql_error;
+use crate::backend::{BackendError, Result};
+
+/// How long a connection waits for another connection's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Prepared statements kept per connection (the store uses a few dozen distinct ones).
+const STATEMENT_CACHE: usize = 64;
+
+/// The migrations, in order; migration `n` (1-based) brings the schema to version `n`.
+///
+/// Never edit a released migration: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema. Every row is scoped by `hub`, so several task hubs can share a
+    // file. Timestamps are RFC 3339 text with nanoseconds (fixed width, so they sort).
+    r#"
+    CREATE TABLE queues (
+        hub  TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (hub, kind, name)
+    );
+    CREATE TABLE instances (
+        hub           TEXT NOT NULL,
+        instance_id   TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        execution_id  TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        input         TEXT NOT NULL,
+        output        TEXT NOT NULL,
+        custom_status TEXT NOT NULL,
+        failure       TEXT,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        PRIMARY KEY (hub, instance_id)
+    );
+    CREATE TABLE history (
+        hub          TEXT NOT NULL,
+        instance_id  TEXT NOT NULL,
+        execution_id TEXT NOT NULL,
+        seq          INTEGER NOT NULL,
+        event        TEXT NOT NULL,
+        PRIMARY KEY (hub, instance_id, execution_id, seq)
+    );
+    CREATE TABLE messages (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        hub         TEXT NOT NULL,
+        instance_id TEXT NOT NULL,
+        queue       TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        enqueued_at TEXT NOT NULL
+    );
+    CREATE INDEX messages_by_instance ON messages (hub, instance_id);
+    CREATE INDEX messages_by_queue ON messages (hub, queue, enqueued_at);
+    CREATE TABLE activity_items (
+        id                INTEGER PRIMARY KEY AUTOINCREMENT,
+        hub               TEXT NOT NULL,
+        queue             TEXT NOT NULL,
+        instance_id       TEXT NOT NULL,
+        execution_id      TEXT NOT NULL,
+        task_scheduled_id INTEGER NOT NULL,
+        body              TEXT NOT NULL,
+        enqueued_at       TEXT NOT NULL
+    );
+    CREATE INDEX activity_items_by_queue ON activity_items (hub, queue, enqueued_at);
+    "#,
+];
+
+/// The schema version this build writes.
+pub(super) fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Opens the connection the writer thread owns: WAL (for files), the configured
+/// `synchronous` level, a busy timeout, and the schema brought up to date.
+pub(super) fn open_writer(path: Option<&Path>, synchronous: Synchronous) -> Result<Connection> {
+    let conn = match path {
+        Some(path) => Connection::open(path),
+        None => Connection::open_in_memory(),
+    }
+    .map_err(|e| open_error(path, &e))?;
+    configure(&conn)?;
+    if path.is_some() {
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(sql_error)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(BackendError::Store {
+                message: format!("could not switch the database to WAL mode (it is in `{mode}`)"),
+                retryable: false,
+            });
+        }
+    }
+    let level = match synchronous {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", level)
+        .map_err(sql_error)?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+/// Opens a connection for reads (a file store only; in-memory stores read on the writer).
+pub(super) fn open_reader(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(Some(path), &e))?;
+    configure(&conn)?;
+    conn.pragma_update(None, "query_only", true)
+        .map_err(sql_error)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_error)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
+}
+
+fn open_error(path: Option<&Path>, error: &rusqlite::Error) -> BackendError {
+    let target = match path {
+        Some(path) => format!("`{}`", path.display()),
+        None => "an in-memory database".to_owned(),
+    };
+    BackendError::Store {
+        message: format!("cannot open {target}: {error}"),
+        retryable: false,
+    }
+}
+
+/// Applies every migration the database lacks, each in its own `BEGIN IMMEDIATE`
+/// transaction, so two processes opening the same file at once do not both apply one.
+fn migrate(conn: &Connection) -> Result<()> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        .map_err(sql_error)?;
+    loop {
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(sql_error)?;
+        let step = migrate_one(conn);
+        match step {
+            Ok(true) => conn.execute_batch("COMMIT").map_err(sql_error)?,
+            Ok(false) => {
+                conn.execute_batch("COMMIT").map_err(sql_error)?;
+                return Ok(());
+            }
+            Err(error) => {
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                return Err(error);
+            }
+        }
+    }
+}
+
+/// Applies the next missing migration; `Ok(false)` when the schema is current.
+fn migrate_one(conn: &Connection) -> Result<bool> {
+    let current: i64 = conn
+        .query_row("SELECT MAX(version) FROM schema_version", [], |row| {
+            row.get::<_, Option<i64>>(0)
+        })
+        .optional()
+        .map_err(sql_error)?
+        .flatten()
+        .unwrap_or(0);
+    if current > latest_version() {
+        return Err(BackendError::Store {
+            message: format!(
+                "the database has schema version {current}, newer than this build supports ({}); \
+                 upgrade the application",
+                latest_version()
+            ),
+            retryable: false,
+        });
+    }
+    let Some(sql) = usize::try_from(current)
+        .ok()
+        .and_then(|i| MIGRATIONS.get(i))
+    else {
+        return Ok(false);
+    };
+    conn.execute_batch(sql).map_err(sql_error)?;
+    conn.execute(
+        "INSERT INTO schema_version (version) VALUES (?1)",
+        [current + 1],
+    )
+    .map_err(sql_error)?;
+    tracing::debug!(version = current + 1, "applied SQLite schema migration");
+    Ok(true)
+}

@@ -1,0 +1,473 @@
+//! SQLite-specific tests (the shared behaviour is in the conformance suite), and an ignored
+//! latency/throughput check:
+//! `cargo test -p durable --release --lib backend::sqlite::tests::perf -- --ignored --nocapture`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::{SqliteBackend, SqliteOptions, Synchronous};
+use crate::backend::{
+    ActivityRequest, Backend, BackendError, NewInstance, OrchestrationCommit, OrchestrationWorkItem,
+};
+use crate::history::{EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
+
+fn must<T, E: std::fmt::Display>(result: Result<T, E>, what: &str) -> T {
+    match result {
+        Ok(value) => value,
+        Err(error) => panic!("{what}: {error}"),
+    }
+}
+
+fn some<T>(value: Option<T>, what: &str) -> T {
+    match value {
+        Some(value) => value,
+        None => panic!("{what}: got nothing"),
+    }
+}
+
+fn new_instance(instance_id: &str) -> NewInstance {
+    NewInstance {
+        instance_id: instance_id.to_owned(),
+        name: "Orchestrator".to_owned(),
+        execution_id: "e1".to_owned(),
+        input: json!(null),
+        created_at: Utc::now(),
+    }
+}
+
+fn commit(status: OrchestrationRuntimeStatus) -> OrchestrationCommit {
+    OrchestrationCommit {
+        execution_id: "e1".to_owned(),
+        new_events: vec![HistoryEvent::new(
+            Utc::now(),
+            EventKind::OrchestratorStarted {},
+        )],
+        status,
+        output: json!(null),
+        custom_status: json!(null),
+        failure: None,
+        activities: Vec::new(),
+        messages: Vec::new(),
+    }
+}
+
+fn raw(path: &std::path::Path) -> Connection {
+    must(Connection::open(path), "open the file directly")
+}
+
+#[tokio::test]
+async fn reopening_applies_each_migration_once() {
+    let dir = must(tempfile::tempdir(), "tempdir");
+    let path = dir.path().join("durable.db");
+    for _ in 0..3 {
+        let store = must(SqliteBackend::open(&path, SqliteOptions::default()), "open");
+        store.close().await;
+    }
+    let versions: Vec<i64> = must(
+        raw(&path)
+            .prepare("SELECT version FROM schema_version ORDER BY version")
+            .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect()),
+        "read schema_version",
+    );
+    assert_eq!(
+        versions,
+        (1..=super::schema::latest_version()).collect::<Vec<_>>()
+    );
+    let mode: String = must(
+        raw(&path).query_row("PRAGMA journal_mode", [], |row| row.get(0)),
+        "journal_mode",
+    );
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let dir = must(tempfile::tempdir(), "tempdir");
+    let path = dir.path().join("durable.db");
+    must(SqliteBackend::open(&path, SqliteOptions::default()), "open")
+        .close()
+        .await;
+    must(
+        raw(&path).execute("INSERT INTO schema_version (version) VALUES (999)", []),
+        "bump the version",
+    );
+    let error = SqliteBackend::open(&path, SqliteOptions::default())
+        .err()
+        .map(|e| e.to_string());
+    let error = some(error, "opening a newer schema fails");
+    assert!(error.contains("999"), "{error}");
+}
+
+#[tokio::test]
+async fn unreadable_rows_are_reported_as_corrupt() {
+    let dir = must(tempfile::tempdir(), "tempdir");
+    let path = dir.path().join("durable.db");
+    let store = must(SqliteBackend::open(&path, SqliteOptions::default()), "open");
+    must(
+        store.create_instance(new_instance("i1")).await,
+        "create_instance",
+    );
+    let conn = raw(&path);
+    must(
+        conn.execute(
+            "INSERT INTO history (hub, instance_id, execution_id, seq, event) \
+             VALUES ('TestHubName', 'i1', 'e1', 0, '{not json')",
+            [],
+        ),
+        "insert a bad event",
+    );
+    must(
+        conn.execute(
+            "UPDATE instances SET status = 'Sleeping' WHERE instance_id = 'i1'",
+            [],
+        ),
+        "break the status",
+    );
+    let error = store.get_history("i1", "e1").await.err();
+    assert!(
+        matches!(error, Some(BackendError::Corrupt { .. })),
+        "{error:?}"
+    );
+    let error = store.get_instance("i1").await.err();
+    assert!(
+        matches!(error, Some(BackendError::Corrupt { .. })),
+        "{error:?}"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn unreadable_messages_are_skipped_when_loading() {
+    let dir = must(tempfile::tempdir(), "tempdir");
+    let path = dir.path().join("durable.db");
+    let store = must(SqliteBackend::open(&path, SqliteOptions::default()), "open");
+    must(
+        store.create_instance(new_instance("i1")).await,
+        "create_instance",
+    );
+    must(
+        raw(&path).execute(
+            "INSERT INTO messages (hub, instance_id, queue, body, enqueued_at) \
+             VALUES ('TestHubName', 'i1', 'Orchestrator', 'garbage', '2026-01-01T00:00:00Z')",
+            [],
+        ),
+        "insert a bad message",
+    );
+    assert!(must(store.acquire_dispatch().await, "acquire_dispatch"));
+    let item = some(
+        must(
+            store.fetch_orchestration(Duration::from_secs(5)).await,
+            "fetch",
+        ),
+        "the instance",
+    );
+    assert_eq!(item.messages.len(), 1);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn hubs_sharing_a_file_are_isolated() {
+    let dir = must(tempfile::tempdir(), "tempdir");
+    let path = dir.path().join("durable.db");
+    let options = |hub: &str| SqliteOptions {
+        hub_name: hub.to_owned(),
+        ..SqliteOptions::default()
+    };
+    let a = must(SqliteBackend::open(&path, options("HubA")), "open A");
+    let b = must(SqliteBackend::open(&path, options("HubB")), "open B");
+    assert!(must(a.acquire_dispatch().await, "A dispatches"));
+    assert!(must(b.acquire_dispatch().await, "B dispatches its own hub"));
+    must(
+        a.create_instance(new_instance("same-id")).await,
+        "create in A",
+    );
+    must(
+        b.create_instance(new_instance("same-id")).await,
+        "create in B",
+    );
+    must(
+        a.create_instance(new_instance("only-a")).await,
+        "create in A",
+    );
+    assert!(must(b.get_instance("only-a").await, "get").is_none());
+    let mut seen_by_b = Vec::new();
+    while let Some(item) = must(
+        b.fetch_orchestration(Duration::from_millis(200)).await,
+        "fetch",
+    ) {
+        seen_by_b.push(item.instance.instance_id);
+    }
+    assert_eq!(seen_by_b, vec!["same-id".to_owned()]);
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn closed_store_refuses_work() {
+    let store = must(SqliteBackend::in_memory(SqliteOptions::default()), "open");
+    assert!(must(store.acquire_dispatch().await, "acquire_dispatch"));
+    let store = Arc::new(store);
+    let waiting = Arc::clone(&store);
+    let fetch =
+        tokio::spawn(async move { waiting.fetch_orchestration(Duration::from_secs(30)).await });
+    tokio::task::yield_now().await;
+    store.close().await;
+    let fetched = must(
+        tokio::time::timeout(Duration::from_secs(5), fetch).await,
+        "a waiting fetch returns when the store closes",
+    );
+    assert!(
+        matches!(fetched, Ok(Err(BackendError::Closed))),
+        "{fetched:?}"
+    );
+    let error = store.create_instance(new_instance("i1")).await.err();
+    assert!(matches!(error, Some(BackendError::Closed)), "{error:?}");
+    let error = store.get_instance("i1").await.err();
+    assert!(matches!(error, Some(BackendError::Closed)), "{error:?}");
+}
+
+#[tokio::test]
+async fn finished_instances_leave_the_index() {
+    let store = must(SqliteBackend::in_memory(SqliteOptions::default()), "open");
+    assert!(must(store.acquire_dispatch().await, "acquire_dispatch"));
+    for n in 0..20 {
+        must(
+            store.create_instance(new_instance(&format!("i{n}"))).await,
+            "create",
+        );
+    }
+    while let Some(item) = must(
+        store.fetch_orchestration(Duration::from_millis(50)).await,
+        "fetch",
+    ) {
+        let status = if item.instance.instance_id.ends_with('0') {
+            OrchestrationRuntimeStatus::Running
+        } else {
+            OrchestrationRuntimeStatus::Completed
+        };
+        must(
+            store
+                .complete_orchestration(&item.lock, commit(status))
+                .await,
+            "complete",
+        );
+    }
+    for n in 0..3 {
+        one_activity_orchestration(&store, &format!("a{n}")).await;
+    }
+    // Only the two still running (i0, i10) keep an entry; no lease is left behind.
+    assert_eq!(store.shared.index().sizes(), (2, 0, 0));
+    store.close().await;
+}
+
+// ---- performance --------------------------------------------------------------------------
+
+/// Runs one `start → activity → completion` orchestration by hand, as the worker would.
+async fn one_activity_orchestration(store: &SqliteBackend, instance_id: &str) {
+    let wait = Duration::from_secs(5);
+    must(
+        store.create_instance(new_instance(instance_id)).await,
+        "create",
+    );
+    let item: OrchestrationWorkItem =
+        some(must(store.fetch_orchestration(wait).await, "fetch"), "item");
+    let mut turn = commit(OrchestrationRuntimeStatus::Running);
+    turn.activities.push(ActivityRequest {
+        instance_id: instance_id.to_owned(),
+        execution_id: "e1".to_owned(),
+        task_scheduled_id: 0,
+        name: "Hello".to_owned(),
+        input: json!("Tokyo"),
+    });
+    must(
+        store.complete_orchestration(&item.lock, turn).await,
+        "turn 1",
+    );
+    let work = some(
+        must(store.fetch_activity(wait).await, "fetch_activity"),
+        "work",
+    );
+    let result = OrchestrationMessage {
+        instance_id: instance_id.to_owned(),
+        execution_id: Some("e1".to_owned()),
+        event: HistoryEvent::new(
+            Utc::now(),
+            EventKind::TaskCompleted {
+                task_scheduled_id: 0,
+                result: json!("Hello Tokyo!"),
+            },
+        ),
+    };
+    must(
+        store.complete_activity(&work.lock, result).await,
+        "complete_activity",
+    );
+    let item = some(must(store.fetch_orchestration(wait).await, "fetch"), "item");
+    let done = commit(OrchestrationRuntimeStatus::Completed);
+    must(
+        store.complete_orchestration(&item.lock, done).await,
+        "turn 2",
+    );
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run in release with --ignored --nocapture"]
+async fn perf() {
+    for synchronous in [Synchronous::Full, Synchronous::Normal] {
+        let dir = must(tempfile::tempdir(), "tempdir");
+        let options = SqliteOptions {
+            synchronous,
+            ..SqliteOptions::default()
+        };
+        let store = Arc::new(must(
+            SqliteBackend::open(dir.path().join("durable.db"), options),
+            "open",
+        ));
+        assert!(must(store.acquire_dispatch().await, "acquire_dispatch"));
+
+        // Latency: sequential one-activity orchestrations (4 commits each).
+        let mut latencies = Vec::new();
+        for n in 0..300 {
+            let started = Instant::now();
+            one_activity_orchestration(&store, &format!("lat-{n}")).await;
+            latencies.push(started.elapsed());
+        }
+        latencies.sort();
+        println!(
+            "{synchronous:?}: one-activity orchestration p50 {:?} p99 {:?}",
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99)
+        );
+
+        // Throughput: many concurrent creates, grouped into big batches.
+        let total = 20_000;
+        let started = Instant::now();
+        let mut tasks = Vec::with_capacity(total);
+        for n in 0..total {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                store
+                    .create_instance(new_instance(&format!("tp-{n}")))
+                    .await
+            }));
+        }
+        for task in tasks {
+            must(must(task.await, "task"), "create");
+        }
+        let elapsed = started.elapsed();
+        println!(
+            "{synchronous:?}: {total} concurrent create_instance in {elapsed:?} = {:.0} ops/s",
+            total as f64 / elapsed.as_secs_f64()
+        );
+
+        // Throughput of whole orchestrations: 2,000 started at once (on a fresh store), then
+        // timed while 16 workers drain them (3 commits each: 2 turns and 1 activity).
+        if let Ok(store) = Arc::try_unwrap(store) {
+            store.close().await;
+        }
+        let options = SqliteOptions {
+            synchronous,
+            ..SqliteOptions::default()
+        };
+        let store = Arc::new(must(
+            SqliteBackend::open(dir.path().join("drain.db"), options),
+            "open",
+        ));
+        assert!(must(store.acquire_dispatch().await, "acquire_dispatch"));
+        let total = 2_000;
+        let mut creates = Vec::new();
+        for n in 0..total {
+            let store = Arc::clone(&store);
+            creates.push(tokio::spawn(async move {
+                store
+                    .create_instance(new_instance(&format!("flow-{n}")))
+                    .await
+            }));
+        }
+        for create in creates {
+            must(must(create.await, "task"), "create");
+        }
+        let started = Instant::now();
+        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let store = Arc::clone(&store);
+            let done = Arc::clone(&done);
+            tasks.push(tokio::spawn(async move {
+                while done.load(std::sync::atomic::Ordering::Relaxed) < total {
+                    if advance(&store).await {
+                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+        for task in tasks {
+            must(task.await, "task");
+        }
+        let elapsed = started.elapsed();
+        println!(
+            "{synchronous:?}: {total} one-activity orchestrations (16 workers) in {elapsed:?} \
+             = {:.0}/s ({:.0} commits/s)",
+            total as f64 / elapsed.as_secs_f64(),
+            3.0 * total as f64 / elapsed.as_secs_f64()
+        );
+        if let Ok(store) = Arc::try_unwrap(store) {
+            store.close().await;
+        }
+    }
+}
+
+/// Advances whatever work is ready by one step; returns whether an instance completed.
+async fn advance(store: &SqliteBackend) -> bool {
+    let wait = Duration::from_millis(1);
+    let mut completed = false;
+    if let Some(item) = must(store.fetch_orchestration(wait).await, "fetch") {
+        let first_turn = matches!(
+            item.messages.first().map(|m| &m.event.kind),
+            Some(EventKind::ExecutionStarted { .. })
+        );
+        let mut turn = commit(if first_turn {
+            OrchestrationRuntimeStatus::Running
+        } else {
+            OrchestrationRuntimeStatus::Completed
+        });
+        if first_turn {
+            turn.activities.push(ActivityRequest {
+                instance_id: item.instance.instance_id.clone(),
+                execution_id: "e1".to_owned(),
+                task_scheduled_id: 0,
+                name: "Hello".to_owned(),
+                input: json!("Tokyo"),
+            });
+        }
+        must(store.complete_orchestration(&item.lock, turn).await, "turn");
+        completed = !first_turn;
+    }
+    if let Some(work) = must(store.fetch_activity(wait).await, "fetch_activity") {
+        let result = OrchestrationMessage {
+            instance_id: work.request.instance_id.clone(),
+            execution_id: Some("e1".to_owned()),
+            event: HistoryEvent::new(
+                Utc::now(),
+                EventKind::TaskCompleted {
+                    task_scheduled_id: 0,
+                    result: json!("Hello Tokyo!"),
+                },
+            ),
+        };
+        must(
+            store.complete_activity(&work.lock, result).await,
+            "complete_activity",
+        );
+    }
+    completed
+}

@@ -1,0 +1,365 @@
+//! The writer thread: owns the write connection and commits operations in groups.
+//!
+//! The thread blocks for the first operation, drains whatever else is queued (up to
+//! [`MAX_BATCH`]), applies all of it in one `BEGIN IMMEDIATE` transaction with a savepoint
+//! per operation, commits (one fsync), and only then updates the in-memory index, wakes the
+//! fetchers and answers every caller. An operation that is rejected (validation, a constraint)
+//! is rolled back to its savepoint and answered with its own error; an I/O error fails the
+//! whole batch with a retryable error and leaves the index untouched.
+
+use std::collections::HashSet;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use tokio::sync::{Notify, oneshot};
+
+use super::codec::{format_time, is_local_to_op};
+use super::index::{Index, RecordUpdate};
+use crate::backend::{
+    ActivityRequest, BackendError, InstanceRecord, NewInstance, OrchestrationCommit, QueueSpec,
+    Result,
+};
+use crate::history::OrchestrationMessage;
+
+/// The most operations committed in one transaction.
+pub(super) const MAX_BATCH: usize = 1024;
+
+/// How often an idle dispatching writer looks for rows committed by other processes.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+
+/// State shared by the handle (fetchers) and the writer thread.
+#[derive(Debug)]
+pub(super) struct Shared {
+    /// The task hub every row is scoped by.
+    pub(super) hub: String,
+    /// The queue index.
+    pub(super) index: Mutex<Index>,
+    /// Woken when an instance may have become ready.
+    pub(super) orchestrations: Notify,
+    /// Woken when an activity work item may have become ready.
+    pub(super) activities: Notify,
+}
+
+impl Shared {
+    /// Locks the index (a panic elsewhere never leaves it half-updated in a way that matters
+    /// more than stopping dispatch would, so poisoning is ignored).
+    pub(super) fn index(&self) -> MutexGuard<'_, Index> {
+        self.index.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A request to the writer thread.
+// Nearly every request is a write: boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Op {
+    /// A write, answered once committed (or rejected).
+    Write(WriteOp, oneshot::Sender<Result<()>>),
+    /// A read on the writer connection (in-memory stores have no other connection).
+    Read(Box<dyn FnOnce(&Connection) + Send>),
+    /// Load the index from the tables and start maintaining it.
+    AcquireDispatch(oneshot::Sender<Result<()>>),
+}
+
+/// The write operations.
+#[derive(Debug)]
+pub(super) enum WriteOp {
+    CreateQueues(Vec<QueueSpec>),
+    CreateInstance(NewInstance),
+    SendMessage(OrchestrationMessage),
+    CompleteOrchestration {
+        token: u64,
+        commit: OrchestrationCommit,
+    },
+    CompleteActivity {
+        token: u64,
+        result: OrchestrationMessage,
+    },
+    /// Deletes the messages of a lock whose instance does not exist.
+    DropOrphans {
+        token: u64,
+    },
+}
+
+/// What a committed operation changes in the index.
+pub(super) enum Effect {
+    Nothing,
+    Created {
+        record: InstanceRecord,
+        message_id: i64,
+        message: OrchestrationMessage,
+    },
+    Message(i64, OrchestrationMessage),
+    Completed {
+        token: u64,
+        update: RecordUpdate,
+        history_len: u64,
+        activities: Vec<(i64, ActivityRequest)>,
+        enqueued_at: DateTime<Utc>,
+        messages: Vec<(i64, OrchestrationMessage)>,
+    },
+    ActivityCompleted {
+        id: i64,
+        message: Option<(i64, OrchestrationMessage)>,
+    },
+    Orphans {
+        token: u64,
+    },
+}
+
+/// Why an operation failed.
+pub(super) enum Failure {
+    /// This operation alone is rejected; the batch goes on.
+    Rejected(BackendError),
+    /// The transaction is unusable; the whole batch fails.
+    Fatal(rusqlite::Error),
+}
+
+impl From<BackendError> for Failure {
+    fn from(error: BackendError) -> Self {
+        Failure::Rejected(error)
+    }
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(error: rusqlite::Error) -> Self {
+        if is_local_to_op(&error) {
+            Failure::Rejected(BackendError::Store {
+                message: error.to_string(),
+                retryable: false,
+            })
+        } else {
+            Failure::Fatal(error)
+        }
+    }
+}
+
+pub(super) type OpResult<T> = std::result::Result<T, Failure>;
+
+/// Per-batch state.
+pub(super) struct Batch {
+    pub(super) now: DateTime<Utc>,
+    pub(super) now_text: String,
+    /// Instances created or replaced by an earlier operation of this batch.
+    pub(super) replaced: HashSet<String>,
+}
+
+/// The writer thread's state.
+pub(super) struct Writer {
+    pub(super) conn: Connection,
+    pub(super) shared: Arc<Shared>,
+    pub(super) rx: Receiver<Op>,
+    /// Whether other processes may write the database (a file), so it must be scanned.
+    pub(super) file_backed: bool,
+    /// The last `PRAGMA data_version` seen (changes when another connection commits).
+    pub(super) data_version: i64,
+}
+
+impl Writer {
+    /// Runs until every sender is gone.
+    pub(super) fn run(mut self) {
+        loop {
+            let poll = self.file_backed && self.shared.index().dispatching;
+            let first = if poll {
+                match self.rx.recv_timeout(IDLE_POLL) {
+                    Ok(op) => op,
+                    Err(RecvTimeoutError::Timeout) => {
+                        if let Err(error) = self.idle_scan() {
+                            tracing::warn!(%error, "scanning the SQLite store for new work failed");
+                        }
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match self.rx.recv() {
+                    Ok(op) => op,
+                    Err(_) => break,
+                }
+            };
+            let mut ops = vec![first];
+            while ops.len() < MAX_BATCH {
+                match self.rx.try_recv() {
+                    Ok(op) => ops.push(op),
+                    Err(_) => break,
+                }
+            }
+            self.process(ops);
+        }
+        tracing::debug!("SQLite writer thread stopped");
+    }
+
+    fn process(&mut self, ops: Vec<Op>) {
+        let mut writes = Vec::new();
+        for op in ops {
+            match op {
+                Op::Write(write, reply) => writes.push((write, reply)),
+                Op::Read(read) => {
+                    self.commit_batch(std::mem::take(&mut writes));
+                    read(&self.conn);
+                }
+                Op::AcquireDispatch(reply) => {
+                    self.commit_batch(std::mem::take(&mut writes));
+                    let _ = reply.send(self.acquire_dispatch());
+                }
+            }
+        }
+        self.commit_batch(writes);
+    }
+
+    pub(super) fn exec(&self, sql: &str) -> rusqlite::Result<()> {
+        self.conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    }
+
+    pub(super) fn rollback(&self) {
+        if !self.conn.is_autocommit()
+            && let Err(error) = self.conn.execute_batch("ROLLBACK")
+        {
+            tracing::warn!(%error, "rolling back an SQLite transaction failed");
+        }
+    }
+
+    fn commit_batch(&mut self, writes: Vec<(WriteOp, oneshot::Sender<Result<()>>)>) {
+        if writes.is_empty() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let now = Utc::now();
+        let mut batch = Batch {
+            now,
+            now_text: format_time(&now),
+            replaced: HashSet::new(),
+        };
+        let mut replies = Vec::with_capacity(writes.len());
+        let mut outcomes: Vec<Result<Effect>> = Vec::with_capacity(writes.len());
+        let dispatching = self.shared.index().dispatching;
+        let mut fatal = self.exec("BEGIN IMMEDIATE").err();
+        if fatal.is_none() && dispatching && self.file_backed {
+            fatal = self.scan_if_changed().err();
+        }
+        for (op, reply) in writes {
+            replies.push(reply);
+            if fatal.is_some() {
+                continue;
+            }
+            if let Err(error) = self.exec("SAVEPOINT op") {
+                fatal = Some(error);
+                continue;
+            }
+            match self.apply(op, &mut batch) {
+                Ok(effect) => {
+                    outcomes.push(Ok(effect));
+                    fatal = self.exec("RELEASE op").err();
+                }
+                Err(Failure::Rejected(error)) => {
+                    outcomes.push(Err(error));
+                    fatal = self
+                        .exec("ROLLBACK TO op")
+                        .and_then(|()| self.exec("RELEASE op"))
+                        .err();
+                }
+                Err(Failure::Fatal(error)) => fatal = Some(error),
+            }
+        }
+        let committed = match fatal {
+            Some(error) => Err(error),
+            None => self.exec("COMMIT"),
+        };
+        if let Err(error) = committed {
+            self.rollback();
+            self.cancel_marks(&outcomes);
+            tracing::warn!(%error, ops = replies.len(), "an SQLite write batch failed");
+            for reply in replies {
+                let _ = reply.send(Err(BackendError::Store {
+                    message: format!("the write was not committed: {error}"),
+                    retryable: true,
+                }));
+            }
+            return;
+        }
+        tracing::trace!(ops = replies.len(), elapsed = ?started.elapsed(), "committed a write batch");
+        let mut results = Vec::with_capacity(outcomes.len());
+        let mut effects = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            match outcome {
+                Ok(effect) => {
+                    effects.push(effect);
+                    results.push(Ok(()));
+                }
+                Err(error) => results.push(Err(error)),
+            }
+        }
+        if dispatching {
+            self.apply_effects(effects);
+        }
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+
+    /// Releases the marks set by operations of a batch that did not commit.
+    fn cancel_marks(&self, outcomes: &[Result<Effect>]) {
+        let mut index = self.shared.index();
+        for outcome in outcomes {
+            match outcome {
+                Ok(Effect::Completed { token, .. } | Effect::Orphans { token }) => {
+                    index.cancel_complete(*token);
+                }
+                Ok(Effect::ActivityCompleted { id, .. }) => index.cancel_complete_activity(*id),
+                _ => {}
+            }
+        }
+    }
+
+    fn apply_effects(&self, effects: Vec<Effect>) {
+        let mut index = self.shared.index();
+        for effect in effects {
+            match effect {
+                Effect::Nothing => {}
+                Effect::Created {
+                    record,
+                    message_id,
+                    message,
+                } => index.instance_created(record, message_id, message),
+                Effect::Message(id, message) => {
+                    index.add_message(id, message);
+                }
+                Effect::Completed {
+                    token,
+                    update,
+                    history_len,
+                    activities,
+                    enqueued_at,
+                    messages,
+                } => {
+                    index.finish_complete(token, update, history_len);
+                    for (id, request) in activities {
+                        index.add_activity(id, request, enqueued_at);
+                    }
+                    for (id, message) in messages {
+                        index.add_message(id, message);
+                    }
+                }
+                Effect::ActivityCompleted { id, message } => {
+                    index.finish_complete_activity(id);
+                    if let Some((id, message)) = message {
+                        index.add_message(id, message);
+                    }
+                }
+                Effect::Orphans { token } => index.drop_lock(token),
+            }
+        }
+        let wake_orchestrations = index.has_ready_instance();
+        let wake_activities = index.has_ready_activity();
+        drop(index);
+        if wake_orchestrations {
+            self.shared.orchestrations.notify_waiters();
+        }
+        if wake_activities {
+            self.shared.activities.notify_waiters();
+        }
+    }
+}
