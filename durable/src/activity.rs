@@ -1,7 +1,7 @@
 //! Activities: [`DurableActivityContext`], typed [`ActivityHandle`]s and the registration type.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::InputError;

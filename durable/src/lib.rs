@@ -4,29 +4,36 @@
 extern crate self as durable;
 
 pub mod activity;
+pub mod app;
 pub mod backend;
+pub mod client;
 pub mod error;
 pub mod history;
 pub mod orchestration;
 pub mod registry;
+mod worker;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
 pub use activity::{ActivityHandle, DurableActivityContext};
+pub use app::{Error, FunctionApp, RunningApp};
+pub use client::{DurableError, DurableOrchestrationClient, DurableOrchestrationStatus};
 pub use durable_macros::{activity_trigger, orchestration_trigger};
 pub use error::{FunctionFailed, InputError};
 pub use history::{FailureDetails, OrchestrationRuntimeStatus};
 pub use orchestration::{
     DurableOrchestrationContext, DurableTask, OrchestratorHandle, when_all, when_any,
 };
+pub use worker::{RuntimeStats, WorkerOptions};
 
 /// Everything a function app needs: `use durable::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ActivityHandle, DurableActivityContext, DurableOrchestrationContext, DurableTask,
-        FunctionFailed, InputError, OrchestrationRuntimeStatus, OrchestratorHandle,
-        activity_trigger, orchestration_trigger, when_all, when_any,
+        ActivityHandle, DurableActivityContext, DurableError, DurableOrchestrationClient,
+        DurableOrchestrationContext, DurableOrchestrationStatus, DurableTask, FunctionFailed,
+        InputError, OrchestrationRuntimeStatus, OrchestratorHandle, activity_trigger,
+        orchestration_trigger, when_all, when_any,
     };
 }

@@ -121,7 +121,10 @@ impl Registry {
 
     /// One queue per registered function, sorted by name.
     pub fn queues(&self) -> Vec<QueueSpec> {
-        let activities = self.activities.values().map(|r| (r.name, QueueKind::Activity));
+        let activities = self
+            .activities
+            .values()
+            .map(|r| (r.name, QueueKind::Activity));
         let orchestrators = self
             .orchestrators
             .values()

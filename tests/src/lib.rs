@@ -1,1 +1,46 @@
-//! x
+//! Helpers shared by the end-to-end tests.
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use durable::app::{HostConfig, StorageConfig};
+use durable::{FunctionApp, RunningApp};
+
+/// Starts an app on a fresh SQLite file in `dir` with full durability.
+pub async fn start_app(dir: &Path) -> RunningApp {
+    start_app_with(dir, |_| {}).await
+}
+
+/// Starts an app on a fresh SQLite file in `dir`, after `adjust` edits the configuration.
+pub async fn start_app_with(dir: &Path, adjust: impl FnOnce(&mut HostConfig)) -> RunningApp {
+    let mut config = HostConfig {
+        storage: StorageConfig::Sqlite {
+            path: dir.join("durable.db"),
+        },
+        ..HostConfig::default()
+    };
+    adjust(&mut config);
+    match FunctionApp::new(config).start().await {
+        Ok(app) => app,
+        Err(e) => panic!("the app did not start: {e}"),
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `deadline`.
+pub async fn wait_for<T, F, Fut>(what: &str, deadline: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let give_up = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() >= give_up {
+            panic!("timed out after {deadline:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -130,10 +130,9 @@ impl OrchestrationRun {
     pub(crate) fn replay(&mut self, history: &[HistoryEvent]) -> u64 {
         let before = self.polls;
         self.state.with(|s| s.is_replaying = true);
+        // Every recorded event is applied, even after the code finished: an action recorded
+        // after that point means the code changed.
         for event in history {
-            if self.outcome.is_some() {
-                break;
-            }
             self.apply(event);
             if matches!(event.kind, EventKind::ExecutionCompleted { .. }) {
                 self.outcome_recorded = true;
@@ -233,7 +232,6 @@ impl OrchestrationRun {
                 self.state.with(|s| {
                     s.execution_id = execution_id.clone();
                     s.input = input.clone();
-                    s.current_time = event.timestamp;
                 });
                 let context = DurableOrchestrationContext::new(self.state.clone());
                 self.future = Some((self.registration.invoke)(context));
@@ -247,7 +245,8 @@ impl OrchestrationRun {
                 let matches = matches!(&taken, Some(Action::CallActivity { event_id, name: taken_name, .. })
                     if *event_id == event.event_id && **taken_name == **name);
                 if !matches {
-                    let recorded = format!("call_activity(\"{name}\") as action #{}", event.event_id);
+                    let recorded =
+                        format!("call_activity(\"{name}\") as action #{}", event.event_id);
                     let now = match taken {
                         Some(action) => format!("the orchestrator now does {action}"),
                         None => "the orchestrator now does nothing there".to_owned(),
@@ -307,14 +306,24 @@ impl OrchestrationRun {
         }
     }
 
+    /// Fails the run with the first mismatch found. It replaces an outcome the code reached
+    /// during replay: that outcome was never recorded, and the code no longer matches history.
     fn fail_nondeterministic(&mut self, message: String) {
-        self.finish(Outcome::Failed(FailureDetails::new("NonDeterminism", message)));
+        let already = matches!(&self.outcome, Some(Outcome::Failed(d)) if d.error_type == "NonDeterminism");
+        if !already && !self.outcome_recorded {
+            self.outcome = Some(Outcome::Failed(FailureDetails::new("NonDeterminism", message)));
+        }
+        self.finish_future();
     }
 
     fn finish(&mut self, outcome: Outcome) {
         if self.outcome.is_none() {
             self.outcome = Some(outcome);
         }
+        self.finish_future();
+    }
+
+    fn finish_future(&mut self) {
         // Dropping the future may run user destructors; a panic there must not escape.
         if let Some(future) = self.future.take() {
             let _ = catch_unwind(AssertUnwindSafe(move || drop(future)));

@@ -46,3 +46,6 @@ pub struct OrchestratorRegistration {
     /// one; used to reject a bad input before an instance is created.
     pub validate_input: Option<fn(&serde_json::Value) -> Result<(), String>>,
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,131 @@
+//! Throughput and latency of the embedded SQLite store with full durability
+//! (`synchronous=FULL`: every acknowledged commit is on disk).
+//!
+//! Run with: `cargo bench -p durable --bench throughput`
+//!
+//! - W1: 1,000 orchestrations × 3 sequential activities, started together.
+//! - W2: one orchestration fanning out to 1,000 activities and summing.
+//! - W3: 200 one-activity orchestrations in sequence: start→completion latency.
+
+use std::time::{Duration, Instant};
+
+use durable::app::{HostConfig, StorageConfig};
+use durable::prelude::*;
+use durable::{FunctionApp, RunningApp};
+
+#[activity_trigger(name = "Bench_Echo")]
+async fn echo(value: u64) -> u64 {
+    value
+}
+
+#[orchestration_trigger(name = "Bench_Sequence")]
+async fn sequence(context: DurableOrchestrationContext, value: u64) -> Result<u64, FunctionFailed> {
+    let a = context.call(Echo, value).await?;
+    let b = context.call(Echo, a + 1).await?;
+    context.call(Echo, b + 1).await
+}
+
+#[orchestration_trigger(name = "Bench_FanOut")]
+async fn fan_out(context: DurableOrchestrationContext, count: u64) -> Result<u64, FunctionFailed> {
+    let tasks: Vec<_> = (0..count).map(|i| context.call(Echo, i)).collect();
+    Ok(when_all(tasks).await?.iter().sum())
+}
+
+#[orchestration_trigger(name = "Bench_Single")]
+async fn single(context: DurableOrchestrationContext) -> Result<u64, FunctionFailed> {
+    context.call(Echo, 1u64).await
+}
+
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+async fn w1(app: &RunningApp) -> BenchResult {
+    const N: u64 = 1_000;
+    let started = Instant::now();
+    let mut runs = tokio::task::JoinSet::new();
+    for i in 0..N {
+        let client = app.client();
+        runs.spawn(async move {
+            let id = client.start(Sequence, None, i).await?;
+            let status = client.wait_for_completion(&id, TIMEOUT).await?;
+            Ok::<_, DurableError>(status.output == serde_json::json!(i + 2))
+        });
+    }
+    let mut correct = 0;
+    while let Some(run) = runs.join_next().await {
+        correct += u64::from(run??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(correct, N, "every W1 output is right");
+    println!(
+        "W1  {N} orchestrations x 3 sequential activities: {elapsed:.3} s  {:.0} orchestrations/s  {:.0} activities/s",
+        N as f64 / elapsed,
+        3.0 * N as f64 / elapsed
+    );
+    Ok(())
+}
+
+async fn w2(app: &RunningApp) -> BenchResult {
+    const N: u64 = 1_000;
+    let client = app.client();
+    let started = Instant::now();
+    let id = client.start(FanOut, None, N).await?;
+    let status = client.wait_for_completion(&id, TIMEOUT).await?;
+    let elapsed = started.elapsed();
+    assert_eq!(status.output, serde_json::json!(N * (N - 1) / 2));
+    println!(
+        "W2  1 orchestration fanning out to {N} activities: {:.1} ms wall time",
+        elapsed.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+async fn w3(app: &RunningApp) -> BenchResult {
+    const N: usize = 200;
+    let client = app.client();
+    let mut latencies = Vec::with_capacity(N);
+    for _ in 0..N {
+        let started = Instant::now();
+        let id = client.start(Single, None, serde_json::Value::Null).await?;
+        client.wait_for_completion(&id, TIMEOUT).await?;
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let pct = |p: f64| latencies[((N as f64 * p).ceil() as usize).min(N) - 1].as_secs_f64() * 1e3;
+    println!(
+        "W3  {N} sequential one-activity orchestrations: p50 {:.2} ms  p99 {:.2} ms",
+        pct(0.50),
+        pct(0.99)
+    );
+    Ok(())
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> BenchResult {
+    let dir = tempfile::tempdir()?;
+    let config = HostConfig {
+        storage: StorageConfig::Sqlite {
+            path: dir.path().join("bench.db"),
+        },
+        full_durability: true,
+        ..HostConfig::default()
+    };
+    println!("durable throughput benchmark: SQLite, synchronous=FULL, {} cores", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let app = FunctionApp::new(config).start().await?;
+    w1(&app).await?;
+    w2(&app).await?;
+    w3(&app).await?;
+    app.shutdown().await;
+    if let Some(rss) = peak_rss_mib() {
+        println!("peak RSS: {rss:.1} MiB");
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use super::{Error, FunctionApp, config::storage_from_arg};
+use crate::client::DurableOrchestrationClient;
+
+/// A durable function app. Without a subcommand it serves.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// The SQLite file of the task hub (`:memory:` for a throwaway one); overrides
+    /// `DURABLE_DB` and host.json.
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the app's functions until interrupted (the default).
+    Serve,
+    /// Start an orchestration and print its output when it completes.
+    Start {
+        /// The orchestrator function name.
+        name: String,
+        /// The input, as JSON.
+        #[arg(long)]
+        input: Option<String>,
+        /// The instance id (default: a new one).
+        #[arg(long)]
+        instance_id: Option<String>,
+        /// Print the instance id and return without waiting for completion.
+        #[arg(long)]
+        no_wait: bool,
+        /// How long to wait for completion, in seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Print an instance's status as JSON.
+    Status {
+        /// The instance id.
+        instance_id: String,
+        /// Include the history.
+        #[arg(long)]
+        history: bool,
+    },
+    /// List the task hub's queues with their depth.
+    Queues,
+}
+
+pub(super) async fn run<I, T>(mut app: FunctionApp, args: I) -> Result<(), Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::parse_from(args);
+    init_logging();
+    if let Some(db) = &cli.db {
+        app.config.storage = storage_from_arg(db);
+    }
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(app).await,
+        Command::Start {
+            name,
+            input,
+            instance_id,
+            no_wait,
+            timeout,
+        } => {
+            let input: serde_json::Value = match input {
+                None => serde_json::Value::Null,
+                Some(text) => serde_json::from_str(&text).map_err(|e| Error::Config {
+                    source_name: "--input".to_owned(),
+                    message: format!("not valid JSON: {e}"),
+                })?,
+            };
+            start(app, &name, input, instance_id.as_deref(), no_wait, timeout).await
+        }
+        Command::Status {
+            instance_id,
+            history,
+        } => {
+            let client = app.connect().await?;
+            let status = if history {
+                client.get_status_with_history(&instance_id).await?
+            } else {
+                client.get_status(&instance_id).await?
+            };
+            match status {
+                Some(status) => print_json(&status),
+                None => Err(crate::client::DurableError::InstanceNotFound { instance_id }.into()),
+            }
+        }
+        Command::Queues => {
+            let client = app.connect().await?;
+            println!("{:<40} {:<13} {:>8}", "QUEUE", "KIND", "DEPTH");
+            for queue in client.list_queues().await? {
+                println!(
+                    "{:<40} {:<13} {:>8}",
+                    queue.name,
+                    queue.kind.as_str(),
+                    queue.depth
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(app: FunctionApp) -> Result<(), Error> {
+    let hub = app.config.hub_name.clone();
+    let running = app.start().await?;
+    tracing::info!(hub, "serving; press Ctrl+C to stop");
+    shutdown_signal().await?;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+/// Starts an instance; runs it in this process unless another process serves the hub.
+async fn start(
+    app: FunctionApp,
+    name: &str,
+    input: serde_json::Value,
+    instance_id: Option<&str>,
+    no_wait: bool,
+    timeout: u64,
+) -> Result<(), Error> {
+    let (client, running) = match app.clone().start().await {
+        Ok(running) => (running.client(), Some(running)),
+        Err(Error::HubBusy { .. }) => (app.connect().await?, None),
+        Err(other) => return Err(other),
+    };
+    let result = start_and_wait(&client, name, input, instance_id, no_wait, timeout).await;
+    if let Some(running) = running {
+        running.shutdown().await;
+    }
+    result
+}
+
+async fn start_and_wait(
+    client: &DurableOrchestrationClient,
+    name: &str,
+    input: serde_json::Value,
+    instance_id: Option<&str>,
+    no_wait: bool,
+    timeout: u64,
+) -> Result<(), Error> {
+    let instance_id = client.start_new(name, instance_id, input).await?;
+    if no_wait {
+        println!("{instance_id}");
+        return Ok(());
+    }
+    eprintln!("started instance {instance_id}; waiting for it to finish");
+    let status = client
+        .wait_for_completion(&instance_id, Duration::from_secs(timeout))
+        .await?;
+    if status.runtime_status != crate::OrchestrationRuntimeStatus::Completed {
+        return Err(Error::InstanceNotCompleted {
+            instance_id,
+            status: status.runtime_status,
+            output: status.output,
+        });
+    }
+    print_json(&status.output)
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    println!("{text}");
+    Ok(())
+}
+
+async fn shutdown_signal() -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,248 @@
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::Error;
+use crate::worker::WorkerOptions;
+
+/// Where the task hub is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageConfig {
+    /// An SQLite file (the default: `durable.db` in the working directory).
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// An in-memory SQLite database: nothing survives the process. For tests.
+    InMemory,
+}
+
+/// The app's configuration: `host.json` (Azure's shape) overlaid with environment variables.
+///
+/// Recognised `host.json` keys, under `extensions.durableTask`: `hubName`,
+/// `maxConcurrentActivityFunctions`, `maxConcurrentOrchestratorFunctions`,
+/// `extendedSessionsEnabled`, and `storageProvider` with `type` (`"sqlite"`), `path`,
+/// `synchronous` (`"full"` or `"normal"`) and `activityLeaseSeconds`. Environment variables
+/// `DURABLE_DB` (a path, or `:memory:`) and `DURABLE_HUB_NAME` override them.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// The task hub name: the namespace of this app's instances and queues in the store.
+    pub hub_name: String,
+    /// Where the task hub is stored.
+    pub storage: StorageConfig,
+    /// `synchronous=FULL` (every commit survives power loss) when true, `NORMAL` otherwise.
+    pub full_durability: bool,
+    /// How long an activity work item stays leased to a worker before it is handed out again.
+    pub activity_lease: Duration,
+    /// Dispatcher settings.
+    pub worker: WorkerOptions,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            hub_name: "TestHubName".to_owned(),
+            storage: StorageConfig::Sqlite {
+                path: PathBuf::from("durable.db"),
+            },
+            full_durability: true,
+            activity_lease: Duration::from_secs(300),
+            worker: WorkerOptions::default(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct HostJson {
+    extensions: Extensions,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Extensions {
+    durable_task: DurableTaskJson,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct DurableTaskJson {
+    hub_name: Option<String>,
+    max_concurrent_activity_functions: Option<usize>,
+    max_concurrent_orchestrator_functions: Option<usize>,
+    extended_sessions_enabled: Option<bool>,
+    storage_provider: StorageProviderJson,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct StorageProviderJson {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    path: Option<PathBuf>,
+    synchronous: Option<String>,
+    activity_lease_seconds: Option<u64>,
+}
+
+impl HostConfig {
+    /// Reads `host.json` from the app root (`AzureWebJobsScriptRoot`, else the working
+    /// directory) if present, then applies the environment overrides.
+    pub fn from_env() -> Result<Self, Error> {
+        let root = std::env::var_os("AzureWebJobsScriptRoot")
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let host_json = root.join("host.json");
+        let mut config = if host_json.exists() {
+            Self::from_host_json_file(&host_json)?
+        } else {
+            HostConfig::default()
+        };
+        if let Some(db) = std::env::var_os("DURABLE_DB") {
+            config.storage = storage_from_arg(Path::new(&db));
+        }
+        if let Ok(hub) = std::env::var("DURABLE_HUB_NAME") {
+            config.hub_name = hub;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads a `host.json` file.
+    pub fn from_host_json_file(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            source_name: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Self::from_host_json(&text).map_err(|e| match e {
+            Error::Config { message, .. } => Error::Config {
+                source_name: path.display().to_string(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses `host.json` text.
+    pub fn from_host_json(text: &str) -> Result<Self, Error> {
+        let config_error = |message: String| Error::Config {
+            source_name: "host.json".to_owned(),
+            message,
+        };
+        let json: HostJson = serde_json::from_str(text).map_err(|e| config_error(e.to_string()))?;
+        let durable = json.extensions.durable_task;
+        let mut config = HostConfig::default();
+        if let Some(hub) = durable.hub_name {
+            config.hub_name = hub;
+        }
+        if let Some(n) = durable.max_concurrent_activity_functions {
+            config.worker.max_concurrent_activity_functions = n;
+        }
+        if let Some(n) = durable.max_concurrent_orchestrator_functions {
+            config.worker.max_concurrent_orchestrator_functions = n;
+        }
+        if let Some(enabled) = durable.extended_sessions_enabled {
+            config.worker.extended_sessions_enabled = enabled;
+        }
+        let provider = durable.storage_provider;
+        if let Some(kind) = provider.kind
+            && !kind.eq_ignore_ascii_case("sqlite")
+        {
+            return Err(config_error(format!(
+                "storageProvider.type `{kind}` is not supported; expected \"sqlite\""
+            )));
+        }
+        if let Some(path) = provider.path {
+            config.storage = storage_from_arg(&path);
+        }
+        match provider.synchronous.as_deref() {
+            None => {}
+            Some(s) if s.eq_ignore_ascii_case("full") => config.full_durability = true,
+            Some(s) if s.eq_ignore_ascii_case("normal") => config.full_durability = false,
+            Some(other) => {
+                return Err(config_error(format!(
+                    "storageProvider.synchronous `{other}` is not supported; expected \"full\" or \"normal\""
+                )));
+            }
+        }
+        if let Some(seconds) = provider.activity_lease_seconds {
+            config.activity_lease = Duration::from_secs(seconds);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let config_error = |message: &str| {
+            Err(Error::Config {
+                source_name: "configuration".to_owned(),
+                message: message.to_owned(),
+            })
+        };
+        if self.hub_name.is_empty()
+            || !self
+                .hub_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return config_error("hubName must be non-empty and use only letters, digits, `-` and `_`");
+        }
+        if self.worker.max_concurrent_activity_functions == 0
+            || self.worker.max_concurrent_orchestrator_functions == 0
+        {
+            return config_error("maxConcurrent*Functions must be at least 1");
+        }
+        if self.activity_lease.is_zero() {
+            return config_error("activityLeaseSeconds must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// `:memory:` or a path.
+pub(super) fn storage_from_arg(arg: &Path) -> StorageConfig {
+    if arg.as_os_str() == ":memory:" {
+        StorageConfig::InMemory
+    } else {
+        StorageConfig::Sqlite {
+            path: arg.to_path_buf(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_azure_host_json() {
+        let config = HostConfig::from_host_json(
+            r#"{ "version": "2.0", "logging": {}, "extensions": { "durableTask": {
+                "hubName": "MyHub", "maxConcurrentActivityFunctions": 7,
+                "storageProvider": { "type": "sqlite", "path": "x.db", "synchronous": "normal" } } } }"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.hub_name, "MyHub");
+        assert_eq!(config.worker.max_concurrent_activity_functions, 7);
+        assert_eq!(config.storage, StorageConfig::Sqlite { path: "x.db".into() });
+        assert!(!config.full_durability);
+    }
+
+    #[test]
+    fn bad_host_json_names_the_problem() {
+        let err = HostConfig::from_host_json(
+            r#"{ "extensions": { "durableTask": { "maxConcurrentActivityFunctions": "ten" } } }"#,
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("host.json") && err.contains("invalid type"), "{err}");
+        let err = HostConfig::from_host_json(
+            r#"{ "extensions": { "durableTask": { "storageProvider": { "type": "AzureStorage" } } } }"#,
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("AzureStorage"), "{err}");
+    }
+}

@@ -1,0 +1,194 @@
+//! [`FunctionApp`]: configuration, startup, the CLI and shutdown.
+
+mod cli;
+mod config;
+
+use std::sync::Arc;
+
+pub use config::{HostConfig, StorageConfig};
+
+use crate::backend::{Backend, BackendError, SqliteBackend, SqliteOptions, Synchronous};
+use crate::client::{DurableError, DurableOrchestrationClient};
+use crate::registry::{DuplicateFunction, Registry};
+use crate::worker::{Completions, RuntimeStats, Worker};
+
+/// Errors starting or running a function app.
+#[derive(thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid.
+    #[error("invalid configuration in {source_name}: {message}")]
+    Config {
+        /// Where the bad setting came from.
+        source_name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Two functions share a name.
+    #[error(transparent)]
+    DuplicateFunction(#[from] DuplicateFunction),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] BackendError),
+    /// Another process already runs the functions of this task hub (the embedded store allows
+    /// one).
+    #[error("another process is already serving task hub `{hub_name}` from this store")]
+    HubBusy {
+        /// The task hub.
+        hub_name: String,
+    },
+    /// A client operation failed.
+    #[error(transparent)]
+    Client(#[from] DurableError),
+    /// An orchestration started from the command line did not complete.
+    #[error("instance `{instance_id}` {status}: {output}")]
+    InstanceNotCompleted {
+        /// The instance id.
+        instance_id: String,
+        /// Its final status.
+        status: crate::OrchestrationRuntimeStatus,
+        /// Its output or failure message.
+        output: serde_json::Value,
+    },
+    /// Serving failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+// `main` returning `Err` prints the `Debug` form; make it the readable message.
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// A function app: every function registered in this binary, run against one task hub.
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() -> Result<(), durable::Error> {
+///     durable::FunctionApp::from_env()?.run().await // serve, or a CLI subcommand
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct FunctionApp {
+    config: HostConfig,
+}
+
+impl FunctionApp {
+    /// An app configured from `host.json` and the environment (see [`HostConfig`]).
+    pub fn from_env() -> Result<Self, Error> {
+        Ok(FunctionApp {
+            config: HostConfig::from_env()?,
+        })
+    }
+
+    /// An app with the given configuration.
+    pub fn new(config: HostConfig) -> Self {
+        FunctionApp { config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
+    /// Runs the command line of this process: `serve` (the default) or a subcommand; see
+    /// `--help`.
+    pub async fn run(self) -> Result<(), Error> {
+        self.run_with_args(std::env::args_os()).await
+    }
+
+    /// Runs the given command line (the first item is the program name).
+    pub async fn run_with_args<I, T>(self, args: I) -> Result<(), Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        cli::run(self, args).await
+    }
+
+    /// Opens the store, creates a queue per registered function and starts running them.
+    ///
+    /// Errors with [`Error::HubBusy`] when another process already runs this task hub's
+    /// functions from the same SQLite file, and with [`Error::DuplicateFunction`] when two
+    /// registrations share a name.
+    pub async fn start(self) -> Result<RunningApp, Error> {
+        let (backend, registry) = self.open().await?;
+        if !backend.acquire_dispatch().await? {
+            return Err(Error::HubBusy {
+                hub_name: self.config.hub_name,
+            });
+        }
+        let completions = Arc::new(Completions::default());
+        let worker = Worker::start(
+            backend.clone(),
+            registry.clone(),
+            self.config.worker.clone(),
+            completions.clone(),
+        );
+        Ok(RunningApp {
+            client: DurableOrchestrationClient::new(backend, registry, completions, true),
+            worker,
+        })
+    }
+
+    /// Opens the store as a client only, without running any function: for tools that start
+    /// or inspect instances that another process runs.
+    pub async fn connect(self) -> Result<DurableOrchestrationClient, Error> {
+        let (backend, registry) = self.open().await?;
+        Ok(DurableOrchestrationClient::new(
+            backend,
+            registry,
+            Arc::new(Completions::default()),
+            false,
+        ))
+    }
+
+    async fn open(&self) -> Result<(Arc<dyn Backend>, Arc<Registry>), Error> {
+        let registry = Arc::new(Registry::discover()?);
+        let options = SqliteOptions {
+            synchronous: if self.config.full_durability {
+                Synchronous::Full
+            } else {
+                Synchronous::Normal
+            },
+            activity_lease: self.config.activity_lease,
+            hub_name: self.config.hub_name.clone(),
+        };
+        let backend: Arc<dyn Backend> = match &self.config.storage {
+            StorageConfig::Sqlite { path } => Arc::new(SqliteBackend::open(path, options)?),
+            StorageConfig::InMemory => Arc::new(SqliteBackend::in_memory(options)?),
+        };
+        backend.create_queues(&registry.queues()).await?;
+        Ok((backend, registry))
+    }
+}
+
+/// A started app: its functions run until [`shutdown`](RunningApp::shutdown).
+pub struct RunningApp {
+    client: DurableOrchestrationClient,
+    worker: Worker,
+}
+
+impl RunningApp {
+    /// A client bound to this app's task hub.
+    pub fn client(&self) -> DurableOrchestrationClient {
+        self.client.clone()
+    }
+
+    /// Counters of the work done so far.
+    pub fn stats(&self) -> RuntimeStats {
+        self.worker.stats()
+    }
+
+    /// Drops every live orchestration kept in memory; their next turns replay from history.
+    pub fn clear_instance_cache(&self) {
+        self.worker.clear_instance_cache();
+    }
+
+    /// Stops taking new work and waits for the work in flight.
+    pub async fn shutdown(self) {
+        self.worker.shutdown().await;
+    }
+}

@@ -1,0 +1,68 @@
+use std::time::Duration;
+
+use crate::backend::BackendError;
+use crate::history::OrchestrationRuntimeStatus;
+
+/// Errors of [`DurableOrchestrationClient`](super::DurableOrchestrationClient) operations.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DurableError {
+    /// The instance id is not acceptable.
+    #[error("invalid instance id `{instance_id}`: {reason}")]
+    InvalidInstanceId {
+        /// The rejected id (truncated when very long).
+        instance_id: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// No orchestrator with this name is registered in this app.
+    #[error("no orchestrator function named `{name}` is registered in this app")]
+    UnknownOrchestrator {
+        /// The requested name.
+        name: String,
+    },
+    /// The input does not deserialize into the orchestrator's declared input type.
+    #[error("invalid input for `{function}`: {message}")]
+    InvalidInput {
+        /// The orchestrator name.
+        function: String,
+        /// Why the input was rejected.
+        message: String,
+    },
+    /// An instance with this id exists and has not finished.
+    #[error("an instance with id `{instance_id}` already exists and is {status}")]
+    InstanceAlreadyExists {
+        /// The instance id.
+        instance_id: String,
+        /// Its current status.
+        status: OrchestrationRuntimeStatus,
+    },
+    /// No instance has this id.
+    #[error("no instance with id `{instance_id}`")]
+    InstanceNotFound {
+        /// The instance id.
+        instance_id: String,
+    },
+    /// The operation needs a running instance, and this one has finished.
+    #[error("instance `{instance_id}` has already finished ({status})")]
+    InstanceFinished {
+        /// The instance id.
+        instance_id: String,
+        /// Its final status.
+        status: OrchestrationRuntimeStatus,
+    },
+    /// The instance did not finish within the timeout.
+    #[error("instance `{instance_id}` did not finish within {timeout:?}")]
+    Timeout {
+        /// The instance id.
+        instance_id: String,
+        /// How long the client waited.
+        timeout: Duration,
+    },
+    /// The input could not be serialized.
+    #[error("the input could not be serialized: {0}")]
+    Serialization(#[source] serde_json::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] BackendError),
+}

@@ -1,0 +1,457 @@
+//! Pure engine tests: hand-built histories replayed without a store.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{Value, json};
+
+use super::engine::{OrchestrationRun, Outcome, Turn};
+use super::{DurableOrchestrationContext, OrchestratorRegistration, when_all, when_any};
+use crate::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationRuntimeStatus};
+use crate::registry::{BoxFuture, FunctionResult};
+
+fn t(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_800_000_000, 0)
+        .single()
+        .unwrap_or_default()
+        + Duration::seconds(seconds)
+}
+
+fn started(input: Value) -> HistoryEvent {
+    HistoryEvent::new(
+        t(0),
+        EventKind::ExecutionStarted {
+            name: "test".into(),
+            execution_id: "exec-1".into(),
+            input,
+        },
+    )
+}
+
+fn orchestrator_started(at: i64) -> HistoryEvent {
+    HistoryEvent::new(t(at), EventKind::OrchestratorStarted {})
+}
+
+fn scheduled(event_id: i64, name: &str, input: Value) -> HistoryEvent {
+    HistoryEvent {
+        event_id,
+        timestamp: t(0),
+        kind: EventKind::TaskScheduled {
+            name: name.into(),
+            input,
+        },
+    }
+}
+
+fn completed(id: i64, result: Value) -> HistoryEvent {
+    HistoryEvent::new(
+        t(1),
+        EventKind::TaskCompleted {
+            task_scheduled_id: id,
+            result,
+        },
+    )
+}
+
+fn failed(id: i64, message: &str) -> HistoryEvent {
+    HistoryEvent::new(
+        t(1),
+        EventKind::TaskFailed {
+            task_scheduled_id: id,
+            failure_details: FailureDetails::new("ActivityError", message),
+        },
+    )
+}
+
+fn to_json(value: impl serde::Serialize) -> FunctionResult {
+    serde_json::to_value(value).map_err(|e| FailureDetails::new("InvalidOutput", e.to_string()))
+}
+
+fn sequence(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move {
+        let mut outputs = Vec::new();
+        for city in ["Tokyo", "Seattle", "London"] {
+            let greeting = context
+                .call_activity::<String>("SayHello", city)
+                .await
+                .map_err(|e| e.details)?;
+            outputs.push(greeting);
+        }
+        to_json(outputs)
+    })
+}
+
+static SEQUENCE: OrchestratorRegistration = OrchestratorRegistration {
+    name: "Sequence",
+    rust_path: "tests::sequence",
+    invoke: sequence,
+    validate_input: None,
+};
+
+fn run(registration: &'static OrchestratorRegistration) -> OrchestrationRun {
+    OrchestrationRun::new(registration, "instance-1")
+}
+
+fn scheduled_names(turn: &Turn) -> Vec<String> {
+    turn.activities.iter().map(|a| a.name.to_string()).collect()
+}
+
+fn kinds(turn: &Turn) -> Vec<&'static str> {
+    turn.new_events.iter().map(|e| e.kind.type_name()).collect()
+}
+
+#[test]
+fn first_turn_records_start_and_schedules_the_first_call() {
+    let mut run = run(&SEQUENCE);
+    let turn = run.turn(t(0), vec![started(Value::Null)]);
+    assert_eq!(
+        kinds(&turn),
+        ["OrchestratorStarted", "ExecutionStarted", "TaskScheduled"]
+    );
+    assert_eq!(turn.new_events[2], scheduled(0, "SayHello", json!("Tokyo")));
+    assert_eq!(turn.activities[0].event_id, 0);
+    assert_eq!(turn.outcome, None);
+    assert_eq!(turn.polls, 1);
+}
+
+#[test]
+fn cached_run_applies_only_new_events_and_completes() {
+    let mut run = run(&SEQUENCE);
+    run.turn(t(0), vec![started(Value::Null)]);
+    let turn = run.turn(t(2), vec![completed(0, json!("Hello Tokyo!"))]);
+    assert_eq!(scheduled_names(&turn), ["SayHello"]);
+    assert_eq!(turn.polls, 1);
+    run.turn(t(3), vec![completed(1, json!("Hello Seattle!"))]);
+    let last = run.turn(t(4), vec![completed(2, json!("Hello London!"))]);
+    assert_eq!(
+        last.outcome,
+        Some(Outcome::Completed(json!([
+            "Hello Tokyo!",
+            "Hello Seattle!",
+            "Hello London!"
+        ])))
+    );
+    assert_eq!(kinds(&last).last(), Some(&"ExecutionCompleted"));
+}
+
+#[test]
+fn replay_rebuilds_state_without_rescheduling_recorded_calls() {
+    let history = vec![
+        orchestrator_started(0),
+        started(Value::Null),
+        scheduled(0, "SayHello", json!("Tokyo")),
+        orchestrator_started(1),
+        completed(0, json!("Hello Tokyo!")),
+        scheduled(1, "SayHello", json!("Seattle")),
+    ];
+    let mut run = run(&SEQUENCE);
+    let replay_polls = run.replay(&history);
+    assert_eq!(replay_polls, 2);
+    let turn = run.turn(t(5), vec![completed(1, json!("Hello Seattle!"))]);
+    assert_eq!(
+        turn.new_events[2],
+        scheduled(2, "SayHello", json!("London")).with_time(t(5))
+    );
+    assert_eq!(turn.activities.len(), 1);
+}
+
+trait WithTime {
+    fn with_time(self, at: DateTime<Utc>) -> Self;
+}
+
+impl WithTime for HistoryEvent {
+    fn with_time(mut self, at: DateTime<Utc>) -> Self {
+        self.timestamp = at;
+        self
+    }
+}
+
+fn other_first(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move {
+        let greeting = context
+            .call_activity::<String>("SayGoodbye", "Tokyo")
+            .await
+            .map_err(|e| e.details)?;
+        to_json(greeting)
+    })
+}
+
+static OTHER_FIRST: OrchestratorRegistration = OrchestratorRegistration {
+    name: "OtherFirst",
+    rust_path: "tests::other_first",
+    invoke: other_first,
+    validate_input: None,
+};
+
+fn failure_of(turn: &Turn) -> FailureDetails {
+    match &turn.outcome {
+        Some(Outcome::Failed(details)) => details.clone(),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_different_call_on_replay_fails_with_both_actions_named() {
+    let history = vec![
+        orchestrator_started(0),
+        started(Value::Null),
+        scheduled(0, "SayHello", json!("Tokyo")),
+    ];
+    let mut run = run(&OTHER_FIRST);
+    run.replay(&history);
+    let turn = run.turn(t(3), vec![completed(0, json!("Hello Tokyo!"))]);
+    let failure = failure_of(&turn);
+    assert_eq!(failure.error_type, "NonDeterminism");
+    assert!(
+        failure
+            .error_message
+            .contains("call_activity(\"SayHello\") as action #0")
+            && failure
+                .error_message
+                .contains("call_activity(\"SayGoodbye\") as action #0"),
+        "{}",
+        failure.error_message
+    );
+    // Only the failed turn's own events are appended; no recorded event is repeated.
+    assert_eq!(kinds(&turn), ["OrchestratorStarted", "ExecutionCompleted"]);
+    assert!(turn.activities.is_empty());
+}
+
+fn stops_early(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move {
+        let greeting = context
+            .call_activity::<String>("SayHello", "Tokyo")
+            .await
+            .map_err(|e| e.details)?;
+        to_json(greeting)
+    })
+}
+
+static STOPS_EARLY: OrchestratorRegistration = OrchestratorRegistration {
+    name: "StopsEarly",
+    rust_path: "tests::stops_early",
+    invoke: stops_early,
+    validate_input: None,
+};
+
+#[test]
+fn a_missing_call_on_replay_is_nondeterministic() {
+    let history = vec![
+        orchestrator_started(0),
+        started(Value::Null),
+        scheduled(0, "SayHello", json!("Tokyo")),
+        orchestrator_started(1),
+        completed(0, json!("Hello Tokyo!")),
+        scheduled(1, "SayHello", json!("Seattle")),
+    ];
+    let mut run = run(&STOPS_EARLY);
+    run.replay(&history);
+    let failure = failure_of(&run.turn(t(3), vec![]));
+    assert!(
+        failure.error_message.contains("now does nothing there"),
+        "{}",
+        failure.error_message
+    );
+}
+
+fn catches(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move {
+        match context.call_activity::<String>("Flaky", ()).await {
+            Ok(_) => to_json("no failure"),
+            Err(failed) => {
+                let compensated = context
+                    .call_activity::<String>("Compensate", &failed.details.error_message)
+                    .await
+                    .map_err(|e| e.details)?;
+                to_json(format!("{}|{compensated}", failed.function))
+            }
+        }
+    })
+}
+
+static CATCHES: OrchestratorRegistration = OrchestratorRegistration {
+    name: "Catches",
+    rust_path: "tests::catches",
+    invoke: catches,
+    validate_input: None,
+};
+
+#[test]
+fn a_failed_activity_reaches_the_orchestrator_which_can_compensate() {
+    let mut run = run(&CATCHES);
+    run.turn(t(0), vec![started(Value::Null)]);
+    let turn = run.turn(t(1), vec![failed(0, "disk full")]);
+    assert_eq!(turn.activities[0].input, json!("disk full"));
+    let last = run.turn(t(2), vec![completed(1, json!("undone"))]);
+    assert_eq!(
+        last.outcome,
+        Some(Outcome::Completed(json!("Flaky|undone")))
+    );
+}
+
+fn panics(_context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move { panic!("orchestrator bug") })
+}
+
+static PANICS: OrchestratorRegistration = OrchestratorRegistration {
+    name: "Panics",
+    rust_path: "tests::panics",
+    invoke: panics,
+    validate_input: None,
+};
+
+#[test]
+fn a_panic_fails_the_instance_with_its_message() {
+    let mut run = run(&PANICS);
+    let turn = run.turn(t(0), vec![started(Value::Null)]);
+    let failure = failure_of(&turn);
+    assert_eq!(
+        (failure.error_type.as_str(), failure.error_message.as_str()),
+        ("Panic", "orchestrator bug")
+    );
+    assert_eq!(
+        turn.outcome.map(|o| o.status()),
+        Some(OrchestrationRuntimeStatus::Failed)
+    );
+}
+
+fn fan_out(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move {
+        let n: u64 = context
+            .get_input()
+            .map_err(|e| FailureDetails::new("InvalidInput", e.to_string()))?;
+        let tasks: Vec<_> = (0..n)
+            .map(|i| context.call_activity::<u64>("Double", i))
+            .collect();
+        let results = when_all(tasks).await.map_err(|e| e.details)?;
+        to_json(results.iter().sum::<u64>())
+    })
+}
+
+static FAN_OUT: OrchestratorRegistration = OrchestratorRegistration {
+    name: "FanOut",
+    rust_path: "tests::fan_out",
+    invoke: fan_out,
+    validate_input: None,
+};
+
+#[test]
+fn fan_out_of_a_thousand_polls_once_per_completion() {
+    let mut run = run(&FAN_OUT);
+    let first = run.turn(t(0), vec![started(json!(1000))]);
+    assert_eq!(first.activities.len(), 1000);
+    let completions: Vec<_> = (0..1000).map(|i| completed(i, json!(i * 2))).collect();
+    let turn = run.turn(t(1), completions);
+    assert_eq!(turn.outcome, Some(Outcome::Completed(json!(999 * 1000))));
+    // One poll per completion, plus at most a couple for the fan-out's cooperative yields.
+    assert!(turn.polls <= 1003, "{} polls", turn.polls);
+}
+
+fn race(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move {
+        let a = context.call_activity::<String>("A", ());
+        let b = context.call_activity::<String>("B", ());
+        let (winner, output) = when_any([a, b]).await;
+        to_json((winner, output.map_err(|e| e.details)?))
+    })
+}
+
+static RACE: OrchestratorRegistration = OrchestratorRegistration {
+    name: "Race",
+    rust_path: "tests::race",
+    invoke: race,
+    validate_input: None,
+};
+
+#[test]
+fn when_any_returns_the_first_to_complete_in_event_order() {
+    let mut run = run(&RACE);
+    run.turn(t(0), vec![started(Value::Null)]);
+    let turn = run.turn(
+        t(1),
+        vec![completed(1, json!("b")), completed(0, json!("a"))],
+    );
+    assert_eq!(turn.outcome, Some(Outcome::Completed(json!([1, "b"]))));
+}
+
+fn clocks(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move {
+        let first = (
+            context.current_utc_date_time(),
+            context.new_guid(),
+            context.is_replaying(),
+        );
+        context.set_custom_status(json!({"step": 1}));
+        let _ = context.call_activity::<()>("Step", ()).await;
+        let second = (
+            context.current_utc_date_time(),
+            context.new_guid(),
+            context.is_replaying(),
+        );
+        to_json(json!([first, second]))
+    })
+}
+
+static CLOCKS: OrchestratorRegistration = OrchestratorRegistration {
+    name: "Clocks",
+    rust_path: "tests::clocks",
+    invoke: clocks,
+    validate_input: None,
+};
+
+#[test]
+fn time_guids_and_replay_flag_are_deterministic() {
+    let mut live = run(&CLOCKS);
+    let first = live.turn(t(10), vec![started(Value::Null)]);
+    assert_eq!(first.custom_status, json!({"step": 1}));
+    let live_end = live.turn(t(20), vec![completed(0, Value::Null)]);
+
+    let mut history = first.new_events.clone();
+    history.push(orchestrator_started(20));
+    let mut replayed = run(&CLOCKS);
+    replayed.replay(&history);
+    let replay_end = replayed.turn(t(20), vec![completed(0, Value::Null)]);
+
+    let (Some(Outcome::Completed(live_out)), Some(Outcome::Completed(replay_out))) =
+        (live_end.outcome, replay_end.outcome)
+    else {
+        panic!("both runs should complete");
+    };
+    assert_eq!(live_out[0][0], json!(t(10)));
+    assert_eq!(live_out[1][0], json!(t(20)));
+    assert_eq!(live_out[0][1], replay_out[0][1], "guid differs on replay");
+    assert_eq!(live_out[1][1], replay_out[1][1]);
+    assert_ne!(live_out[0][1], live_out[1][1]);
+    assert_eq!(
+        (live_out[0][2].clone(), replay_out[0][2].clone()),
+        (json!(false), json!(true))
+    );
+    assert_eq!(replay_out[1][2], json!(false));
+}
+
+#[test]
+fn terminate_stops_the_run_and_records_the_reason() {
+    let mut run = run(&SEQUENCE);
+    run.turn(t(0), vec![started(Value::Null)]);
+    let turn = run.turn(
+        t(1),
+        vec![
+            HistoryEvent::new(
+                t(1),
+                EventKind::ExecutionTerminated {
+                    input: json!("enough"),
+                },
+            ),
+            completed(0, json!("late")),
+        ],
+    );
+    assert_eq!(turn.outcome, Some(Outcome::Terminated(json!("enough"))));
+    assert!(turn.activities.is_empty());
+    assert_eq!(
+        kinds(&turn),
+        [
+            "OrchestratorStarted",
+            "ExecutionTerminated",
+            "ExecutionCompleted"
+        ]
+    );
+    assert!(run.is_finished());
+}

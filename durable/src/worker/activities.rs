@@ -1,0 +1,91 @@
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use chrono::Utc;
+use futures::FutureExt;
+use tokio::sync::watch;
+
+use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
+use crate::activity::DurableActivityContext;
+use crate::backend::{ActivityWorkItem, BackendError};
+use crate::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationMessage};
+use crate::registry::panic_message;
+
+pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>) {
+    let backend = shared.backend.clone();
+    dispatch_loop(
+        "activity",
+        shared.options.max_concurrent_activity_functions,
+        stopped,
+        || {
+            let backend = backend.clone();
+            async move { backend.fetch_activity(FETCH_WAIT).await }
+        },
+        |item| run_activity(shared.clone(), item),
+    )
+    .await;
+}
+
+/// Runs one activity invocation and reports its outcome to the calling instance. An `Err`,
+/// a panic or a missing function all become `TaskFailed`.
+async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
+    let ActivityWorkItem { request, lock, .. } = item;
+    Counters::add(&shared.counters.activities_run, 1);
+    tracing::debug!(
+        instance_id = %request.instance_id,
+        task_scheduled_id = request.task_scheduled_id,
+        name = %request.name,
+        "activity started"
+    );
+    let task_scheduled_id = request.task_scheduled_id;
+    let outcome = match shared.registry.activity(&request.name) {
+        None => Err(FailureDetails::new(
+            "FunctionNotFound",
+            format!(
+                "no activity function named `{}` is registered in this app",
+                request.name
+            ),
+        )),
+        Some(registration) => {
+            let context = DurableActivityContext::new(
+                request.name.as_str(),
+                request.instance_id.as_str(),
+                request.input,
+            );
+            AssertUnwindSafe((registration.invoke)(context))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| {
+                    Err(FailureDetails::new("Panic", panic_message(panic.as_ref())))
+                })
+        }
+    };
+    let kind = match outcome {
+        Ok(result) => EventKind::TaskCompleted {
+            task_scheduled_id,
+            result,
+        },
+        Err(failure_details) => EventKind::TaskFailed {
+            task_scheduled_id,
+            failure_details,
+        },
+    };
+    let message = OrchestrationMessage {
+        instance_id: request.instance_id,
+        execution_id: Some(request.execution_id),
+        event: HistoryEvent::new(Utc::now(), kind),
+    };
+    match shared.backend.complete_activity(&lock, message).await {
+        Ok(()) => {}
+        Err(BackendError::LockLost { .. }) => {
+            // The lease expired and the item was handed out again; that run reports instead.
+            tracing::warn!(task_scheduled_id, "activity lease lost; result dropped");
+        }
+        Err(error) => {
+            tracing::error!(%error, "reporting an activity result failed; it will run again");
+            if let Err(error) = shared.backend.abandon_activity(&lock).await {
+                tracing::error!(%error, "abandoning an activity work item failed");
+            }
+        }
+    }
+}

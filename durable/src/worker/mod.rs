@@ -1,0 +1,193 @@
+//! Dispatchers: fetch work items from the store, run them through the engines, commit the
+//! results. Concurrency limits, the live-instance cache and completion notifications live here.
+
+mod activities;
+mod completions;
+mod orchestrations;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::backend::{Backend, BackendError};
+use crate::registry::Registry;
+
+pub(crate) use completions::Completions;
+use orchestrations::InstanceCache;
+
+/// How long a dispatcher waits for work before checking for shutdown.
+const FETCH_WAIT: Duration = Duration::from_millis(500);
+/// How long a dispatcher backs off after a store error.
+const ERROR_BACKOFF: Duration = Duration::from_millis(200);
+
+/// Worker settings (the `durableTask` section of `host.json`).
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Activities run at once (`maxConcurrentActivityFunctions`).
+    pub max_concurrent_activity_functions: usize,
+    /// Orchestrator turns run at once (`maxConcurrentOrchestratorFunctions`).
+    pub max_concurrent_orchestrator_functions: usize,
+    /// Keep live orchestrations in memory between turns (`extendedSessionsEnabled`), so a
+    /// turn does not replay history.
+    pub extended_sessions_enabled: bool,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            max_concurrent_activity_functions: 100,
+            max_concurrent_orchestrator_functions: 100,
+            extended_sessions_enabled: true,
+        }
+    }
+}
+
+/// Counters of the work this process did since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// Orchestrator turns committed.
+    pub orchestrator_turns: u64,
+    /// Times an orchestrator's future was polled (in turns and in replays).
+    pub orchestrator_polls: u64,
+    /// Turns that had to rebuild the orchestration from history (cache misses).
+    pub replays: u64,
+    /// History events applied while replaying.
+    pub replayed_events: u64,
+    /// Activity invocations run.
+    pub activities_run: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    orchestrator_turns: AtomicU64,
+    orchestrator_polls: AtomicU64,
+    replays: AtomicU64,
+    replayed_events: AtomicU64,
+    activities_run: AtomicU64,
+}
+
+impl Counters {
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> RuntimeStats {
+        RuntimeStats {
+            orchestrator_turns: self.orchestrator_turns.load(Ordering::Relaxed),
+            orchestrator_polls: self.orchestrator_polls.load(Ordering::Relaxed),
+            replays: self.replays.load(Ordering::Relaxed),
+            replayed_events: self.replayed_events.load(Ordering::Relaxed),
+            activities_run: self.activities_run.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// What the dispatchers share.
+struct Shared {
+    backend: Arc<dyn Backend>,
+    registry: Arc<Registry>,
+    options: WorkerOptions,
+    counters: Counters,
+    cache: InstanceCache,
+    completions: Arc<Completions>,
+}
+
+/// The running dispatchers of one process.
+pub(crate) struct Worker {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    dispatchers: JoinSet<()>,
+}
+
+impl Worker {
+    /// Starts one orchestration and one activity dispatcher.
+    pub(crate) fn start(
+        backend: Arc<dyn Backend>,
+        registry: Arc<Registry>,
+        options: WorkerOptions,
+        completions: Arc<Completions>,
+    ) -> Worker {
+        let shared = Arc::new(Shared {
+            backend,
+            registry,
+            options,
+            counters: Counters::default(),
+            cache: InstanceCache::default(),
+            completions,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let mut dispatchers = JoinSet::new();
+        dispatchers.spawn(orchestrations::dispatch(shared.clone(), stopped.clone()));
+        dispatchers.spawn(activities::dispatch(shared.clone(), stopped));
+        Worker {
+            shared,
+            stop,
+            dispatchers,
+        }
+    }
+
+    pub(crate) fn stats(&self) -> RuntimeStats {
+        self.shared.counters.snapshot()
+    }
+
+    pub(crate) fn clear_instance_cache(&self) {
+        self.shared.cache.clear();
+    }
+
+    /// Stops fetching new work and waits for work in flight to finish.
+    pub(crate) async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.dispatchers.join_next().await.is_some() {}
+    }
+}
+
+/// Runs `handle` for each work item `fetch` yields, at most `limit` at once, until `stopped`;
+/// then waits for the handlers in flight.
+async fn dispatch_loop<T, Fetch, FetchFut, Handle, HandleFut>(
+    what: &'static str,
+    limit: usize,
+    mut stopped: watch::Receiver<bool>,
+    fetch: Fetch,
+    handle: Handle,
+) where
+    T: Send + 'static,
+    Fetch: Fn() -> FetchFut,
+    FetchFut: Future<Output = Result<Option<T>, BackendError>>,
+    Handle: Fn(T) -> HandleFut,
+    HandleFut: Future<Output = ()> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(limit.max(1)));
+    let mut in_flight = JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            _ = stopped.wait_for(|stop| *stop) => break,
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let fetched = tokio::select! {
+            _ = stopped.wait_for(|stop| *stop) => break,
+            fetched = fetch() => fetched,
+        };
+        match fetched {
+            Ok(Some(item)) => {
+                let work = handle(item);
+                in_flight.spawn(async move {
+                    work.await;
+                    drop(permit);
+                });
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(%error, "fetching {what} work failed");
+                tokio::time::sleep(ERROR_BACKOFF).await;
+            }
+        }
+        while in_flight.try_join_next().is_some() {}
+    }
+    while in_flight.join_next().await.is_some() {}
+}

@@ -1,0 +1,287 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::Utc;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
+use crate::backend::{
+    ActivityRequest, BackendError, InstanceRecord, OrchestrationCommit, OrchestrationWorkItem,
+    WorkItemLock,
+};
+use crate::history::{
+    EventKind, FailureDetails, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
+};
+use crate::orchestration::engine::{OrchestrationRun, Turn};
+
+/// Live orchestrations kept between turns (extended sessions), keyed by instance id.
+#[derive(Default)]
+pub(super) struct InstanceCache {
+    runs: Mutex<HashMap<String, CachedRun>>,
+}
+
+struct CachedRun {
+    run: OrchestrationRun,
+    /// History length after the run's last committed turn; a different length in the store
+    /// means someone else advanced the instance and the cached run is stale.
+    history_len: u64,
+}
+
+impl InstanceCache {
+    fn take(
+        &self,
+        instance_id: &str,
+        execution_id: &str,
+        history_len: u64,
+    ) -> Option<OrchestrationRun> {
+        let cached = self.lock().remove(instance_id)?;
+        (cached.history_len == history_len && cached.run.execution_id() == execution_id)
+            .then_some(cached.run)
+    }
+
+    fn put(&self, instance_id: String, run: OrchestrationRun, history_len: u64) {
+        self.lock()
+            .insert(instance_id, CachedRun { run, history_len });
+    }
+
+    fn remove(&self, instance_id: &str) {
+        self.lock().remove(instance_id);
+    }
+
+    pub(super) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedRun>> {
+        self.runs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>) {
+    let backend = shared.backend.clone();
+    dispatch_loop(
+        "orchestration",
+        shared.options.max_concurrent_orchestrator_functions,
+        stopped,
+        || {
+            let backend = backend.clone();
+            async move { backend.fetch_orchestration(FETCH_WAIT).await }
+        },
+        |item| run_turn(shared.clone(), item),
+    )
+    .await;
+}
+
+async fn run_turn(shared: Arc<Shared>, item: OrchestrationWorkItem) {
+    let OrchestrationWorkItem {
+        instance,
+        messages,
+        history_len,
+        lock,
+    } = item;
+    let instance_id = instance.instance_id.clone();
+    let events: Vec<HistoryEvent> = messages
+        .into_iter()
+        .filter(|m| {
+            m.execution_id
+                .as_ref()
+                .is_none_or(|e| *e == instance.execution_id)
+        })
+        .map(|m| m.event)
+        .collect();
+
+    if instance.runtime_status.is_terminal() || events.is_empty() {
+        // Late results for a finished execution, or messages for an old one: consume them.
+        shared.cache.remove(&instance_id);
+        commit(&shared, &instance_id, &lock, unchanged(&instance), None).await;
+        return;
+    }
+
+    let Some(registration) = shared.registry.orchestrator(&instance.name) else {
+        let failure = FailureDetails::new(
+            "FunctionNotFound",
+            format!(
+                "no orchestrator function named `{}` is registered in this app",
+                instance.name
+            ),
+        );
+        commit(
+            &shared,
+            &instance_id,
+            &lock,
+            failed(&instance, failure),
+            None,
+        )
+        .await;
+        return;
+    };
+
+    let cached = shared
+        .cache
+        .take(&instance_id, &instance.execution_id, history_len);
+    let mut run = match cached {
+        Some(run) => run,
+        None => {
+            let mut run = OrchestrationRun::new(registration, &instance_id);
+            if history_len > 0 {
+                match shared
+                    .backend
+                    .get_history(&instance_id, &instance.execution_id)
+                    .await
+                {
+                    Ok(history) => {
+                        let polls = run.replay(&history);
+                        Counters::add(&shared.counters.replays, 1);
+                        Counters::add(&shared.counters.replayed_events, history.len() as u64);
+                        Counters::add(&shared.counters.orchestrator_polls, polls);
+                    }
+                    Err(error) => {
+                        tracing::error!(%instance_id, %error, "loading history failed");
+                        abandon(&shared, &lock).await;
+                        return;
+                    }
+                }
+            }
+            run
+        }
+    };
+
+    let turn = run.turn(Utc::now(), events);
+    Counters::add(&shared.counters.orchestrator_polls, turn.polls);
+    let commit_data = turn_commit(&shared, &instance, turn);
+    let new_len = history_len + commit_data.new_events.len() as u64;
+    let finished = run.is_finished();
+    let keep = (!finished && shared.options.extended_sessions_enabled).then_some((run, new_len));
+    commit(&shared, &instance_id, &lock, commit_data, keep).await;
+}
+
+/// Commits a turn; on success caches the live run (if given) and announces a final status.
+async fn commit(
+    shared: &Shared,
+    instance_id: &str,
+    lock: &WorkItemLock,
+    commit: OrchestrationCommit,
+    keep: Option<(OrchestrationRun, u64)>,
+) {
+    let finished = commit.status.is_terminal()
+        && commit
+            .new_events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::ExecutionCompleted { .. }));
+    // Cache before committing: the commit releases the instance, and its next work item may
+    // be fetched before this task runs again. Until then the instance is locked to us.
+    let cached = keep.is_some();
+    if let Some((run, history_len)) = keep {
+        shared.cache.put(instance_id.to_owned(), run, history_len);
+    }
+    match shared.backend.complete_orchestration(lock, commit).await {
+        Ok(()) => {
+            Counters::add(&shared.counters.orchestrator_turns, 1);
+            if finished {
+                shared.completions.notify(instance_id);
+            }
+        }
+        Err(error) => {
+            // The cached run is ahead of the store now; the next turn must replay.
+            if cached {
+                shared.cache.remove(instance_id);
+            }
+            tracing::warn!(%error, "committing an orchestration turn failed; it will run again");
+            if !matches!(error, BackendError::LockLost { .. }) {
+                abandon(shared, lock).await;
+            }
+        }
+    }
+}
+
+async fn abandon(shared: &Shared, lock: &WorkItemLock) {
+    if let Err(error) = shared.backend.abandon_orchestration(lock).await {
+        tracing::error!(%error, "abandoning an orchestration work item failed");
+    }
+}
+
+/// The commit of a turn: scheduled activities become work items, or an immediate
+/// `TaskFailed` when no activity of that name is registered (as Azure fails such a call).
+fn turn_commit(shared: &Shared, instance: &InstanceRecord, turn: Turn) -> OrchestrationCommit {
+    let mut activities = Vec::with_capacity(turn.activities.len());
+    let mut messages = Vec::new();
+    for scheduled in turn.activities {
+        if shared.registry.activity(&scheduled.name).is_some() {
+            activities.push(ActivityRequest {
+                instance_id: instance.instance_id.clone(),
+                execution_id: instance.execution_id.clone(),
+                task_scheduled_id: scheduled.event_id,
+                name: scheduled.name.to_string(),
+                input: scheduled.input,
+            });
+        } else {
+            messages.push(OrchestrationMessage {
+                instance_id: instance.instance_id.clone(),
+                execution_id: Some(instance.execution_id.clone()),
+                event: HistoryEvent::new(
+                    Utc::now(),
+                    EventKind::TaskFailed {
+                        task_scheduled_id: scheduled.event_id,
+                        failure_details: FailureDetails::new(
+                            "FunctionNotFound",
+                            format!(
+                                "no activity function named `{}` is registered in this app",
+                                scheduled.name
+                            ),
+                        ),
+                    },
+                ),
+            });
+        }
+    }
+    let (status, output, failure) = match &turn.outcome {
+        Some(outcome) => (outcome.status(), outcome.output(), outcome.failure()),
+        None => (OrchestrationRuntimeStatus::Running, Value::Null, None),
+    };
+    OrchestrationCommit {
+        execution_id: instance.execution_id.clone(),
+        new_events: turn.new_events,
+        status,
+        output,
+        custom_status: turn.custom_status,
+        failure,
+        activities,
+        messages,
+    }
+}
+
+/// A commit that only consumes the fetched messages.
+fn unchanged(instance: &InstanceRecord) -> OrchestrationCommit {
+    OrchestrationCommit {
+        execution_id: instance.execution_id.clone(),
+        new_events: Vec::new(),
+        status: instance.runtime_status,
+        output: instance.output.clone(),
+        custom_status: instance.custom_status.clone(),
+        failure: instance.failure.clone(),
+        activities: Vec::new(),
+        messages: Vec::new(),
+    }
+}
+
+/// A commit that fails the instance without running it.
+fn failed(instance: &InstanceRecord, failure: FailureDetails) -> OrchestrationCommit {
+    let now = Utc::now();
+    OrchestrationCommit {
+        new_events: vec![
+            HistoryEvent::new(now, EventKind::OrchestratorStarted {}),
+            HistoryEvent::new(
+                now,
+                EventKind::ExecutionCompleted {
+                    orchestration_status: OrchestrationRuntimeStatus::Failed,
+                    result: Value::Null,
+                    failure_details: Some(failure.clone()),
+                },
+            ),
+        ],
+        status: OrchestrationRuntimeStatus::Failed,
+        failure: Some(failure),
+        ..unchanged(instance)
+    }
+}
