@@ -30,6 +30,31 @@ pub fn orchestrator_input<T: DeserializeOwned>(
     context.get_input().map_err(invalid_input)
 }
 
+/// Deserializes `input` as `T`. The macros wrap it in one local fn per orchestrator and use
+/// that fn for both [`orchestrator_input_with`] and [`validate_with`], so that an input type
+/// that is not `DeserializeOwned` is reported once, on the user's type.
+pub fn deserialize<T: DeserializeOwned>(input: &Value) -> Result<T, serde_json::Error> {
+    T::deserialize(input)
+}
+
+/// Deserializes an orchestrator's declared input with `parse` (as [`orchestrator_input`]).
+pub fn orchestrator_input_with<T>(
+    context: &DurableOrchestrationContext,
+    parse: fn(&Value) -> Result<T, serde_json::Error>,
+) -> Result<T, FailureDetails> {
+    let input: Value = context.get_input().map_err(invalid_input)?;
+    parse(&input).map_err(|e| invalid_input(crate::error::InputError::new(&context.name(), e)))
+}
+
+/// Checks that a value parses with `parse` (an orchestrator's `validate_input`, as
+/// [`validate`]).
+pub fn validate_with<T>(
+    input: &Value,
+    parse: fn(&Value) -> Result<T, serde_json::Error>,
+) -> Result<(), String> {
+    parse(input).map(drop).map_err(|e| e.to_string())
+}
+
 fn invalid_input(error: crate::error::InputError) -> FailureDetails {
     FailureDetails::new("InvalidInput", error.to_string())
 }
@@ -55,7 +80,10 @@ pub fn error<E: Display>(error: E) -> FailureDetails {
     let message = error.to_string();
     let full = format!("{error:#}");
     let mut details = FailureDetails::new(std::any::type_name::<E>(), message.clone());
-    if let Some(rest) = full.strip_prefix(&message).and_then(|r| r.strip_prefix(": ")) {
+    if let Some(rest) = full
+        .strip_prefix(&message)
+        .and_then(|r| r.strip_prefix(": "))
+    {
         details.causes = rest.split(": ").map(str::to_owned).collect();
     }
     details

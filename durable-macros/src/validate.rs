@@ -1,0 +1,541 @@
+//! Checks a parsed trigger against the accepted forms, collecting every mistake on the span
+//! the user wrote.
+
+use std::fmt::Display;
+
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::{Expr, ExprLit, FnArg, GenericArgument, Ident, Lit, Meta, PathArguments, Type};
+
+use crate::model::{Annotated, Args, ContextKind, Function, Kind, Output, Role, Trigger};
+
+/// The longest function name the host accepts.
+const MAX_NAME_LEN: usize = 128;
+
+/// A trigger that passed every check, with what the checks worked out.
+pub(crate) struct Valid<'a> {
+    /// The annotated fn.
+    pub(crate) function: &'a Function,
+    /// The function name it is registered under.
+    pub(crate) name: String,
+    /// The typed handle's identifier.
+    pub(crate) handle: Ident,
+    /// What the fn takes besides (for orchestrators) its context.
+    pub(crate) input: Input<'a>,
+}
+
+/// What the annotated fn takes.
+#[derive(Clone, Copy)]
+pub(crate) enum Input<'a> {
+    /// Nothing (activities only).
+    Nothing,
+    /// Only its context.
+    Context,
+    /// Its input, of this type (after the context, for orchestrators).
+    Value(&'a Type),
+}
+
+/// Collects errors so that all of them are reported at once (serde's `Ctxt`).
+#[derive(Default)]
+struct Ctxt {
+    errors: Vec<syn::Error>,
+}
+
+impl Ctxt {
+    /// Records an error spanning `tokens`.
+    fn error_spanned_by(&mut self, tokens: impl ToTokens, message: impl Display) {
+        self.errors.push(syn::Error::new_spanned(tokens, message));
+    }
+
+    /// Records an error at `span`.
+    fn error_at(&mut self, span: Span, message: impl Display) {
+        self.errors.push(syn::Error::new(span, message));
+    }
+
+    /// Records a parse error.
+    fn syn_error(&mut self, error: syn::Error) {
+        self.errors.push(error);
+    }
+
+    /// The recorded errors, if any.
+    fn check(self) -> Result<(), Vec<syn::Error>> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(self.errors)
+        }
+    }
+}
+
+/// Checks `trigger`, returning every error found.
+pub(crate) fn validate(trigger: &Trigger) -> Result<Valid<'_>, Vec<syn::Error>> {
+    let mut cx = Ctxt::default();
+    let name = check_args(&mut cx, &trigger.args);
+    let function = match &trigger.item {
+        Annotated::Fn(function) => function,
+        Annotated::Other(item) => {
+            cx.error_spanned_by(
+                item_head(item),
+                format_args!(
+                    "`#[{}]` applies to an `async fn` or `fn`",
+                    trigger.kind.attribute()
+                ),
+            );
+            return Err(cx.errors);
+        }
+    };
+    let kind = trigger.kind;
+    let name = match name {
+        Some(name) => name,
+        None => default_name(&mut cx, kind, function),
+    };
+    let handle = handle_ident(&mut cx, kind, function);
+    check_signature(&mut cx, kind, function);
+    let input = match kind {
+        Kind::Activity => activity_params(&mut cx, function),
+        Kind::Orchestrator => orchestrator_params(&mut cx, function),
+    };
+    check_output(&mut cx, &function.output);
+    cx.check()?;
+    // `handle_ident` recorded why when there is none.
+    let handle = handle.ok_or_else(Vec::new)?;
+    Ok(Valid {
+        function,
+        name,
+        handle,
+        input,
+    })
+}
+
+/// The tokens that name an item, without its attributes and body: `struct Foo`, `impl`, ….
+fn item_head(item: &syn::Item) -> TokenStream {
+    let mut tokens = item.to_token_stream().into_iter().peekable();
+    let mut head = TokenStream::new();
+    while let Some(token) = tokens.next() {
+        match &token {
+            TokenTree::Punct(punct) if punct.as_char() == '#' && head.is_empty() => {
+                // An outer attribute: `#` and its `[…]`.
+                tokens.next_if(|next| matches!(next, TokenTree::Group(g) if g.delimiter() == Delimiter::Bracket));
+            }
+            TokenTree::Group(group) if group.delimiter() == Delimiter::Brace => break,
+            TokenTree::Punct(punct) if matches!(punct.as_char(), ';' | '=' | '<') => break,
+            _ => head.extend([token]),
+        }
+    }
+    head
+}
+
+/// Checks the attribute's `key = value` arguments; returns the `name` when one was given and
+/// is valid.
+fn check_args(cx: &mut Ctxt, args: &Args) -> Option<String> {
+    let mut name = None;
+    let mut seen_name = false;
+    for meta in &args.metas {
+        let path = meta.path();
+        if !path.is_ident("name") {
+            cx.error_spanned_by(
+                path,
+                format_args!(
+                    "unknown key `{}`; expected `name = \"…\"`",
+                    path.to_token_stream().to_string().replace(' ', "")
+                ),
+            );
+            continue;
+        }
+        if seen_name {
+            cx.error_spanned_by(path, "duplicate key `name`; give it once");
+            continue;
+        }
+        seen_name = true;
+        let Meta::NameValue(pair) = meta else {
+            cx.error_spanned_by(
+                meta,
+                "expected `name = \"…\"`, e.g. `name = \"E1_SayHello\"`",
+            );
+            continue;
+        };
+        let Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) = &pair.value
+        else {
+            cx.error_spanned_by(
+                &pair.value,
+                "expected a string literal: `name = \"E1_SayHello\"`",
+            );
+            continue;
+        };
+        let value = lit.value();
+        match check_name(&value) {
+            Ok(()) => name = Some(value),
+            Err(problem) => cx.error_at(lit.span(), problem),
+        }
+    }
+    if let Some(error) = &args.error {
+        cx.syn_error(error.clone());
+    }
+    name
+}
+
+/// Why `name` is not a valid function name (`^[A-Za-z][A-Za-z0-9_-]{0,127}$`), if it is not.
+fn check_name(name: &str) -> Result<(), String> {
+    let Some(first) = name.chars().next() else {
+        return Err("a function name cannot be empty".to_owned());
+    };
+    if !first.is_ascii_alphabetic() {
+        return Err(format!(
+            "invalid function name `{name}`: it must start with a letter (A-Z, a-z)"
+        ));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        return Err(format!(
+            "invalid function name `{name}`: `{bad}` is not allowed; use letters, digits, `_` and `-`"
+        ));
+    }
+    let len = name.len();
+    if len > MAX_NAME_LEN {
+        return Err(format!(
+            "invalid function name `{name}`: it is {len} characters long; at most {MAX_NAME_LEN} are allowed"
+        ));
+    }
+    Ok(())
+}
+
+/// The function name taken from the fn's identifier, when no `name` is given.
+fn default_name(cx: &mut Ctxt, kind: Kind, function: &Function) -> String {
+    let ident = &function.item.sig.ident;
+    let name = ident.unraw().to_string();
+    if let Err(problem) = check_name(&name) {
+        cx.error_at(
+            ident.span(),
+            format_args!(
+                "{problem}\nthe function name defaults to the fn's name; give another one with `#[{}(name = \"…\")]`",
+                kind.attribute()
+            ),
+        );
+    }
+    name
+}
+
+/// The handle's identifier: the fn's identifier in CamelCase.
+fn handle_ident(cx: &mut Ctxt, kind: Kind, function: &Function) -> Option<Ident> {
+    let ident = &function.item.sig.ident;
+    let snake = ident.unraw().to_string();
+    let camel = camel_case(&snake);
+    let attribute = kind.attribute();
+    let message = match syn::parse_str::<Ident>(&camel) {
+        Ok(_) if camel != snake => return Some(Ident::new(&camel, ident.span())),
+        Ok(_) => format!(
+            "`#[{attribute}]` defines a typed handle named after the fn in CamelCase, so the fn cannot be named `{camel}` itself; name it in snake_case, e.g. `say_hello` (handle `SayHello`)"
+        ),
+        Err(_) => format!(
+            "`#[{attribute}]` defines a typed handle named after the fn in CamelCase, and `{camel}` is not a valid type name; name the fn in snake_case, e.g. `say_hello` (handle `SayHello`)"
+        ),
+    };
+    cx.error_at(ident.span(), message);
+    None
+}
+
+/// `say_hello` → `SayHello`, `e1_say_hello` → `E1SayHello`.
+fn camel_case(snake: &str) -> String {
+    snake
+        .split('_')
+        .flat_map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .into_iter()
+                .flat_map(char::to_uppercase)
+                .chain(chars)
+        })
+        .collect()
+}
+
+/// Checks what the signature may not have, whatever its parameters.
+fn check_signature(cx: &mut Ctxt, kind: Kind, function: &Function) {
+    let sig = &function.item.sig;
+    let attribute = kind.attribute();
+    let noun = kind.noun();
+    if let Some(constness) = &sig.constness {
+        cx.error_spanned_by(
+            constness,
+            format_args!("an {noun} cannot be a `const fn`; remove `const`"),
+        );
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        cx.error_spanned_by(
+            unsafety,
+            format_args!("an {noun} cannot be an `unsafe fn`; remove `unsafe`"),
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error_spanned_by(
+            abi,
+            format_args!(
+                "an {noun} cannot be an `extern` fn; remove `{}`",
+                abi.to_token_stream()
+            ),
+        );
+    }
+    if sig.asyncness.is_none() && kind == Kind::Orchestrator {
+        cx.error_spanned_by(
+            sig.fn_token,
+            "orchestrator functions must be `async fn`: write `async fn`",
+        );
+    }
+    if !sig.generics.params.is_empty() {
+        cx.error_spanned_by(
+            &sig.generics,
+            format_args!(
+                "an {noun} cannot be generic: `#[{attribute}]` registers one fn with concrete input and output types"
+            ),
+        );
+    }
+    if let Some(where_clause) = &sig.generics.where_clause {
+        cx.error_spanned_by(
+            where_clause,
+            format_args!("an {noun} cannot have a `where` clause: its types must be concrete"),
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        cx.error_spanned_by(variadic, format_args!("an {noun} cannot be variadic"));
+    }
+}
+
+/// An activity takes its input, its context, or nothing.
+fn activity_params<'a>(cx: &mut Ctxt, function: &'a Function) -> Input<'a> {
+    let mut input = Input::Nothing;
+    for param in &function.params {
+        match &param.role {
+            Role::Receiver => receiver(cx, Kind::Activity, &param.arg),
+            Role::Context(ContextKind::Activity) => input = Input::Context,
+            Role::ContextRef(ContextKind::Activity) => by_value(cx, &param.arg, ContextKind::Activity),
+            Role::Context(ContextKind::Orchestration)
+            | Role::ContextRef(ContextKind::Orchestration) => cx.error_spanned_by(
+                param_type(&param.arg),
+                "an activity takes `context: DurableActivityContext`, not `DurableOrchestrationContext`",
+            ),
+            Role::Input(ty) => {
+                check_input(cx, ty);
+                input = Input::Value(ty);
+            }
+        }
+    }
+    // `self` has its own error; count the others.
+    let params: Vec<_> = function
+        .params
+        .iter()
+        .filter(|param| !matches!(param.role, Role::Receiver))
+        .collect();
+    if params.len() > 1 {
+        let mut extra = TokenStream::new();
+        for param in &params[1..] {
+            param.arg.to_tokens(&mut extra);
+        }
+        cx.error_spanned_by(
+            extra,
+            "an activity takes one parameter: its input (`name: String`) or its context (`context: DurableActivityContext`)",
+        );
+    }
+    input
+}
+
+/// An orchestrator takes its context, then optionally its input.
+fn orchestrator_params<'a>(cx: &mut Ctxt, function: &'a Function) -> Input<'a> {
+    const FIRST: &str =
+        "an orchestrator takes `context: DurableOrchestrationContext` as its first parameter";
+    let mut input = Input::Context;
+    let params = function.params.as_slice();
+    match params.first().map(|p| (p, &p.role)) {
+        None => {
+            let parens = function.item.sig.paren_token.span.join();
+            cx.error_at(
+                parens,
+                format_args!("{FIRST}: `(context: DurableOrchestrationContext)`"),
+            );
+        }
+        Some((_, Role::Context(ContextKind::Orchestration))) => {}
+        Some((param, Role::Receiver)) => receiver(cx, Kind::Orchestrator, &param.arg),
+        Some((param, Role::ContextRef(ContextKind::Orchestration))) => {
+            by_value(cx, &param.arg, ContextKind::Orchestration);
+        }
+        Some((
+            param,
+            Role::Context(ContextKind::Activity) | Role::ContextRef(ContextKind::Activity),
+        )) => {
+            cx.error_spanned_by(
+                param_type(&param.arg),
+                "an orchestrator takes `context: DurableOrchestrationContext`, not `DurableActivityContext`",
+            );
+        }
+        Some((param, _)) => {
+            if let Some(Role::Context(ContextKind::Orchestration)) = params.get(1).map(|p| &p.role)
+            {
+                // `(input: T, context: DurableOrchestrationContext)`: one error, on the input.
+                cx.error_spanned_by(&param.arg, format_args!("{FIRST}; put the input after it"));
+                return input;
+            }
+            cx.error_spanned_by(&param.arg, FIRST);
+        }
+    }
+    if let Some(param) = params.get(1) {
+        match &param.role {
+            Role::Input(ty) => {
+                check_input(cx, ty);
+                input = Input::Value(ty);
+            }
+            Role::Receiver => receiver(cx, Kind::Orchestrator, &param.arg),
+            Role::Context(_) | Role::ContextRef(_) => cx.error_spanned_by(
+                &param.arg,
+                "an orchestrator takes its context once; its second parameter is its input, e.g. `input: String`",
+            ),
+        }
+    }
+    if params.len() > 2 {
+        let mut extra = TokenStream::new();
+        for param in &params[2..] {
+            param.arg.to_tokens(&mut extra);
+        }
+        cx.error_spanned_by(
+            extra,
+            "an orchestrator takes at most two parameters: `context: DurableOrchestrationContext` and its input, e.g. `input: String`",
+        );
+    }
+    input
+}
+
+fn receiver(cx: &mut Ctxt, kind: Kind, arg: &FnArg) {
+    cx.error_spanned_by(
+        arg,
+        format_args!(
+            "an {} is a free fn, not a method: remove `self`",
+            kind.noun()
+        ),
+    );
+}
+
+fn by_value(cx: &mut Ctxt, arg: &FnArg, context: ContextKind) {
+    cx.error_spanned_by(
+        param_type(arg),
+        format_args!(
+            "take the context by value: `context: {}`",
+            context.type_name()
+        ),
+    );
+}
+
+fn param_type(arg: &FnArg) -> TokenStream {
+    match arg {
+        FnArg::Typed(typed) => typed.ty.to_token_stream(),
+        FnArg::Receiver(receiver) => receiver.to_token_stream(),
+    }
+}
+
+/// Inputs are deserialized: no references, no `impl Trait`.
+fn check_input(cx: &mut Ctxt, ty: &Type) {
+    for part in borrowed_parts(ty) {
+        let message = match part {
+            Type::ImplTrait(_) => {
+                "inputs are deserialized into one concrete type, so name it (e.g. `String`) instead of using `impl Trait`"
+            }
+            Type::Reference(reference) if is_str(&reference.elem) => {
+                "inputs are deserialized, so take an owned type such as `String` instead of `&str`"
+            }
+            _ => {
+                "inputs are deserialized, so take an owned type such as `String` rather than a reference"
+            }
+        };
+        cx.error_spanned_by(part, message);
+    }
+}
+
+/// Outputs are deserialized by the caller: no references, no `impl Trait`. (A `Result`'s error
+/// type only needs `Display`, so `&'static str` and `impl Display` are fine there.)
+fn check_output(cx: &mut Ctxt, output: &Output) {
+    let Some(ty) = output.value() else {
+        return;
+    };
+    for part in borrowed_parts(ty) {
+        let message = match part {
+            Type::ImplTrait(_) => {
+                "outputs are deserialized by the caller into one concrete type, so name it (e.g. `String`) instead of using `impl Trait`"
+            }
+            Type::Reference(reference) if is_str(&reference.elem) => {
+                "outputs are deserialized by the caller, so return an owned type such as `String` instead of `&str`"
+            }
+            _ => {
+                "outputs are deserialized by the caller, so return an owned type such as `String` rather than a reference"
+            }
+        };
+        cx.error_spanned_by(part, message);
+    }
+}
+
+fn is_str(ty: &Type) -> bool {
+    matches!(crate::model::ungroup(ty), Type::Path(path) if path.qself.is_none() && path.path.is_ident("str"))
+}
+
+/// The references and `impl Trait`s anywhere in `ty`.
+fn borrowed_parts(ty: &Type) -> Vec<&Type> {
+    let mut parts = Vec::new();
+    collect_borrowed(ty, &mut parts);
+    parts
+}
+
+fn collect_borrowed<'a>(ty: &'a Type, parts: &mut Vec<&'a Type>) {
+    match ty {
+        Type::Reference(_) | Type::ImplTrait(_) => parts.push(ty),
+        Type::Path(path) => {
+            if let Some(qself) = &path.qself {
+                collect_borrowed(&qself.ty, parts);
+            }
+            for segment in &path.path.segments {
+                if let PathArguments::AngleBracketed(args) = &segment.arguments {
+                    for arg in &args.args {
+                        if let GenericArgument::Type(ty) = arg {
+                            collect_borrowed(ty, parts);
+                        }
+                    }
+                }
+            }
+        }
+        Type::Tuple(tuple) => tuple
+            .elems
+            .iter()
+            .for_each(|ty| collect_borrowed(ty, parts)),
+        Type::Array(array) => collect_borrowed(&array.elem, parts),
+        Type::Slice(slice) => collect_borrowed(&slice.elem, parts),
+        Type::Paren(paren) => collect_borrowed(&paren.elem, parts),
+        Type::Group(group) => collect_borrowed(&group.elem, parts),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camel_case_of_fn_names() {
+        assert_eq!(camel_case("say_hello"), "SayHello");
+        assert_eq!(camel_case("e1_say_hello"), "E1SayHello");
+        assert_eq!(camel_case("hello"), "Hello");
+        assert_eq!(camel_case("_private__fn_"), "PrivateFn");
+    }
+
+    #[test]
+    fn function_names() {
+        assert!(check_name("E1_SayHello").is_ok());
+        assert!(check_name("a-b_1").is_ok());
+        assert!(check_name(&"a".repeat(128)).is_ok());
+        assert!(check_name(&"a".repeat(129)).is_err());
+        assert!(check_name("").is_err());
+        assert!(check_name("1a").is_err());
+        assert!(check_name("_a").is_err());
+        assert!(check_name("a b").is_err());
+        assert!(check_name("é").is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! Compile tests of the trigger macros: every accepted form compiles, and every rejected form
+//! fails with its message on the span the user wrote (`tests/ui/<kind>/*.stderr`).
+//!
+//! Regenerate the expected output with `TRYBUILD=overwrite cargo test -p durable-tests --test ui`
+//! and review every changed `.stderr`.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.pass("ui/pass/*.rs");
+    t.compile_fail("ui/activity/*.rs");
+    t.compile_fail("ui/orchestrator/*.rs");
+}
