@@ -115,10 +115,15 @@ async fn main() -> BenchResult {
         storage: StorageConfig::Sqlite {
             path: dir.path().join("bench.db"),
         },
-        full_durability: true,
+        // `DURABLE_BENCH_SYNC=normal` measures without the fsync per commit, for comparison.
+        full_durability: std::env::var("DURABLE_BENCH_SYNC").as_deref() != Ok("normal"),
         ..HostConfig::default()
     };
-    println!("durable throughput benchmark: SQLite, synchronous=FULL, {} cores", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "durable throughput benchmark: SQLite, synchronous={}, {} cores",
+        if config.full_durability { "FULL" } else { "NORMAL" },
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
     let app = FunctionApp::new(config).start().await?;
     w1(&app).await?;
     w2(&app).await?;

@@ -26,6 +26,9 @@ use crate::worker::Completions;
 /// How often a waiting client re-reads the status when no in-process notification can reach
 /// it (the instance runs in another process).
 const STATUS_POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How often it re-reads the status anyway when this process runs the instance and will
+/// announce its completion: a safety net, not the mechanism.
+const LOCAL_STATUS_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Starts and manages orchestration instances.
 ///
@@ -197,11 +200,12 @@ impl DurableOrchestrationClient {
             if status.runtime_status.is_terminal() {
                 return Ok(status);
             }
-            let next_check = if self.local_worker {
-                deadline
+            let interval = if self.local_worker {
+                LOCAL_STATUS_POLL_INTERVAL
             } else {
-                (Instant::now() + STATUS_POLL_INTERVAL).min(deadline)
+                STATUS_POLL_INTERVAL
             };
+            let next_check = (Instant::now() + interval).min(deadline);
             let _ = tokio::time::timeout_at(next_check, finished).await;
             if Instant::now() >= deadline {
                 return Err(DurableError::Timeout {
