@@ -6,6 +6,9 @@
 //! - W1: 1,000 orchestrations × 3 sequential activities, started together.
 //! - W2: one orchestration fanning out to 1,000 activities and summing.
 //! - W3: 200 one-activity orchestrations in sequence: start→completion latency.
+//!
+//! `DURABLE_BENCH_ONLY=w1,w3` runs a subset (for profiling one workload);
+//! `DURABLE_BENCH_SYNC=normal` measures without an fsync per commit, for comparison.
 
 use std::time::{Duration, Instant};
 
@@ -115,19 +118,30 @@ async fn main() -> BenchResult {
         storage: StorageConfig::Sqlite {
             path: dir.path().join("bench.db"),
         },
-        // `DURABLE_BENCH_SYNC=normal` measures without the fsync per commit, for comparison.
         full_durability: std::env::var("DURABLE_BENCH_SYNC").as_deref() != Ok("normal"),
         ..HostConfig::default()
     };
     println!(
         "durable throughput benchmark: SQLite, synchronous={}, {} cores",
-        if config.full_durability { "FULL" } else { "NORMAL" },
+        if config.full_durability {
+            "FULL"
+        } else {
+            "NORMAL"
+        },
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     let app = FunctionApp::new(config).start().await?;
-    w1(&app).await?;
-    w2(&app).await?;
-    w3(&app).await?;
+    let only = std::env::var("DURABLE_BENCH_ONLY").unwrap_or_default();
+    let selected = |name: &str| only.is_empty() || only.split(',').any(|w| w.trim() == name);
+    if selected("w1") {
+        w1(&app).await?;
+    }
+    if selected("w2") {
+        w2(&app).await?;
+    }
+    if selected("w3") {
+        w3(&app).await?;
+    }
     app.shutdown().await;
     if let Some(rss) = peak_rss_mib() {
         println!("peak RSS: {rss:.1} MiB");

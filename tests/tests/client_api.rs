@@ -23,7 +23,10 @@ async fn gate(label: String) -> String {
 }
 
 #[orchestration_trigger(name = "Gated")]
-async fn gated(context: DurableOrchestrationContext, label: String) -> Result<String, FunctionFailed> {
+async fn gated(
+    context: DurableOrchestrationContext,
+    label: String,
+) -> Result<String, FunctionFailed> {
     context.set_custom_status("waiting at the gate");
     let passed = context.call(Gate, label).await?;
     context.set_custom_status("through");
@@ -52,7 +55,10 @@ async fn start_status_terminate_and_restart_by_id() {
     assert_eq!(status.output, json!(null));
     assert!(status.history.is_none());
 
-    let err = client.start(Gated, Some("job-1"), "again").await.unwrap_err();
+    let err = client
+        .start(Gated, Some("job-1"), "again")
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, DurableError::InstanceAlreadyExists { instance_id, status } if instance_id == "job-1" && *status == Running),
         "{err}"
@@ -69,16 +75,26 @@ async fn start_status_terminate_and_restart_by_id() {
         .unwrap_err();
     assert!(matches!(err, DurableError::Timeout { .. }), "{err}");
 
-    client.terminate("job-1", "operator said stop").await.unwrap();
+    client
+        .terminate("job-1", "operator said stop")
+        .await
+        .unwrap();
     let status = client.wait_for_completion("job-1", TIMEOUT).await.unwrap();
     assert_eq!(status.runtime_status, Terminated);
     assert_eq!(status.output, json!("operator said stop"));
     let err = client.terminate("job-1", "again").await.unwrap_err();
-    assert!(matches!(err, DurableError::InstanceFinished { .. }), "{err}");
+    assert!(
+        matches!(err, DurableError::InstanceFinished { .. }),
+        "{err}"
+    );
 
     // The activity's late result is discarded: the instance stays terminated.
     GATE.add_permits(1);
-    let status = client.get_status_with_history("job-1").await.unwrap().unwrap();
+    let status = client
+        .get_status_with_history("job-1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(status.runtime_status, Terminated);
 
     // A finished id can be started again; it runs a new execution.

@@ -99,21 +99,28 @@ async fn sigkill_mid_run_loses_nothing() {
             .unwrap();
     }
 
-    wait_for("activities to get going", Duration::from_secs(60), || async {
-        (activity_starts(&first_log).len() >= KILL_AFTER_STARTS).then_some(())
-    })
+    wait_for(
+        "activities to get going",
+        Duration::from_secs(60),
+        || async { (activity_starts(&first_log).len() >= KILL_AFTER_STARTS).then_some(()) },
+    )
     .await;
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
     let done_at_kill = completed_count(&client).await;
     println!("completed when killed: {done_at_kill}/{INSTANCES}");
-    assert!(done_at_kill < INSTANCES, "the kill came too late to test anything");
+    assert!(
+        done_at_kill < INSTANCES,
+        "the kill came too late to test anything"
+    );
 
     let second_log = dir.path().join("serve-2.log");
     let mut second = serve(dir.path(), &second_log);
-    wait_for("every instance to complete", Duration::from_secs(120), || async {
-        (completed_count(&client).await == INSTANCES).then_some(())
-    })
+    wait_for(
+        "every instance to complete",
+        Duration::from_secs(120),
+        || async { (completed_count(&client).await == INSTANCES).then_some(()) },
+    )
     .await;
     second.kill().unwrap();
     second.wait().unwrap();

@@ -24,5 +24,8 @@ async fn the_app_refuses_to_start() {
         err.to_string(),
         "function name `Twice` is registered twice: by `duplicate_names::first` and by `duplicate_names::second`"
     );
-    assert!(!dir.path().join("durable.db").exists(), "nothing was created");
+    assert!(
+        !dir.path().join("durable.db").exists(),
+        "nothing was created"
+    );
 }

@@ -67,8 +67,12 @@ async fn changed_code_fails_the_instance_without_rewriting_history() {
     let failure = status.failure_details.clone().unwrap();
     assert_eq!(failure.error_type, "NonDeterminism");
     assert!(
-        failure.error_message.contains(r#"call_activity("OldStep") as action #0"#)
-            && failure.error_message.contains(r#"call_activity("NewStep") as action #0"#),
+        failure
+            .error_message
+            .contains(r#"call_activity("OldStep") as action #0"#)
+            && failure
+                .error_message
+                .contains(r#"call_activity("NewStep") as action #0"#),
         "{}",
         failure.error_message
     );
@@ -80,7 +84,11 @@ async fn changed_code_fails_the_instance_without_rewriting_history() {
         .unwrap()
         .history
         .unwrap();
-    assert_eq!(&history[..recorded.len()], &recorded[..], "recorded events changed");
+    assert_eq!(
+        &history[..recorded.len()],
+        &recorded[..],
+        "recorded events changed"
+    );
     let appended: Vec<_> = history[recorded.len()..]
         .iter()
         .map(|e| e.kind.type_name())

@@ -103,16 +103,25 @@ async fn bad_starts_are_refused_and_write_nothing() {
         matches!(&err, DurableError::InvalidInput { function, .. } if function == "E2_BackupSiteContent"),
         "{err}"
     );
-    assert!(err.to_string().contains("invalid type: integer `42`"), "{err}");
+    assert!(
+        err.to_string().contains("invalid type: integer `42`"),
+        "{err}"
+    );
     for bad_id in ["", "../x", "a/b", "@entity@x"] {
         let err = client
             .start_new("E1_HelloSequence", Some(bad_id), ())
             .await
             .unwrap_err();
-        assert!(matches!(err, DurableError::InvalidInstanceId { .. }), "{err}");
+        assert!(
+            matches!(err, DurableError::InvalidInstanceId { .. }),
+            "{err}"
+        );
     }
     for id in ["x1", "x2", "../x", "a/b"] {
-        assert!(client.get_status(id).await.unwrap().is_none(), "{id} exists");
+        assert!(
+            client.get_status(id).await.unwrap().is_none(),
+            "{id} exists"
+        );
     }
     assert!(
         client

@@ -185,7 +185,9 @@ impl HostConfig {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            return config_error("hubName must be non-empty and use only letters, digits, `-` and `_`");
+            return config_error(
+                "hubName must be non-empty and use only letters, digits, `-` and `_`",
+            );
         }
         if self.worker.max_concurrent_activity_functions == 0
             || self.worker.max_concurrent_orchestrator_functions == 0
@@ -224,7 +226,12 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.hub_name, "MyHub");
         assert_eq!(config.worker.max_concurrent_activity_functions, 7);
-        assert_eq!(config.storage, StorageConfig::Sqlite { path: "x.db".into() });
+        assert_eq!(
+            config.storage,
+            StorageConfig::Sqlite {
+                path: "x.db".into()
+            }
+        );
         assert!(!config.full_durability);
     }
 
@@ -236,7 +243,10 @@ mod tests {
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-        assert!(err.contains("host.json") && err.contains("invalid type"), "{err}");
+        assert!(
+            err.contains("host.json") && err.contains("invalid type"),
+            "{err}"
+        );
         let err = HostConfig::from_host_json(
             r#"{ "extensions": { "durableTask": { "storageProvider": { "type": "AzureStorage" } } } }"#,
         )

@@ -127,8 +127,9 @@ impl FunctionApp {
             self.config.worker.clone(),
             completions.clone(),
         );
+        let starter = Some(worker.starter());
         Ok(RunningApp {
-            client: DurableOrchestrationClient::new(backend, registry, completions, true),
+            client: DurableOrchestrationClient::new(backend, registry, completions, starter),
             worker,
         })
     }
@@ -141,7 +142,7 @@ impl FunctionApp {
             backend,
             registry,
             Arc::new(Completions::default()),
-            false,
+            None,
         ))
     }
 

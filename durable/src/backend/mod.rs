@@ -150,6 +150,11 @@ pub struct OrchestrationCommit {
     pub activities: Vec<ActivityRequest>,
     /// Messages to deliver to instances (this one or others).
     pub messages: Vec<OrchestrationMessage>,
+    /// An activity work item whose result is among `new_events` (the turn was run by the
+    /// worker that produced the result, see [`Backend::try_lock_orchestration`]); it is removed
+    /// in the same transaction, and the commit fails with [`BackendError::LockLost`] if its
+    /// lease is no longer held.
+    pub completed_activity: Option<WorkItemLock>,
 }
 
 /// One activity invocation requested by an orchestrator.
@@ -208,6 +213,20 @@ pub trait Backend: Send + Sync + 'static {
     /// has not finished. A finished instance with that id is replaced (its history deleted).
     async fn create_instance(&self, instance: NewInstance) -> Result<()>;
 
+    /// Creates an instance whose first turn has already run, in one transaction: the
+    /// instance (with the turn's status), the turn's history (starting with its
+    /// `ExecutionStarted`), its activities and messages. No `ExecutionStarted` message is
+    /// queued. Errors as [`Backend::create_instance`]; `first_turn.completed_activity` must be
+    /// `None`.
+    ///
+    /// A process that hosts the orchestrator uses it to start an instance with one commit
+    /// instead of two.
+    async fn create_instance_with_turn(
+        &self,
+        instance: NewInstance,
+        first_turn: OrchestrationCommit,
+    ) -> Result<()>;
+
     /// Enqueues a message to an existing instance.
     ///
     /// Errors with [`BackendError::InstanceNotFound`] when there is no such instance.
@@ -228,6 +247,19 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Releases the lock without consuming the messages; they are fetched again.
     async fn abandon_orchestration(&self, lock: &WorkItemLock) -> Result<()>;
+
+    /// Locks one instance right away, with its pending messages (possibly none), when nobody
+    /// holds its lock and this store has its state at hand; `Ok(None)` otherwise.
+    ///
+    /// A worker that has just produced an activity result uses it to run the instance's next
+    /// turn itself and commit both at once (see [`OrchestrationCommit::completed_activity`]),
+    /// saving a commit and a dispatch. The default never locks.
+    async fn try_lock_orchestration(
+        &self,
+        _instance_id: &str,
+    ) -> Result<Option<OrchestrationWorkItem>> {
+        Ok(None)
+    }
 
     /// Leases the next activity work item, waiting up to `wait` for one. The lease lasts the
     /// backend's configured lease duration; an item whose lease expires is fetched again.

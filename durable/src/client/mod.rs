@@ -21,7 +21,7 @@ use crate::backend::{Backend, BackendError, NewInstance, QueueStats};
 use crate::history::{EventKind, HistoryEvent, OrchestrationMessage};
 use crate::orchestration::OrchestratorHandle;
 use crate::registry::Registry;
-use crate::worker::Completions;
+use crate::worker::{Completions, LocalStarter};
 
 /// How often a waiting client re-reads the status when no in-process notification can reach
 /// it (the instance runs in another process).
@@ -39,14 +39,15 @@ pub struct DurableOrchestrationClient {
     backend: Arc<dyn Backend>,
     registry: Arc<Registry>,
     completions: Arc<Completions>,
-    /// Whether a worker in this process runs the instances (so completions are announced).
-    local_worker: bool,
+    /// The worker of this process, when it runs the task hub's functions (so instances start
+    /// in-process and completions are announced).
+    local_worker: Option<LocalStarter>,
 }
 
 impl std::fmt::Debug for DurableOrchestrationClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DurableOrchestrationClient")
-            .field("local_worker", &self.local_worker)
+            .field("local_worker", &self.local_worker.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -56,7 +57,7 @@ impl DurableOrchestrationClient {
         backend: Arc<dyn Backend>,
         registry: Arc<Registry>,
         completions: Arc<Completions>,
-        local_worker: bool,
+        local_worker: Option<LocalStarter>,
     ) -> Self {
         DurableOrchestrationClient {
             backend,
@@ -127,7 +128,11 @@ impl DurableOrchestrationClient {
             input,
             created_at: Utc::now(),
         };
-        match self.backend.create_instance(created).await {
+        let created = match &self.local_worker {
+            Some(worker) => worker.start(registration, created).await,
+            None => self.backend.create_instance(created).await,
+        };
+        match created {
             Ok(()) => Ok(instance_id),
             Err(BackendError::InstanceExists {
                 instance_id,
@@ -200,7 +205,7 @@ impl DurableOrchestrationClient {
             if status.runtime_status.is_terminal() {
                 return Ok(status);
             }
-            let interval = if self.local_worker {
+            let interval = if self.local_worker.is_some() {
                 LOCAL_STATUS_POLL_INTERVAL
             } else {
                 STATUS_POLL_INTERVAL

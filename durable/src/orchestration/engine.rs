@@ -309,9 +309,13 @@ impl OrchestrationRun {
     /// Fails the run with the first mismatch found. It replaces an outcome the code reached
     /// during replay: that outcome was never recorded, and the code no longer matches history.
     fn fail_nondeterministic(&mut self, message: String) {
-        let already = matches!(&self.outcome, Some(Outcome::Failed(d)) if d.error_type == "NonDeterminism");
+        let already =
+            matches!(&self.outcome, Some(Outcome::Failed(d)) if d.error_type == "NonDeterminism");
         if !already && !self.outcome_recorded {
-            self.outcome = Some(Outcome::Failed(FailureDetails::new("NonDeterminism", message)));
+            self.outcome = Some(Outcome::Failed(FailureDetails::new(
+                "NonDeterminism",
+                message,
+            )));
         }
         self.finish_future();
     }

@@ -44,8 +44,12 @@ pub struct OrchestratorRegistration {
     pub invoke: fn(DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult>,
     /// Checks that an input deserializes into the declared input type, when the fn declares
     /// one; used to reject a bad input before an instance is created.
-    pub validate_input: Option<fn(&serde_json::Value) -> Result<(), String>>,
+    pub validate_input: Option<InputValidator>,
 }
+
+/// Checks that a JSON input deserializes into an orchestrator's declared input type; the
+/// error is serde's message.
+pub type InputValidator = fn(&serde_json::Value) -> Result<(), String>;
 
 #[cfg(test)]
 mod tests;

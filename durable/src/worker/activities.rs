@@ -5,9 +5,10 @@ use chrono::Utc;
 use futures::FutureExt;
 use tokio::sync::watch;
 
+use super::orchestrations::{self, LocalResult};
 use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
 use crate::activity::DurableActivityContext;
-use crate::backend::{ActivityWorkItem, BackendError};
+use crate::backend::{ActivityWorkItem, BackendError, OrchestrationWorkItem, WorkItemLock};
 use crate::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationMessage};
 use crate::registry::panic_message;
 
@@ -75,6 +76,16 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
         execution_id: Some(request.execution_id),
         event: HistoryEvent::new(Utc::now(), kind),
     };
+    if let Some(item) = lock_for_local_turn(&shared, &message.instance_id).await {
+        let local = LocalResult {
+            message,
+            lease: lock.clone(),
+        };
+        if !orchestrations::run_turn(shared.clone(), item, Some(local)).await {
+            abandon(&shared, &lock).await;
+        }
+        return;
+    }
     match shared.backend.complete_activity(&lock, message).await {
         Ok(()) => {}
         Err(BackendError::LockLost { .. }) => {
@@ -83,9 +94,30 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
         }
         Err(error) => {
             tracing::error!(%error, "reporting an activity result failed; it will run again");
-            if let Err(error) = shared.backend.abandon_activity(&lock).await {
-                tracing::error!(%error, "abandoning an activity work item failed");
-            }
+            abandon(&shared, &lock).await;
         }
+    }
+}
+
+/// Locks the calling instance for a turn run right here, when its live run is cached in this
+/// process and nobody holds its lock: the result then reaches the orchestrator without a
+/// separate commit and dispatch.
+async fn lock_for_local_turn(shared: &Shared, instance_id: &str) -> Option<OrchestrationWorkItem> {
+    if !orchestrations::is_cached(shared, instance_id) {
+        return None;
+    }
+    match shared.backend.try_lock_orchestration(instance_id).await {
+        Ok(item) => item,
+        Err(error) => {
+            tracing::warn!(%error, "locking an instance for a local turn failed");
+            None
+        }
+    }
+}
+
+async fn abandon(shared: &Shared, lock: &WorkItemLock) {
+    match shared.backend.abandon_activity(lock).await {
+        Ok(()) | Err(BackendError::LockLost { .. }) => {}
+        Err(error) => tracing::error!(%error, "abandoning an activity work item failed"),
     }
 }

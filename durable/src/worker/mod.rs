@@ -12,7 +12,8 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use crate::backend::{Backend, BackendError};
+use crate::backend::{Backend, BackendError, NewInstance};
+use crate::orchestration::OrchestratorRegistration;
 use crate::registry::Registry;
 
 pub(crate) use completions::Completions;
@@ -129,6 +130,13 @@ impl Worker {
         }
     }
 
+    /// A handle that starts instances of this process's orchestrators through the worker.
+    pub(crate) fn starter(&self) -> LocalStarter {
+        LocalStarter {
+            shared: self.shared.clone(),
+        }
+    }
+
     pub(crate) fn stats(&self) -> RuntimeStats {
         self.shared.counters.snapshot()
     }
@@ -141,6 +149,23 @@ impl Worker {
     pub(crate) async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         while self.dispatchers.join_next().await.is_some() {}
+    }
+}
+
+/// Starts instances by running their first turn in this process (see
+/// [`orchestrations::start_instance`]).
+#[derive(Clone)]
+pub(crate) struct LocalStarter {
+    shared: Arc<Shared>,
+}
+
+impl LocalStarter {
+    pub(crate) async fn start(
+        &self,
+        registration: &'static OrchestratorRegistration,
+        instance: NewInstance,
+    ) -> Result<(), BackendError> {
+        orchestrations::start_instance(&self.shared, registration, instance).await
     }
 }
 

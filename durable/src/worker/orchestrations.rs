@@ -7,12 +7,13 @@ use tokio::sync::watch;
 
 use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
 use crate::backend::{
-    ActivityRequest, BackendError, InstanceRecord, OrchestrationCommit, OrchestrationWorkItem,
-    WorkItemLock,
+    ActivityRequest, BackendError, InstanceRecord, NewInstance, OrchestrationCommit,
+    OrchestrationWorkItem, WorkItemLock,
 };
 use crate::history::{
     EventKind, FailureDetails, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
 };
+use crate::orchestration::OrchestratorRegistration;
 use crate::orchestration::engine::{OrchestrationRun, Turn};
 
 /// Live orchestrations kept between turns (extended sessions), keyed by instance id.
@@ -45,6 +46,10 @@ impl InstanceCache {
             .insert(instance_id, CachedRun { run, history_len });
     }
 
+    fn contains(&self, instance_id: &str) -> bool {
+        self.lock().contains_key(instance_id)
+    }
+
     fn remove(&self, instance_id: &str) {
         self.lock().remove(instance_id);
     }
@@ -68,18 +73,39 @@ pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>
             let backend = backend.clone();
             async move { backend.fetch_orchestration(FETCH_WAIT).await }
         },
-        |item| run_turn(shared.clone(), item),
+        |item| {
+            let shared = shared.clone();
+            async move {
+                run_turn(shared, item, None).await;
+            }
+        },
     )
     .await;
 }
 
-async fn run_turn(shared: Arc<Shared>, item: OrchestrationWorkItem) {
+/// An activity result produced by this process, run as part of its instance's next turn and
+/// committed with it.
+pub(super) struct LocalResult {
+    pub(super) message: OrchestrationMessage,
+    pub(super) lease: WorkItemLock,
+}
+
+/// Runs a fetched work item's turn and commits it; returns whether the commit succeeded.
+pub(super) async fn run_turn(
+    shared: Arc<Shared>,
+    item: OrchestrationWorkItem,
+    local: Option<LocalResult>,
+) -> bool {
     let OrchestrationWorkItem {
         instance,
-        messages,
+        mut messages,
         history_len,
         lock,
     } = item;
+    let completed_activity = local.map(|local| {
+        messages.push(local.message);
+        local.lease
+    });
     let instance_id = instance.instance_id.clone();
     let events: Vec<HistoryEvent> = messages
         .into_iter()
@@ -94,8 +120,11 @@ async fn run_turn(shared: Arc<Shared>, item: OrchestrationWorkItem) {
     if instance.runtime_status.is_terminal() || events.is_empty() {
         // Late results for a finished execution, or messages for an old one: consume them.
         shared.cache.remove(&instance_id);
-        commit(&shared, &instance_id, &lock, unchanged(&instance), None).await;
-        return;
+        let consume = OrchestrationCommit {
+            completed_activity,
+            ..unchanged(&instance)
+        };
+        return commit(&shared, &instance_id, &lock, consume, None).await;
     }
 
     let Some(registration) = shared.registry.orchestrator(&instance.name) else {
@@ -106,15 +135,11 @@ async fn run_turn(shared: Arc<Shared>, item: OrchestrationWorkItem) {
                 instance.name
             ),
         );
-        commit(
-            &shared,
-            &instance_id,
-            &lock,
-            failed(&instance, failure),
-            None,
-        )
-        .await;
-        return;
+        let fail = OrchestrationCommit {
+            completed_activity,
+            ..failed(&instance, failure)
+        };
+        return commit(&shared, &instance_id, &lock, fail, None).await;
     };
 
     let cached = shared
@@ -139,7 +164,7 @@ async fn run_turn(shared: Arc<Shared>, item: OrchestrationWorkItem) {
                     Err(error) => {
                         tracing::error!(%instance_id, %error, "loading history failed");
                         abandon(&shared, &lock).await;
-                        return;
+                        return false;
                     }
                 }
             }
@@ -149,11 +174,72 @@ async fn run_turn(shared: Arc<Shared>, item: OrchestrationWorkItem) {
 
     let turn = run.turn(Utc::now(), events);
     Counters::add(&shared.counters.orchestrator_polls, turn.polls);
-    let commit_data = turn_commit(&shared, &instance, turn);
+    let commit_data = OrchestrationCommit {
+        completed_activity,
+        ..turn_commit(&shared, &instance_id, &instance.execution_id, turn)
+    };
     let new_len = history_len + commit_data.new_events.len() as u64;
     let finished = run.is_finished();
     let keep = (!finished && shared.options.extended_sessions_enabled).then_some((run, new_len));
-    commit(&shared, &instance_id, &lock, commit_data, keep).await;
+    commit(&shared, &instance_id, &lock, commit_data, keep).await
+}
+
+/// Starts an instance by running its first turn here and committing it together with the
+/// instance's creation: one commit instead of two, and no dispatch. The start is still
+/// acknowledged only once that commit is durable.
+pub(super) async fn start_instance(
+    shared: &Shared,
+    registration: &'static OrchestratorRegistration,
+    new: NewInstance,
+) -> Result<(), BackendError> {
+    let instance_id = new.instance_id.clone();
+    if shared.cache.contains(&instance_id) {
+        // A live run holds this id, so it is most likely taken: let the store decide.
+        return shared.backend.create_instance(new).await;
+    }
+    let mut run = OrchestrationRun::new(registration, &instance_id);
+    let started = HistoryEvent::new(
+        new.created_at,
+        EventKind::ExecutionStarted {
+            name: new.name.clone(),
+            execution_id: new.execution_id.clone(),
+            input: new.input.clone(),
+        },
+    );
+    let turn = run.turn(Utc::now(), vec![started]);
+    Counters::add(&shared.counters.orchestrator_polls, turn.polls);
+    let first_turn = turn_commit(shared, &instance_id, &new.execution_id, turn);
+    let finished = run.is_finished();
+    let cached = !finished && shared.options.extended_sessions_enabled;
+    if cached {
+        // Cached before the commit, for the same reason as in `commit`.
+        let history_len = first_turn.new_events.len() as u64;
+        shared.cache.put(instance_id.clone(), run, history_len);
+    }
+    match shared
+        .backend
+        .create_instance_with_turn(new, first_turn)
+        .await
+    {
+        Ok(()) => {
+            Counters::add(&shared.counters.orchestrator_turns, 1);
+            if finished {
+                shared.completions.notify(&instance_id);
+            }
+            Ok(())
+        }
+        Err(error) => {
+            if cached {
+                shared.cache.remove(&instance_id);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Whether a live run of the instance is cached here (so a local turn needs no replay).
+pub(super) fn is_cached(shared: &Shared, instance_id: &str) -> bool {
+    shared.cache.contains(instance_id)
 }
 
 /// Commits a turn; on success caches the live run (if given) and announces a final status.
@@ -163,7 +249,7 @@ async fn commit(
     lock: &WorkItemLock,
     commit: OrchestrationCommit,
     keep: Option<(OrchestrationRun, u64)>,
-) {
+) -> bool {
     let finished = commit.status.is_terminal()
         && commit
             .new_events
@@ -181,6 +267,7 @@ async fn commit(
             if finished {
                 shared.completions.notify(instance_id);
             }
+            true
         }
         Err(error) => {
             // The cached run is ahead of the store now; the next turn must replay.
@@ -188,37 +275,43 @@ async fn commit(
                 shared.cache.remove(instance_id);
             }
             tracing::warn!(%error, "committing an orchestration turn failed; it will run again");
-            if !matches!(error, BackendError::LockLost { .. }) {
-                abandon(shared, lock).await;
-            }
+            // The lock may still be held (when what was lost is a completed activity's lease).
+            abandon(shared, lock).await;
+            false
         }
     }
 }
 
 async fn abandon(shared: &Shared, lock: &WorkItemLock) {
-    if let Err(error) = shared.backend.abandon_orchestration(lock).await {
-        tracing::error!(%error, "abandoning an orchestration work item failed");
+    match shared.backend.abandon_orchestration(lock).await {
+        Ok(()) | Err(BackendError::LockLost { .. }) => {}
+        Err(error) => tracing::error!(%error, "abandoning an orchestration work item failed"),
     }
 }
 
 /// The commit of a turn: scheduled activities become work items, or an immediate
 /// `TaskFailed` when no activity of that name is registered (as Azure fails such a call).
-fn turn_commit(shared: &Shared, instance: &InstanceRecord, turn: Turn) -> OrchestrationCommit {
+fn turn_commit(
+    shared: &Shared,
+    instance_id: &str,
+    execution_id: &str,
+    turn: Turn,
+) -> OrchestrationCommit {
     let mut activities = Vec::with_capacity(turn.activities.len());
     let mut messages = Vec::new();
     for scheduled in turn.activities {
         if shared.registry.activity(&scheduled.name).is_some() {
             activities.push(ActivityRequest {
-                instance_id: instance.instance_id.clone(),
-                execution_id: instance.execution_id.clone(),
+                instance_id: instance_id.to_owned(),
+                execution_id: execution_id.to_owned(),
                 task_scheduled_id: scheduled.event_id,
                 name: scheduled.name.to_string(),
                 input: scheduled.input,
             });
         } else {
             messages.push(OrchestrationMessage {
-                instance_id: instance.instance_id.clone(),
-                execution_id: Some(instance.execution_id.clone()),
+                instance_id: instance_id.to_owned(),
+                execution_id: Some(execution_id.to_owned()),
                 event: HistoryEvent::new(
                     Utc::now(),
                     EventKind::TaskFailed {
@@ -240,7 +333,7 @@ fn turn_commit(shared: &Shared, instance: &InstanceRecord, turn: Turn) -> Orches
         None => (OrchestrationRuntimeStatus::Running, Value::Null, None),
     };
     OrchestrationCommit {
-        execution_id: instance.execution_id.clone(),
+        execution_id: execution_id.to_owned(),
         new_events: turn.new_events,
         status,
         output,
@@ -248,6 +341,7 @@ fn turn_commit(shared: &Shared, instance: &InstanceRecord, turn: Turn) -> Orches
         failure,
         activities,
         messages,
+        completed_activity: None,
     }
 }
 
@@ -262,6 +356,7 @@ fn unchanged(instance: &InstanceRecord) -> OrchestrationCommit {
         failure: instance.failure.clone(),
         activities: Vec::new(),
         messages: Vec::new(),
+        completed_activity: None,
     }
 }
 

@@ -85,6 +85,8 @@ macro_rules! single_handle_suite {
             fetch_orchestration_wakes_promptly,
             fetch_activity_wakes_promptly,
             concurrent_creates_commit_independently,
+            create_with_first_turn_commits_it_at_once,
+            local_turn_consumes_the_activity_result,
         );
     };
 }
@@ -104,9 +106,11 @@ macro_rules! conformance_suite {
 pub(crate) use {conformance_cases, conformance_suite, single_handle_suite};
 
 mod activities;
+mod local_turns;
 mod orchestrations;
 
 pub(crate) use activities::*;
+pub(crate) use local_turns::*;
 pub(crate) use orchestrations::*;
 
 // ---- helpers ------------------------------------------------------------------------------
@@ -222,6 +226,7 @@ fn running(execution_id: &str, events: Vec<HistoryEvent>) -> OrchestrationCommit
         failure: None,
         activities: Vec::new(),
         messages: Vec::new(),
+        completed_activity: None,
     }
 }
 

@@ -164,8 +164,8 @@ impl Index {
     pub(super) fn instance_created(
         &mut self,
         record: InstanceRecord,
-        message_id: i64,
-        message: OrchestrationMessage,
+        start: Option<(i64, OrchestrationMessage)>,
+        history_len: u64,
     ) {
         let instance_id = record.instance_id.clone();
         if let Some(lock) = self
@@ -177,9 +177,11 @@ impl Index {
         }
         let entry = self.instances.entry(instance_id).or_default();
         entry.pending.clear();
-        entry.history = Some((record.execution_id.clone(), 0));
+        entry.history = Some((record.execution_id.clone(), history_len));
         entry.record = Some(record);
-        self.add_message(message_id, message);
+        if let Some((message_id, message)) = start {
+            self.add_message(message_id, message);
+        }
     }
 
     /// Reconciles an instance after another process wrote an `ExecutionStarted` for it
@@ -229,28 +231,64 @@ impl Index {
                 _ => None,
             };
             let record = entry.record.clone();
-            self.next_token += 1;
-            let token = self.next_token;
-            let lock = WorkItemLock {
-                token,
-                ids: messages.iter().map(|(id, _)| *id).collect(),
-            };
-            let handed = messages.iter().map(|(_, m)| m.clone()).collect();
+            return Some(self.lock_entry(instance_id, messages, record, history_len));
+        }
+        None
+    }
+
+    fn lock_entry(
+        &mut self,
+        instance_id: String,
+        messages: Vec<(i64, OrchestrationMessage)>,
+        record: Option<InstanceRecord>,
+        history_len: Option<u64>,
+    ) -> LockedInstance {
+        self.next_token += 1;
+        let token = self.next_token;
+        let lock = WorkItemLock {
+            token,
+            ids: messages.iter().map(|(id, _)| *id).collect(),
+        };
+        let handed = messages.iter().map(|(_, m)| m.clone()).collect();
+        if let Some(entry) = self.instances.get_mut(&instance_id) {
             entry.lock = Some(Lock {
                 token,
                 messages,
                 completing: false,
             });
-            self.locks.insert(token, instance_id.clone());
-            return Some(LockedInstance {
-                instance_id,
-                lock,
-                messages: handed,
-                record,
-                history_len,
-            });
         }
-        None
+        self.locks.insert(token, instance_id.clone());
+        LockedInstance {
+            instance_id,
+            lock,
+            messages: handed,
+            record,
+            history_len,
+        }
+    }
+
+    /// Locks `instance_id` now, with whatever messages it has pending (possibly none), if it
+    /// is unlocked and its current record and history length are cached.
+    pub(super) fn lock_instance(&mut self, instance_id: &str) -> Option<LockedInstance> {
+        let entry = self.instances.get_mut(instance_id)?;
+        let (Some(record), Some((execution_id, len))) = (&entry.record, &entry.history) else {
+            return None;
+        };
+        if entry.lock.is_some() || *execution_id != record.execution_id {
+            return None;
+        }
+        let history_len = Some(*len);
+        let record = Some(record.clone());
+        // A stale entry in the ready FIFO is skipped when popped: the instance is locked or
+        // has no messages left.
+        let messages: Vec<(i64, OrchestrationMessage)> =
+            std::mem::take(&mut entry.pending).into_iter().collect();
+        Some(self.lock_entry(instance_id.to_owned(), messages, record, history_len))
+    }
+
+    /// The cached record of an instance, when this process holds its current state.
+    pub(super) fn cached_record(&self, instance_id: &str) -> Option<InstanceRecord> {
+        self.instances.get(instance_id)?.record.clone()
     }
 
     /// Caches a record read for a lock, if the lock is still held (a replacement may have

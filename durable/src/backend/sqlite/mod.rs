@@ -430,7 +430,16 @@ impl Backend for SqliteBackend {
     }
 
     async fn create_instance(&self, instance: NewInstance) -> Result<()> {
-        self.write(WriteOp::CreateInstance(instance)).await
+        self.write(WriteOp::CreateInstance(instance, None)).await
+    }
+
+    async fn create_instance_with_turn(
+        &self,
+        instance: NewInstance,
+        first_turn: OrchestrationCommit,
+    ) -> Result<()> {
+        self.write(WriteOp::CreateInstance(instance, Some(first_turn)))
+            .await
     }
 
     async fn send_message(&self, message: OrchestrationMessage) -> Result<()> {
@@ -471,6 +480,21 @@ impl Backend for SqliteBackend {
             commit,
         })
         .await
+    }
+
+    async fn try_lock_orchestration(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<OrchestrationWorkItem>> {
+        let locked = {
+            let mut index = lock(&self.shared.index);
+            Self::check_dispatch(&index)?;
+            index.lock_instance(instance_id)
+        };
+        match locked {
+            Some(locked) => self.work_item(locked).await,
+            None => Ok(None),
+        }
     }
 
     async fn abandon_orchestration(&self, work_lock: &WorkItemLock) -> Result<()> {
@@ -522,6 +546,10 @@ impl Backend for SqliteBackend {
     }
 
     async fn get_instance(&self, instance_id: &str) -> Result<Option<InstanceRecord>> {
+        // The dispatching process holds the current record of every instance it runs.
+        if let Some(record) = lock(&self.shared.index).cached_record(instance_id) {
+            return Ok(Some(record));
+        }
         let instance_id = instance_id.to_owned();
         self.read(move |conn, hub| codec::get_instance(conn, hub, &instance_id))
             .await

@@ -8,15 +8,25 @@ use rusqlite::{OptionalExtension, params};
 use super::codec::{corrupt, format_time, parse_status, to_json};
 use super::index::{CompletingLock, RecordUpdate};
 use super::writer::{Batch, Effect, Failure, OpResult, WriteOp, Writer};
-use crate::backend::{BackendError, InstanceRecord, NewInstance, OrchestrationCommit, QueueSpec};
+use crate::backend::{
+    ActivityRequest, BackendError, InstanceRecord, NewInstance, OrchestrationCommit, QueueSpec,
+};
 use crate::history::{EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
+
+/// Activity work items and messages with the ids they were stored under.
+type Enqueued = (
+    Vec<(i64, ActivityRequest)>,
+    Vec<(i64, OrchestrationMessage)>,
+);
 
 impl Writer {
     /// Applies one operation inside the batch transaction.
     pub(super) fn apply(&self, op: WriteOp, batch: &mut Batch) -> OpResult<Effect> {
         match op {
             WriteOp::CreateQueues(queues) => self.create_queues(&queues),
-            WriteOp::CreateInstance(new) => self.create_instance(new, batch),
+            WriteOp::CreateInstance(new, first_turn) => {
+                self.create_instance(new, first_turn, batch)
+            }
             WriteOp::SendMessage(message) => {
                 let id = self
                     .insert_message_to_instance(&message, batch)?
@@ -27,6 +37,21 @@ impl Writer {
             }
             WriteOp::CompleteOrchestration { token, commit } => {
                 let lock = self.shared.index().begin_complete(token)?;
+                let activity = match &commit.completed_activity {
+                    None => None,
+                    Some(lease) => {
+                        // Bound first: the index guard must be gone before the error arm
+                        // locks the index again.
+                        let begun = self.shared.index().begin_complete_activity(lease.token);
+                        match begun {
+                            Ok(id) => Some(id),
+                            Err(error) => {
+                                self.shared.index().cancel_complete(token);
+                                return Err(error.into());
+                            }
+                        }
+                    }
+                };
                 let result = if batch.replaced.contains(&lock.instance_id) {
                     Err(Failure::Rejected(BackendError::LockLost {
                         what: format!(
@@ -35,16 +60,20 @@ impl Writer {
                         ),
                     }))
                 } else {
-                    self.complete_orchestration(token, lock, commit, batch)
+                    self.complete_orchestration(token, lock, commit, activity, batch)
                 };
                 if result.is_err() {
-                    self.shared.index().cancel_complete(token);
+                    let mut index = self.shared.index();
+                    index.cancel_complete(token);
+                    if let Some(id) = activity {
+                        index.cancel_complete_activity(id);
+                    }
                 }
                 result
             }
             WriteOp::CompleteActivity { token, result } => {
                 let id = self.shared.index().begin_complete_activity(token)?;
-                let outcome = self.complete_activity(id, token, result, batch);
+                let outcome = self.complete_activity(id, result, batch);
                 if outcome.is_err() {
                     self.shared.index().cancel_complete_activity(id);
                 }
@@ -75,7 +104,12 @@ impl Writer {
         Ok(Effect::Nothing)
     }
 
-    fn create_instance(&self, new: NewInstance, batch: &mut Batch) -> OpResult<Effect> {
+    fn create_instance(
+        &self,
+        new: NewInstance,
+        first_turn: Option<OrchestrationCommit>,
+        batch: &mut Batch,
+    ) -> OpResult<Effect> {
         let hub = self.hub();
         let existing: Option<String> = self
             .conn
@@ -98,13 +132,35 @@ impl Writer {
                 .prepare_cached("DELETE FROM messages WHERE hub = ?1 AND instance_id = ?2")?
                 .execute(params![hub, new.instance_id])?;
         }
-        let input = to_json(&new.input, "the instance input")?;
-        let created_at = format_time(&new.created_at);
+        let mut record = InstanceRecord {
+            instance_id: new.instance_id.clone(),
+            name: new.name.clone(),
+            execution_id: new.execution_id.clone(),
+            runtime_status: OrchestrationRuntimeStatus::Pending,
+            input: new.input.clone(),
+            output: serde_json::Value::Null,
+            custom_status: serde_json::Value::Null,
+            failure: None,
+            created_at: new.created_at,
+            last_updated_at: new.created_at,
+        };
+        if let Some(turn) = &first_turn {
+            record.runtime_status = turn.status;
+            record.output = turn.output.clone();
+            record.custom_status = turn.custom_status.clone();
+            record.failure = turn.failure.clone();
+            record.last_updated_at = batch.now;
+        }
+        let failure_json = record
+            .failure
+            .as_ref()
+            .map(|failure| to_json(failure, "the failure details"))
+            .transpose()?;
         self.conn
             .prepare_cached(
                 "INSERT INTO instances (hub, instance_id, name, execution_id, status, input, \
                    output, custom_status, failure, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'null', 'null', NULL, ?7, ?7) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
                  ON CONFLICT (hub, instance_id) DO UPDATE SET name = excluded.name, \
                    execution_id = excluded.execution_id, status = excluded.status, \
                    input = excluded.input, output = excluded.output, \
@@ -113,43 +169,50 @@ impl Writer {
             )?
             .execute(params![
                 hub,
-                new.instance_id,
-                new.name,
-                new.execution_id,
-                OrchestrationRuntimeStatus::Pending.as_str(),
-                input,
-                created_at,
+                record.instance_id,
+                record.name,
+                record.execution_id,
+                record.runtime_status.as_str(),
+                to_json(&record.input, "the instance input")?,
+                to_json(&record.output, "the output")?,
+                to_json(&record.custom_status, "the custom status")?,
+                failure_json,
+                format_time(&record.created_at),
+                format_time(&record.last_updated_at),
             ])?;
-        let message = OrchestrationMessage {
-            instance_id: new.instance_id.clone(),
-            execution_id: Some(new.execution_id.clone()),
-            event: HistoryEvent::new(
-                new.created_at,
-                EventKind::ExecutionStarted {
-                    name: new.name.clone(),
-                    execution_id: new.execution_id.clone(),
-                    input: new.input.clone(),
-                },
-            ),
-        };
-        let message_id = self.insert_message(&message, &new.name, batch)?;
         batch.replaced.insert(new.instance_id.clone());
-        let record = InstanceRecord {
-            instance_id: new.instance_id,
-            name: new.name,
-            execution_id: new.execution_id,
-            runtime_status: OrchestrationRuntimeStatus::Pending,
-            input: new.input,
-            output: serde_json::Value::Null,
-            custom_status: serde_json::Value::Null,
-            failure: None,
-            created_at: new.created_at,
-            last_updated_at: new.created_at,
+        let Some(turn) = first_turn else {
+            let message = OrchestrationMessage {
+                instance_id: new.instance_id.clone(),
+                execution_id: Some(new.execution_id.clone()),
+                event: HistoryEvent::new(
+                    new.created_at,
+                    EventKind::ExecutionStarted {
+                        name: new.name.clone(),
+                        execution_id: new.execution_id,
+                        input: new.input,
+                    },
+                ),
+            };
+            let message_id = self.insert_message(&message, &new.name, batch)?;
+            return Ok(Effect::Created {
+                record,
+                start: Some((message_id, message)),
+                history_len: 0,
+                activities: Vec::new(),
+                messages: Vec::new(),
+            });
         };
+        let history_len =
+            self.append_history(&new.instance_id, &new.execution_id, 0, &turn.new_events)?;
+        let (activities, messages) =
+            self.enqueue_outputs(&new.instance_id, turn.activities, turn.messages, batch)?;
         Ok(Effect::Created {
             record,
-            message_id,
-            message,
+            start: None,
+            history_len,
+            activities,
+            messages,
         })
     }
 
@@ -214,9 +277,13 @@ impl Writer {
         token: u64,
         lock: CompletingLock,
         commit: OrchestrationCommit,
+        completed_activity: Option<i64>,
         batch: &Batch,
     ) -> OpResult<Effect> {
         let hub = self.hub();
+        if let Some(id) = completed_activity {
+            self.delete_activity(id)?;
+        }
         let instance_id = &lock.instance_id;
         let execution_id = &commit.execution_id;
         let start = match &lock.history {
@@ -233,20 +300,7 @@ impl Writer {
                     .map_err(|_| corrupt("history", format!("negative sequence number {next}")))?
             }
         };
-        let mut insert = self.conn.prepare_cached(
-            "INSERT INTO history (hub, instance_id, execution_id, seq, event) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        let mut seq = start;
-        for event in &commit.new_events {
-            let json = to_json(event, "a history event")?;
-            let position = i64::try_from(seq).map_err(|_| BackendError::Store {
-                message: format!("history of instance `{instance_id}` is too long"),
-                retryable: false,
-            })?;
-            insert.execute(params![hub, instance_id, execution_id, position, json])?;
-            seq += 1;
-        }
+        let seq = self.append_history(instance_id, execution_id, start, &commit.new_events)?;
         // A turn that starts a new execution records that execution's input on the instance.
         let input = commit
             .new_events
@@ -291,36 +345,8 @@ impl Writer {
                 instance_id: instance_id.clone(),
             }));
         }
-        let mut activities = Vec::with_capacity(commit.activities.len());
-        let mut insert_activity = self.conn.prepare_cached(
-            "INSERT INTO activity_items (hub, queue, instance_id, execution_id, \
-               task_scheduled_id, body, enqueued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        for request in commit.activities {
-            let body = to_json(&request.input, "an activity input")?;
-            let id = insert_activity.insert(params![
-                hub,
-                request.name,
-                request.instance_id,
-                request.execution_id,
-                request.task_scheduled_id,
-                body,
-                batch.now_text,
-            ])?;
-            activities.push((id, request));
-        }
-        let mut messages = Vec::with_capacity(commit.messages.len());
-        for message in commit.messages {
-            match self.insert_message_to_instance(&message, batch)? {
-                Some(id) => messages.push((id, message)),
-                None => tracing::warn!(
-                    from = %instance_id,
-                    to = %message.instance_id,
-                    event = message.event.kind.type_name(),
-                    "dropped a message to an instance that does not exist"
-                ),
-            }
-        }
+        let (activities, messages) =
+            self.enqueue_outputs(instance_id, commit.activities, commit.messages, batch)?;
         self.delete_messages(&lock.message_ids)?;
         Ok(Effect::Completed {
             token,
@@ -334,6 +360,7 @@ impl Writer {
                 updated_at: batch.now,
             },
             history_len: seq,
+            completed_activity,
             activities,
             enqueued_at: batch.now,
             messages,
@@ -343,19 +370,10 @@ impl Writer {
     fn complete_activity(
         &self,
         id: i64,
-        token: u64,
         result: OrchestrationMessage,
         batch: &Batch,
     ) -> OpResult<Effect> {
-        let deleted = self
-            .conn
-            .prepare_cached("DELETE FROM activity_items WHERE id = ?1 AND hub = ?2")?
-            .execute(params![id, self.hub()])?;
-        if deleted == 0 {
-            return Err(Failure::Rejected(BackendError::LockLost {
-                what: format!("activity work item lease {token} (the item is gone)"),
-            }));
-        }
+        self.delete_activity(id)?;
         let message = match self.insert_message_to_instance(&result, batch)? {
             Some(message_id) => Some((message_id, result)),
             None => {
@@ -367,5 +385,92 @@ impl Writer {
             }
         };
         Ok(Effect::ActivityCompleted { id, message })
+    }
+
+    /// Deletes a leased activity work item; `LockLost` if it is already gone.
+    fn delete_activity(&self, id: i64) -> OpResult<()> {
+        let deleted = self
+            .conn
+            .prepare_cached("DELETE FROM activity_items WHERE id = ?1 AND hub = ?2")?
+            .execute(params![id, self.hub()])?;
+        if deleted == 0 {
+            return Err(Failure::Rejected(BackendError::LockLost {
+                what: format!("activity work item {id} (it is gone)"),
+            }));
+        }
+        Ok(())
+    }
+
+    /// Appends events to an execution's history from position `start`; returns the new length.
+    fn append_history(
+        &self,
+        instance_id: &str,
+        execution_id: &str,
+        start: u64,
+        events: &[HistoryEvent],
+    ) -> OpResult<u64> {
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO history (hub, instance_id, execution_id, seq, event) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut seq = start;
+        for event in events {
+            let json = to_json(event, "a history event")?;
+            let position = i64::try_from(seq).map_err(|_| BackendError::Store {
+                message: format!("history of instance `{instance_id}` is too long"),
+                retryable: false,
+            })?;
+            insert.execute(params![
+                self.hub(),
+                instance_id,
+                execution_id,
+                position,
+                json
+            ])?;
+            seq += 1;
+        }
+        Ok(seq)
+    }
+
+    /// Enqueues what a turn of `from` produced: activity work items and messages (messages
+    /// to instances that do not exist are dropped).
+    fn enqueue_outputs(
+        &self,
+        from: &str,
+        requests: Vec<ActivityRequest>,
+        outgoing: Vec<OrchestrationMessage>,
+        batch: &Batch,
+    ) -> OpResult<Enqueued> {
+        let mut activities = Vec::with_capacity(requests.len());
+        let mut insert_activity = self.conn.prepare_cached(
+            "INSERT INTO activity_items (hub, queue, instance_id, execution_id, \
+               task_scheduled_id, body, enqueued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for request in requests {
+            let body = to_json(&request.input, "an activity input")?;
+            let id = insert_activity.insert(params![
+                self.hub(),
+                request.name,
+                request.instance_id,
+                request.execution_id,
+                request.task_scheduled_id,
+                body,
+                batch.now_text,
+            ])?;
+            activities.push((id, request));
+        }
+        let mut messages = Vec::with_capacity(outgoing.len());
+        for message in outgoing {
+            match self.insert_message_to_instance(&message, batch)? {
+                Some(id) => messages.push((id, message)),
+                None => tracing::warn!(
+                    %from,
+                    to = %message.instance_id,
+                    event = message.event.kind.type_name(),
+                    "dropped a message to an instance that does not exist"
+                ),
+            }
+        }
+        Ok((activities, messages))
     }
 }

@@ -52,6 +52,7 @@ fn commit(status: OrchestrationRuntimeStatus) -> OrchestrationCommit {
         failure: None,
         activities: Vec::new(),
         messages: Vec::new(),
+        completed_activity: None,
     }
 }
 

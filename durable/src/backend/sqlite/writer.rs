@@ -27,6 +27,9 @@ use crate::history::OrchestrationMessage;
 /// The most operations committed in one transaction.
 pub(super) const MAX_BATCH: usize = 1024;
 
+/// How long the writer looks for a next operation before it sleeps.
+const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(300);
+
 /// How often an idle dispatching writer looks for rows committed by other processes.
 const IDLE_POLL: Duration = Duration::from_millis(50);
 
@@ -67,7 +70,8 @@ pub(super) enum Op {
 #[derive(Debug)]
 pub(super) enum WriteOp {
     CreateQueues(Vec<QueueSpec>),
-    CreateInstance(NewInstance),
+    /// A new instance, with its first turn when the caller already ran it.
+    CreateInstance(NewInstance, Option<OrchestrationCommit>),
     SendMessage(OrchestrationMessage),
     CompleteOrchestration {
         token: u64,
@@ -84,18 +88,24 @@ pub(super) enum WriteOp {
 }
 
 /// What a committed operation changes in the index.
+// One lives per operation of a batch, briefly: boxing the large variants buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Effect {
     Nothing,
     Created {
         record: InstanceRecord,
-        message_id: i64,
-        message: OrchestrationMessage,
+        /// The queued `ExecutionStarted` message, unless the first turn was committed.
+        start: Option<(i64, OrchestrationMessage)>,
+        history_len: u64,
+        activities: Vec<(i64, ActivityRequest)>,
+        messages: Vec<(i64, OrchestrationMessage)>,
     },
     Message(i64, OrchestrationMessage),
     Completed {
         token: u64,
         update: RecordUpdate,
         history_len: u64,
+        completed_activity: Option<i64>,
         activities: Vec<(i64, ActivityRequest)>,
         enqueued_at: DateTime<Utc>,
         messages: Vec<(i64, OrchestrationMessage)>,
@@ -162,7 +172,9 @@ impl Writer {
     pub(super) fn run(mut self) {
         loop {
             let poll = self.file_backed && self.shared.index().dispatching;
-            let first = if poll {
+            let first = if let Some(op) = self.spin_for_next() {
+                op
+            } else if poll {
                 match self.rx.recv_timeout(IDLE_POLL) {
                     Ok(op) => op,
                     Err(RecvTimeoutError::Timeout) => {
@@ -189,6 +201,22 @@ impl Writer {
             self.process(ops);
         }
         tracing::debug!("SQLite writer thread stopped");
+    }
+
+    /// Waits briefly for the next operation without sleeping: a pipeline of dependent steps
+    /// (commit, run the next turn, commit) sends it within microseconds, and waking a parked
+    /// thread costs far more than that on virtual machines. Yields between checks so that the
+    /// threads producing the operation get the core.
+    fn spin_for_next(&self) -> Option<Op> {
+        let started = std::time::Instant::now();
+        while started.elapsed() < SPIN_BEFORE_SLEEP {
+            match self.rx.try_recv() {
+                Ok(op) => return Some(op),
+                Err(std::sync::mpsc::TryRecvError::Empty) => std::thread::yield_now(),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+            }
+        }
+        None
     }
 
     fn process(&mut self, ops: Vec<Op>) {
@@ -280,7 +308,9 @@ impl Writer {
             }
             return;
         }
-        tracing::trace!(ops = replies.len(), elapsed = ?started.elapsed(), "committed a write batch");
+        if std::env::var_os("XDEBUG").is_some() {
+            eprintln!("BATCH {} {}", replies.len(), started.elapsed().as_micros());
+        }
         let mut results = Vec::with_capacity(outcomes.len());
         let mut effects = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
@@ -305,9 +335,17 @@ impl Writer {
         let mut index = self.shared.index();
         for outcome in outcomes {
             match outcome {
-                Ok(Effect::Completed { token, .. } | Effect::Orphans { token }) => {
+                Ok(Effect::Completed {
+                    token,
+                    completed_activity,
+                    ..
+                }) => {
                     index.cancel_complete(*token);
+                    if let Some(id) = completed_activity {
+                        index.cancel_complete_activity(*id);
+                    }
                 }
+                Ok(Effect::Orphans { token }) => index.cancel_complete(*token),
                 Ok(Effect::ActivityCompleted { id, .. }) => index.cancel_complete_activity(*id),
                 _ => {}
             }
@@ -321,9 +359,20 @@ impl Writer {
                 Effect::Nothing => {}
                 Effect::Created {
                     record,
-                    message_id,
-                    message,
-                } => index.instance_created(record, message_id, message),
+                    start,
+                    history_len,
+                    activities,
+                    messages,
+                } => {
+                    let enqueued_at = record.created_at;
+                    index.instance_created(record, start, history_len);
+                    for (id, request) in activities {
+                        index.add_activity(id, request, enqueued_at);
+                    }
+                    for (id, message) in messages {
+                        index.add_message(id, message);
+                    }
+                }
                 Effect::Message(id, message) => {
                     index.add_message(id, message);
                 }
@@ -331,11 +380,15 @@ impl Writer {
                     token,
                     update,
                     history_len,
+                    completed_activity,
                     activities,
                     enqueued_at,
                     messages,
                 } => {
                     index.finish_complete(token, update, history_len);
+                    if let Some(id) = completed_activity {
+                        index.finish_complete_activity(id);
+                    }
                     for (id, request) in activities {
                         index.add_activity(id, request, enqueued_at);
                     }
