@@ -29,9 +29,17 @@ fn stdout_json(output: &Output) -> Value {
 #[test]
 fn start_runs_hello_sequence_and_prints_its_output() {
     let dir = tempfile::tempdir().unwrap();
+    // The largest timeout is accepted (it saturates instead of overflowing the clock).
     let output = samples(
         dir.path(),
-        &["start", "E1_HelloSequence", "--instance-id", "hello"],
+        &[
+            "start",
+            "E1_HelloSequence",
+            "--instance-id",
+            "hello",
+            "--timeout",
+            "18446744073709551615",
+        ],
     );
     assert_eq!(
         stdout_json(&output),

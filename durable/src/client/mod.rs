@@ -180,7 +180,11 @@ impl DurableOrchestrationClient {
         instance_id: &str,
         timeout: Duration,
     ) -> Result<DurableOrchestrationStatus, DurableError> {
-        let deadline = Instant::now() + timeout;
+        // Saturates: a timeout too long to add to now waits "forever" (a century).
+        let deadline = Instant::now()
+            .checked_add(timeout)
+            .or_else(|| Instant::now().checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+            .unwrap_or_else(Instant::now);
         let result = self
             .wait_until_finished(instance_id, deadline, timeout)
             .await;

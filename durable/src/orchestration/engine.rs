@@ -105,6 +105,14 @@ pub(crate) struct OrchestrationRun {
     polls: u64,
 }
 
+impl Drop for OrchestrationRun {
+    /// Dropping the live future runs user destructors: a panic there must not escape into
+    /// the worker (see `finish_future`).
+    fn drop(&mut self) {
+        self.finish_future();
+    }
+}
+
 impl OrchestrationRun {
     /// A run that has seen no event yet; its first event must be `ExecutionStarted`.
     pub(crate) fn new(registration: &'static OrchestratorRegistration, instance_id: &str) -> Self {

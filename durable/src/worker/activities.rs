@@ -78,13 +78,14 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
     };
     if let Some(item) = lock_for_local_turn(&shared, &message.instance_id).await {
         let local = LocalResult {
-            message,
+            message: message.clone(),
             lease: lock.clone(),
         };
-        if !orchestrations::run_turn(shared.clone(), item, Some(local)).await {
-            abandon(&shared, &lock).await;
+        if orchestrations::run_turn(shared.clone(), item, Some(local)).await {
+            return;
         }
-        return;
+        // The local turn did not commit: deliver the result the ordinary way below, rather
+        // than run a successful activity again.
     }
     match shared.backend.complete_activity(&lock, message).await {
         Ok(()) => {}

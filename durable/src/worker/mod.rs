@@ -194,10 +194,16 @@ async fn dispatch_loop<T, Fetch, FetchFut, Handle, HandleFut>(
                 Err(_) => break,
             },
         };
-        let fetched = tokio::select! {
-            _ = stopped.wait_for(|stop| *stop) => break,
-            fetched = fetch() => fetched,
-        };
+        // Not raced against `stopped`: a fetch cancelled after it locked an item would leave
+        // the item locked. It returns within FETCH_WAIT.
+        let fetched = fetch().await;
+        if *stopped.borrow() {
+            if let Ok(Some(item)) = fetched {
+                // Run what was fetched rather than strand its lock.
+                in_flight.spawn(handle(item));
+            }
+            break;
+        }
         match fetched {
             Ok(Some(item)) => {
                 let work = handle(item);

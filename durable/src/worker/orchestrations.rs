@@ -41,9 +41,12 @@ impl InstanceCache {
             .then_some(cached.run)
     }
 
+    // Runs are dropped after the cache lock is released: dropping one runs user destructors.
     fn put(&self, instance_id: String, run: OrchestrationRun, history_len: u64) {
-        self.lock()
+        let replaced = self
+            .lock()
             .insert(instance_id, CachedRun { run, history_len });
+        drop(replaced);
     }
 
     fn contains(&self, instance_id: &str) -> bool {
@@ -51,11 +54,13 @@ impl InstanceCache {
     }
 
     fn remove(&self, instance_id: &str) {
-        self.lock().remove(instance_id);
+        let removed = self.lock().remove(instance_id);
+        drop(removed);
     }
 
     pub(super) fn clear(&self) {
-        self.lock().clear();
+        let runs = std::mem::take(&mut *self.lock());
+        drop(runs);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedRun>> {
@@ -119,12 +124,14 @@ pub(super) async fn run_turn(
 
     if instance.runtime_status.is_terminal() || events.is_empty() {
         // Late results for a finished execution, or messages for an old one: consume them.
-        shared.cache.remove(&instance_id);
+        if instance.runtime_status.is_terminal() {
+            shared.cache.remove(&instance_id);
+        }
         let consume = OrchestrationCommit {
             completed_activity,
             ..unchanged(&instance)
         };
-        return commit(&shared, &instance_id, &lock, consume, None).await;
+        return commit(&shared, &instance, &lock, consume, None).await;
     }
 
     let Some(registration) = shared.registry.orchestrator(&instance.name) else {
@@ -139,7 +146,7 @@ pub(super) async fn run_turn(
             completed_activity,
             ..failed(&instance, failure)
         };
-        return commit(&shared, &instance_id, &lock, fail, None).await;
+        return commit(&shared, &instance, &lock, fail, None).await;
     };
 
     let cached = shared
@@ -181,7 +188,7 @@ pub(super) async fn run_turn(
     let new_len = history_len + commit_data.new_events.len() as u64;
     let finished = run.is_finished();
     let keep = (!finished && shared.options.extended_sessions_enabled).then_some((run, new_len));
-    commit(&shared, &instance_id, &lock, commit_data, keep).await
+    commit(&shared, &instance, &lock, commit_data, keep).await
 }
 
 /// Starts an instance by running its first turn here and committing it together with the
@@ -197,6 +204,7 @@ pub(super) async fn start_instance(
         // A live run holds this id, so it is most likely taken: let the store decide.
         return shared.backend.create_instance(new).await;
     }
+    let plain = new.clone();
     let mut run = OrchestrationRun::new(registration, &instance_id);
     let started = HistoryEvent::new(
         new.created_at,
@@ -232,7 +240,15 @@ pub(super) async fn start_instance(
             if cached {
                 shared.cache.remove(&instance_id);
             }
-            Err(error)
+            match error {
+                // The store rejected what the first turn produced (say, an output too large):
+                // create the instance plainly; its worker turn will record the failure.
+                BackendError::Store {
+                    retryable: false, ..
+                }
+                | BackendError::Corrupt { .. } => shared.backend.create_instance(plain).await,
+                error => Err(error),
+            }
         }
     }
 }
@@ -245,11 +261,13 @@ pub(super) fn is_cached(shared: &Shared, instance_id: &str) -> bool {
 /// Commits a turn; on success caches the live run (if given) and announces a final status.
 async fn commit(
     shared: &Shared,
-    instance_id: &str,
+    instance: &InstanceRecord,
     lock: &WorkItemLock,
     commit: OrchestrationCommit,
     keep: Option<(OrchestrationRun, u64)>,
 ) -> bool {
+    let instance_id = instance.instance_id.as_str();
+    let completed_activity = commit.completed_activity.clone();
     let finished = commit.status.is_terminal()
         && commit
             .new_events
@@ -274,7 +292,29 @@ async fn commit(
             if cached {
                 shared.cache.remove(instance_id);
             }
-            tracing::warn!(%error, "committing an orchestration turn failed; it will run again");
+            if !error.is_retryable() && !matches!(error, BackendError::LockLost { .. }) {
+                // Running the turn again would produce the same rejected commit (say, an
+                // output too large to store): fail the instance instead of looping.
+                let failure = FailureDetails::new(
+                    "StoreRejected",
+                    format!("the turn's result could not be stored: {error}"),
+                );
+                let fail = OrchestrationCommit {
+                    completed_activity,
+                    ..failed(instance, failure)
+                };
+                if shared
+                    .backend
+                    .complete_orchestration(lock, fail)
+                    .await
+                    .is_ok()
+                {
+                    Counters::add(&shared.counters.orchestrator_turns, 1);
+                    shared.completions.notify(instance_id);
+                    return true;
+                }
+            }
+            tracing::warn!(%instance_id, %error, "committing an orchestration turn failed; it will run again");
             // The lock may still be held (when what was lost is a completed activity's lease).
             abandon(shared, lock).await;
             false

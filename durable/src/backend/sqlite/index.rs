@@ -175,13 +175,14 @@ impl Index {
         {
             self.locks.remove(&lock.token);
         }
-        let entry = self.instances.entry(instance_id).or_default();
+        let entry = self.instances.entry(instance_id.clone()).or_default();
         entry.pending.clear();
         entry.history = Some((record.execution_id.clone(), history_len));
         entry.record = Some(record);
         if let Some((message_id, message)) = start {
             self.add_message(message_id, message);
         }
+        self.evict_if_idle(&instance_id);
     }
 
     /// Reconciles an instance after another process wrote an `ExecutionStarted` for it
@@ -199,12 +200,15 @@ impl Index {
         entry.record = None;
         entry.history = None;
         entry.pending.retain(|id, _| existing_ids.contains(id));
-        let lost = entry.lock.as_ref().is_some_and(|lock| {
-            lock.messages
-                .iter()
-                .any(|(id, _)| !existing_ids.contains(id))
-        });
-        if lost && let Some(lock) = entry.lock.take() {
+        // Any lock predates the replacement, so its commit must fail: drop it (a lock may
+        // cover no message at all, when taken for a local turn). Its messages that still
+        // exist go back to the queue.
+        if let Some(lock) = entry.lock.take() {
+            entry.pending.extend(
+                lock.messages
+                    .into_iter()
+                    .filter(|(id, _)| existing_ids.contains(id)),
+            );
             self.locks.remove(&lock.token);
             self.mark_ready(instance_id);
         }
@@ -479,7 +483,7 @@ impl Index {
                 continue;
             }
             self.next_token = token;
-            let deadline = now.checked_add(lease).unwrap_or(now);
+            let deadline = now.checked_add(lease).unwrap_or_else(|| far_future(now));
             entry.lease = Some(Lease { token, deadline });
             let item = ActivityWorkItem {
                 request: entry.request.clone(),
@@ -578,4 +582,10 @@ impl Index {
             self.lease_deadlines.len(),
         )
     }
+}
+
+/// A deadline that never comes in practice, for durations too long to add to `now`.
+fn far_future(now: Instant) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(CENTURY).unwrap_or(now)
 }

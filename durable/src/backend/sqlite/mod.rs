@@ -320,10 +320,17 @@ impl SqliteBackend {
                             messages = messages.len(),
                             "deleting messages to an instance that does not exist"
                         );
-                        self.write(WriteOp::DropOrphans {
-                            token: work_lock.token,
-                        })
-                        .await?;
+                        let dropped = self
+                            .write(WriteOp::DropOrphans {
+                                token: work_lock.token,
+                            })
+                            .await;
+                        if let Err(error) = dropped {
+                            // Release the lock, or the messages would never be fetched again.
+                            let _ = lock(&self.shared.index).abandon_instance(work_lock.token);
+                            self.shared.orchestrations.notify_waiters();
+                            return Err(error);
+                        }
                         return Ok(None);
                     }
                     Err(error) => {
