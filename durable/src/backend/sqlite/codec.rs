@@ -159,7 +159,7 @@ pub(super) fn history_len(
 ) -> Result<u64> {
     let next: i64 = conn
         .prepare_cached(
-            "SELECT COALESCE(MAX(seq) + 1, 0) FROM history \
+            "SELECT COALESCE(MAX(seq + count), 0) FROM history \
              WHERE hub = ?1 AND instance_id = ?2 AND execution_id = ?3",
         )
         .and_then(|mut stmt| stmt.query_row(params![hub, instance_id, execution_id], |r| r.get(0)))
@@ -176,7 +176,7 @@ pub(super) fn get_history(
 ) -> Result<Vec<HistoryEvent>> {
     let rows: Vec<(i64, String)> = conn
         .prepare_cached(
-            "SELECT seq, event FROM history \
+            "SELECT seq, events FROM history \
              WHERE hub = ?1 AND instance_id = ?2 AND execution_id = ?3 ORDER BY seq",
         )
         .and_then(|mut stmt| {
@@ -186,16 +186,17 @@ pub(super) fn get_history(
             .collect()
         })
         .map_err(sql_error)?;
-    rows.into_iter()
-        .map(|(seq, text)| {
-            from_json(
-                &text,
-                &format!(
-                    "history event {seq} of instance `{instance_id}` execution `{execution_id}`"
-                ),
-            )
-        })
-        .collect()
+    let mut events = Vec::new();
+    for (seq, text) in rows {
+        let batch: Vec<HistoryEvent> = from_json(
+            &text,
+            &format!(
+                "history events from {seq} of instance `{instance_id}` execution `{execution_id}`"
+            ),
+        )?;
+        events.extend(batch);
+    }
+    Ok(events)
 }
 
 /// Lists the hub's queues with their depth and oldest entry.

@@ -292,7 +292,7 @@ impl Writer {
                 let next: i64 = self
                     .conn
                     .prepare_cached(
-                        "SELECT COALESCE(MAX(seq) + 1, 0) FROM history \
+                        "SELECT COALESCE(MAX(seq + count), 0) FROM history \
                          WHERE hub = ?1 AND instance_id = ?2 AND execution_id = ?3",
                     )?
                     .query_row(params![hub, instance_id, execution_id], |row| row.get(0))?;
@@ -401,7 +401,8 @@ impl Writer {
         Ok(())
     }
 
-    /// Appends events to an execution's history from position `start`; returns the new length.
+    /// Appends events to an execution's history from position `start`, as one row; returns
+    /// the new length.
     fn append_history(
         &self,
         instance_id: &str,
@@ -409,27 +410,30 @@ impl Writer {
         start: u64,
         events: &[HistoryEvent],
     ) -> OpResult<u64> {
-        let mut insert = self.conn.prepare_cached(
-            "INSERT INTO history (hub, instance_id, execution_id, seq, event) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        let mut seq = start;
-        for event in events {
-            let json = to_json(event, "a history event")?;
-            let position = i64::try_from(seq).map_err(|_| BackendError::Store {
-                message: format!("history of instance `{instance_id}` is too long"),
-                retryable: false,
-            })?;
-            insert.execute(params![
+        if events.is_empty() {
+            return Ok(start);
+        }
+        let too_long = || BackendError::Store {
+            message: format!("history of instance `{instance_id}` is too long"),
+            retryable: false,
+        };
+        let end = start + events.len() as u64;
+        let position = i64::try_from(start).map_err(|_| too_long())?;
+        let count = i64::try_from(events.len()).map_err(|_| too_long())?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO history (hub, instance_id, execution_id, seq, count, events) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
                 self.hub(),
                 instance_id,
                 execution_id,
                 position,
-                json
+                count,
+                to_json(&events, "history events")?,
             ])?;
-            seq += 1;
-        }
-        Ok(seq)
+        Ok(end)
     }
 
     /// Enqueues what a turn of `from` produced: activity work items and messages (messages

@@ -42,12 +42,15 @@ const MIGRATIONS: &[&str] = &[
         updated_at    TEXT NOT NULL,
         PRIMARY KEY (hub, instance_id)
     ) WITHOUT ROWID;
+    -- One row per commit: the events it appended, as a JSON array; `seq` is the position of
+    -- its first event in the execution's history.
     CREATE TABLE history (
         hub          TEXT NOT NULL,
         instance_id  TEXT NOT NULL,
         execution_id TEXT NOT NULL,
         seq          INTEGER NOT NULL,
-        event        TEXT NOT NULL,
+        count        INTEGER NOT NULL,
+        events       TEXT NOT NULL,
         PRIMARY KEY (hub, instance_id, execution_id, seq)
     ) WITHOUT ROWID;
     CREATE TABLE messages (

@@ -115,8 +115,8 @@ async fn unreadable_rows_are_reported_as_corrupt() {
     let conn = raw(&path);
     must(
         conn.execute(
-            "INSERT INTO history (hub, instance_id, execution_id, seq, event) \
-             VALUES ('TestHubName', 'i1', 'e1', 0, '{not json')",
+            "INSERT INTO history (hub, instance_id, execution_id, seq, count, events) \
+             VALUES ('TestHubName', 'i1', 'e1', 0, 1, '{not json')",
             [],
         ),
         "insert a bad event",
