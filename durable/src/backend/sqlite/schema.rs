@@ -109,12 +109,14 @@ pub(super) fn open_writer(path: Option<&Path>, synchronous: Synchronous) -> Resu
         .map_err(sql_error)?;
     // The writer touches the recent end of every table on each commit: keep those pages in
     // memory (64 MiB) rather than re-reading them from the OS, keep the per-operation
-    // savepoint journals in memory, and checkpoint the WAL every ~40 MiB instead of ~4 MiB.
+    // savepoint journals in memory, and checkpoint the WAL every ~16 MiB instead of ~4 MiB.
+    // (Measured: a smaller WAL checkpoints too often; a larger one stays longer in its
+    // growth phase, where every fsync must also commit the file's new size.)
     conn.pragma_update(None, "cache_size", -65_536)
         .map_err(sql_error)?;
     conn.pragma_update(None, "temp_store", "MEMORY")
         .map_err(sql_error)?;
-    conn.pragma_update(None, "wal_autocheckpoint", 10_000)
+    conn.pragma_update(None, "wal_autocheckpoint", 4_000)
         .map_err(sql_error)?;
     migrate(&conn)?;
     Ok(conn)
