@@ -7,6 +7,18 @@ use std::time::Duration;
 use durable::app::{HostConfig, StorageConfig};
 use durable::{FunctionApp, RunningApp};
 
+/// The history of a completed E1_HelloSequence, less its `OrchestratorStarted` events.
+pub const HELLO_SEQUENCE_HISTORY: [&str; 8] = [
+    "ExecutionStarted",
+    "TaskScheduled",
+    "TaskCompleted",
+    "TaskScheduled",
+    "TaskCompleted",
+    "TaskScheduled",
+    "TaskCompleted",
+    "ExecutionCompleted",
+];
+
 /// Starts an app on a fresh SQLite file in `dir` with full durability.
 pub async fn start_app(dir: &Path) -> RunningApp {
     start_app_with(dir, |_| {}).await

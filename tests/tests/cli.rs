@@ -54,19 +54,7 @@ fn start_runs_hello_sequence_and_prints_its_output() {
         .filter_map(|e| e["EventType"].as_str())
         .filter(|t| *t != "OrchestratorStarted")
         .collect();
-    assert_eq!(
-        types,
-        [
-            "ExecutionStarted",
-            "TaskScheduled",
-            "TaskCompleted",
-            "TaskScheduled",
-            "TaskCompleted",
-            "TaskScheduled",
-            "TaskCompleted",
-            "ExecutionCompleted"
-        ]
-    );
+    assert_eq!(types, durable_tests::HELLO_SEQUENCE_HISTORY);
 }
 
 #[test]

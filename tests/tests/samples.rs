@@ -45,19 +45,7 @@ async fn hello_sequence_returns_three_greetings_with_full_history() {
     assert!(status.created_time <= status.last_updated_time);
 
     let status = client.get_status_with_history(&id).await.unwrap().unwrap();
-    assert_eq!(
-        event_types(&status),
-        [
-            "ExecutionStarted",
-            "TaskScheduled",
-            "TaskCompleted",
-            "TaskScheduled",
-            "TaskCompleted",
-            "TaskScheduled",
-            "TaskCompleted",
-            "ExecutionCompleted"
-        ]
-    );
+    assert_eq!(event_types(&status), durable_tests::HELLO_SEQUENCE_HISTORY);
     app.shutdown().await;
 }
 

@@ -77,7 +77,14 @@ where
                     message: format!("not valid JSON: {e}"),
                 })?,
             };
-            start(app, &name, input, instance_id.as_deref(), no_wait, timeout).await
+            let request = StartRequest {
+                name,
+                input,
+                instance_id,
+                no_wait,
+                timeout: Duration::from_secs(timeout),
+            };
+            start(app, request).await
         }
         Command::Status {
             instance_id,
@@ -120,21 +127,23 @@ async fn serve(app: FunctionApp) -> Result<(), Error> {
     Ok(())
 }
 
-/// Starts an instance; runs it in this process unless another process serves the hub.
-async fn start(
-    app: FunctionApp,
-    name: &str,
+/// What `start` was asked to do.
+struct StartRequest {
+    name: String,
     input: serde_json::Value,
-    instance_id: Option<&str>,
+    instance_id: Option<String>,
     no_wait: bool,
-    timeout: u64,
-) -> Result<(), Error> {
+    timeout: Duration,
+}
+
+/// Starts an instance; runs it in this process unless another process serves the hub.
+async fn start(app: FunctionApp, request: StartRequest) -> Result<(), Error> {
     let (client, running) = match app.clone().start().await {
         Ok(running) => (running.client(), Some(running)),
         Err(Error::HubBusy { .. }) => (app.connect().await?, None),
         Err(other) => return Err(other),
     };
-    let result = start_and_wait(&client, name, input, instance_id, no_wait, timeout).await;
+    let result = start_and_wait(&client, request).await;
     if let Some(running) = running {
         running.shutdown().await;
     }
@@ -143,20 +152,18 @@ async fn start(
 
 async fn start_and_wait(
     client: &DurableOrchestrationClient,
-    name: &str,
-    input: serde_json::Value,
-    instance_id: Option<&str>,
-    no_wait: bool,
-    timeout: u64,
+    request: StartRequest,
 ) -> Result<(), Error> {
-    let instance_id = client.start_new(name, instance_id, input).await?;
-    if no_wait {
+    let instance_id = client
+        .start_new(&request.name, request.instance_id.as_deref(), request.input)
+        .await?;
+    if request.no_wait {
         println!("{instance_id}");
         return Ok(());
     }
     eprintln!("started instance {instance_id}; waiting for it to finish");
     let status = client
-        .wait_for_completion(&instance_id, Duration::from_secs(timeout))
+        .wait_for_completion(&instance_id, request.timeout)
         .await?;
     if status.runtime_status != crate::OrchestrationRuntimeStatus::Completed {
         return Err(Error::InstanceNotCompleted {
