@@ -179,6 +179,14 @@ pub enum EventKind {
         /// Why it failed.
         failure_details: FailureDetails,
     },
+    /// A client raised an event to the instance.
+    EventRaised {
+        /// The event name.
+        name: String,
+        /// The event's data.
+        #[serde(default)]
+        input: Value,
+    },
     /// A client terminated the instance.
     ExecutionTerminated {
         /// The reason given by the client.
@@ -207,6 +215,7 @@ impl EventKind {
             EventKind::TaskScheduled { .. } => "TaskScheduled",
             EventKind::TaskCompleted { .. } => "TaskCompleted",
             EventKind::TaskFailed { .. } => "TaskFailed",
+            EventKind::EventRaised { .. } => "EventRaised",
             EventKind::ExecutionTerminated { .. } => "ExecutionTerminated",
             EventKind::ExecutionCompleted { .. } => "ExecutionCompleted",
         }

@@ -106,3 +106,52 @@ async fn start_status_terminate_and_restart_by_id() {
     assert_eq!(status.custom_status, json!("through"));
     app.shutdown().await;
 }
+
+#[orchestration_trigger(name = "AwaitApproval")]
+async fn await_approval(context: DurableOrchestrationContext) -> Result<String, FunctionFailed> {
+    let approved: bool = context.wait_for_external_event("Approval").await?;
+    Ok(if approved { "approved" } else { "rejected" }.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raise_event_reaches_a_waiting_orchestrator() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path()).await;
+    let client = app.client();
+
+    let id = client
+        .start(AwaitApproval, None, json!(null))
+        .await
+        .unwrap();
+    client.raise_event(&id, "Approval", true).await.unwrap();
+    let status = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
+    assert_eq!(
+        (status.runtime_status, status.output),
+        (Completed, json!("approved"))
+    );
+    let history = client.get_status_with_history(&id).await.unwrap().unwrap();
+    let raised: Vec<_> = history
+        .history
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind.type_name() == "EventRaised")
+        .collect();
+    assert_eq!(raised.len(), 1);
+
+    let err = client.raise_event(&id, "Approval", true).await.unwrap_err();
+    assert!(
+        matches!(err, DurableError::InstanceFinished { .. }),
+        "{err}"
+    );
+    let err = client
+        .raise_event("nobody", "Approval", true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DurableError::InstanceNotFound { .. }),
+        "{err}"
+    );
+    let err = client.raise_event(&id, "", true).await.unwrap_err();
+    assert!(matches!(err, DurableError::InvalidEventName), "{err}");
+    app.shutdown().await;
+}

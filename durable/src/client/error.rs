@@ -51,6 +51,9 @@ pub enum DurableError {
         /// Its final status.
         status: OrchestrationRuntimeStatus,
     },
+    /// An event name must not be empty.
+    #[error("the event name is empty")]
+    InvalidEventName,
     /// The instance did not finish within the timeout.
     #[error("instance `{instance_id}` did not finish within {timeout:?}")]
     Timeout {

@@ -233,6 +233,41 @@ impl DurableOrchestrationClient {
         reason: impl Serialize,
     ) -> Result<(), DurableError> {
         let reason = serde_json::to_value(reason).map_err(DurableError::Serialization)?;
+        self.send_to_unfinished(
+            instance_id,
+            EventKind::ExecutionTerminated { input: reason },
+        )
+        .await
+    }
+
+    /// Sends an event to an instance (`RaiseEventAsync` in C#). It goes to the instance's
+    /// oldest wait for `event_name`, or is kept, in arrival order, until a wait takes it.
+    ///
+    /// Errors with [`DurableError::InstanceNotFound`] for an unknown instance and with
+    /// [`DurableError::InstanceFinished`] for one that has finished; nothing is sent then.
+    pub async fn raise_event(
+        &self,
+        instance_id: &str,
+        event_name: &str,
+        event_data: impl Serialize,
+    ) -> Result<(), DurableError> {
+        if event_name.is_empty() {
+            return Err(DurableError::InvalidEventName);
+        }
+        let input = serde_json::to_value(event_data).map_err(DurableError::Serialization)?;
+        let event = EventKind::EventRaised {
+            name: event_name.to_owned(),
+            input,
+        };
+        self.send_to_unfinished(instance_id, event).await
+    }
+
+    /// Delivers an event to an instance that exists and has not finished.
+    async fn send_to_unfinished(
+        &self,
+        instance_id: &str,
+        event: EventKind,
+    ) -> Result<(), DurableError> {
         let record = self
             .backend
             .get_instance(instance_id)
@@ -249,7 +284,7 @@ impl DurableOrchestrationClient {
         let message = OrchestrationMessage {
             instance_id: instance_id.to_owned(),
             execution_id: Some(record.execution_id),
-            event: HistoryEvent::new(Utc::now(), EventKind::ExecutionTerminated { input: reason }),
+            event: HistoryEvent::new(Utc::now(), event),
         };
         self.backend
             .send_message(message)

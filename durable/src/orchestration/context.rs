@@ -92,6 +92,47 @@ pub(crate) struct State {
     pub(crate) results: HashMap<i64, TaskOutcome>,
     /// Wakers of tasks waiting for an outcome.
     pub(crate) waiters: HashMap<i64, Waker>,
+    /// External events that arrived before anyone waited for them, by name, in arrival order.
+    buffered_events: HashMap<String, VecDeque<Value>>,
+    /// Waits for external events by name, in the order they were made (ids share the
+    /// `results` and `waiters` maps with tasks, from their own negative range).
+    event_waits: HashMap<String, VecDeque<i64>>,
+    next_wait_id: i64,
+}
+
+impl State {
+    /// Delivers an external event to the oldest wait for its name, or buffers it.
+    pub(crate) fn raise_event(&mut self, name: &str, data: Value) -> Option<Waker> {
+        let wait = self.event_waits.get_mut(name).and_then(VecDeque::pop_front);
+        match wait {
+            Some(id) => {
+                self.results.insert(id, TaskOutcome::Completed(data));
+                self.waiters.remove(&id)
+            }
+            None => {
+                self.buffered_events
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push_back(data);
+                None
+            }
+        }
+    }
+
+    /// Withdraws a wait that was dropped before its event came, so the next event of that
+    /// name goes to a wait that is still there.
+    pub(crate) fn cancel_event_wait(&mut self, name: &str, id: i64) {
+        if let Some(waits) = self.event_waits.get_mut(name) {
+            waits.retain(|w| *w != id);
+        }
+        self.waiters.remove(&id);
+        if let Some(TaskOutcome::Completed(data)) = self.results.remove(&id) {
+            self.buffered_events
+                .entry(name.to_owned())
+                .or_default()
+                .push_front(data);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -192,6 +233,40 @@ impl DurableOrchestrationContext {
         input: impl Into<H::Input>,
     ) -> DurableTask<H::Output> {
         self.schedule_activity(Arc::from(H::NAME), serde_json::to_value(input.into()))
+    }
+
+    /// Waits for an event raised by a client (`WaitForExternalEvent<T>` in C#). Events are
+    /// delivered by name in arrival order; an event that arrives before anyone waits for it is
+    /// kept until a wait takes it. Dropping the returned task withdraws the wait.
+    ///
+    /// ```no_run
+    /// # use durable::prelude::*;
+    /// # async fn f(context: DurableOrchestrationContext) -> Result<(), FunctionFailed> {
+    /// let approved: bool = context.wait_for_external_event("Approval").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_for_external_event<T: DeserializeOwned>(&self, name: &str) -> DurableTask<T> {
+        let name: Arc<str> = Arc::from(name);
+        let id = self.state.with(|s| {
+            s.next_wait_id -= 1;
+            let id = s.next_wait_id;
+            match s
+                .buffered_events
+                .get_mut(&*name)
+                .and_then(VecDeque::pop_front)
+            {
+                Some(data) => {
+                    s.results.insert(id, TaskOutcome::Completed(data));
+                }
+                None => s
+                    .event_waits
+                    .entry(name.to_string())
+                    .or_default()
+                    .push_back(id),
+            }
+            id
+        });
+        DurableTask::event_wait(self.state.clone(), id, name)
     }
 
     fn schedule_activity<T>(

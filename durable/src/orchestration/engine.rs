@@ -276,6 +276,11 @@ impl OrchestrationRun {
                 *task_scheduled_id,
                 TaskOutcome::Failed(failure_details.clone()),
             ),
+            EventKind::EventRaised { name, input } => {
+                if let Some(waker) = self.state.with(|s| s.raise_event(name, input.clone())) {
+                    waker.wake();
+                }
+            }
             EventKind::ExecutionTerminated { input } => {
                 self.finish(Outcome::Terminated(input.clone()));
             }

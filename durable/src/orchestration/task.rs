@@ -25,29 +25,66 @@ pub struct DurableTask<T> {
 enum Inner {
     Waiting {
         state: SharedState,
-        event_id: i64,
-        function: Arc<str>,
+        id: i64,
+        /// The called function, or the awaited event's name.
+        label: Arc<str>,
+        source: Source,
     },
     Failed(Option<FunctionFailed>),
     Done,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// A call (activity): its outcome is recorded in history.
+    Call,
+    /// A wait for an external event.
+    Event,
+}
+
 impl<T> DurableTask<T> {
     pub(super) fn waiting(state: SharedState, event_id: i64, function: Arc<str>) -> Self {
-        DurableTask {
-            inner: Inner::Waiting {
-                state,
-                event_id,
-                function,
-            },
-            _output: PhantomData,
-        }
+        Self::with(Inner::Waiting {
+            state,
+            id: event_id,
+            label: function,
+            source: Source::Call,
+        })
+    }
+
+    pub(super) fn event_wait(state: SharedState, id: i64, name: Arc<str>) -> Self {
+        Self::with(Inner::Waiting {
+            state,
+            id,
+            label: name,
+            source: Source::Event,
+        })
     }
 
     pub(super) fn failed(error: FunctionFailed) -> Self {
+        Self::with(Inner::Failed(Some(error)))
+    }
+
+    fn with(inner: Inner) -> Self {
         DurableTask {
-            inner: Inner::Failed(Some(error)),
+            inner,
             _output: PhantomData,
+        }
+    }
+}
+
+impl<T> Drop for DurableTask<T> {
+    /// A dropped event wait is withdrawn; an event already handed to it goes back to the
+    /// front of its buffer, so no event is lost to a wait nobody awaits.
+    fn drop(&mut self) {
+        if let Inner::Waiting {
+            state,
+            id,
+            label,
+            source: Source::Event,
+        } = &self.inner
+        {
+            state.with(|s| s.cancel_event_wait(label, *id));
         }
     }
 }
@@ -61,29 +98,34 @@ impl<T: DeserializeOwned> Future for DurableTask<T> {
         let result = match &mut self.inner {
             Inner::Waiting {
                 state,
-                event_id,
-                function,
+                id,
+                label,
+                source,
             } => {
                 let outcome = state.with(|s| {
-                    let outcome = s.results.remove(event_id);
+                    let outcome = s.results.remove(id);
                     if outcome.is_none() {
-                        s.waiters.insert(*event_id, cx.waker().clone());
+                        s.waiters.insert(*id, cx.waker().clone());
                     }
                     outcome
                 });
+                let what = match source {
+                    Source::Call => format!("the output of `{label}`"),
+                    Source::Event => format!("the data of event `{label}`"),
+                };
                 match outcome {
                     None => return Poll::Pending,
                     Some(TaskOutcome::Completed(value)) => {
                         T::deserialize(value).map_err(|e| FunctionFailed {
-                            function: function.to_string(),
+                            function: label.to_string(),
                             details: FailureDetails::new(
                                 "OutputTypeMismatch",
-                                format!("the output of `{function}` does not deserialize into the awaited type: {e}"),
+                                format!("{what} does not deserialize into the awaited type: {e}"),
                             ),
                         })
                     }
                     Some(TaskOutcome::Failed(details)) => Err(FunctionFailed {
-                        function: function.to_string(),
+                        function: label.to_string(),
                         details,
                     }),
                 }

@@ -455,3 +455,132 @@ fn terminate_stops_the_run_and_records_the_reason() {
     );
     assert!(run.is_finished());
 }
+
+fn raised(name: &str, data: Value) -> HistoryEvent {
+    HistoryEvent::new(
+        t(1),
+        EventKind::EventRaised {
+            name: name.into(),
+            input: data,
+        },
+    )
+}
+
+fn two_approvals(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move {
+        let step = context.call_activity::<()>("Prepare", ());
+        let _ = step.await;
+        let first: u32 = context
+            .wait_for_external_event("Approval")
+            .await
+            .map_err(|e| e.details)?;
+        let second: u32 = context
+            .wait_for_external_event("Approval")
+            .await
+            .map_err(|e| e.details)?;
+        to_json([first, second])
+    })
+}
+
+static TWO_APPROVALS: OrchestratorRegistration = OrchestratorRegistration {
+    name: "TwoApprovals",
+    rust_path: "tests::two_approvals",
+    invoke: two_approvals,
+    validate_input: None,
+};
+
+#[test]
+fn events_raised_before_a_wait_are_kept_in_arrival_order() {
+    let mut run = run(&TWO_APPROVALS);
+    // Both events arrive while the orchestrator is still busy with its activity.
+    run.turn(
+        t(0),
+        vec![started(Value::Null), raised("Approval", json!(1))],
+    );
+    run.turn(
+        t(1),
+        vec![raised("Other", json!(9)), raised("Approval", json!(2))],
+    );
+    let turn = run.turn(t(2), vec![completed(0, Value::Null)]);
+    assert_eq!(turn.outcome, Some(Outcome::Completed(json!([1, 2]))));
+
+    // Replaying the recorded history gives the same result.
+    let mut history = Vec::new();
+    let mut live = super::engine::OrchestrationRun::new(&TWO_APPROVALS, "instance-1");
+    for messages in [
+        vec![started(Value::Null), raised("Approval", json!(1))],
+        vec![raised("Other", json!(9)), raised("Approval", json!(2))],
+    ] {
+        history.extend(live.turn(t(0), messages).new_events);
+    }
+    let mut replayed = run_from(&TWO_APPROVALS, &history);
+    let turn = replayed.turn(t(3), vec![completed(0, Value::Null)]);
+    assert_eq!(turn.outcome, Some(Outcome::Completed(json!([1, 2]))));
+}
+
+fn run_from(
+    registration: &'static OrchestratorRegistration,
+    history: &[HistoryEvent],
+) -> OrchestrationRun {
+    let mut run = run(registration);
+    run.replay(history);
+    run
+}
+
+fn approval_or_escalation(
+    context: DurableOrchestrationContext,
+) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move {
+        let approval = context.wait_for_external_event::<String>("Approval");
+        let escalation = context.call_activity::<String>("Escalate", ());
+        let (winner, output) = when_any([approval, escalation]).await;
+        let output = output.map_err(|e| e.details)?;
+        // The losing wait was dropped: a later approval goes to this new wait.
+        let late: String = context
+            .wait_for_external_event("Approval")
+            .await
+            .map_err(|e| e.details)?;
+        to_json((winner, output, late))
+    })
+}
+
+static APPROVAL_OR_ESCALATION: OrchestratorRegistration = OrchestratorRegistration {
+    name: "ApprovalOrEscalation",
+    rust_path: "tests::approval_or_escalation",
+    invoke: approval_or_escalation,
+    validate_input: None,
+};
+
+#[test]
+fn a_dropped_wait_is_withdrawn_and_the_next_event_goes_to_a_live_wait() {
+    let mut run = run(&APPROVAL_OR_ESCALATION);
+    run.turn(t(0), vec![started(Value::Null)]);
+    let turn = run.turn(t(1), vec![completed(0, json!("escalated"))]);
+    assert_eq!(turn.outcome, None);
+    let turn = run.turn(t(2), vec![raised("Approval", json!("yes"))]);
+    assert_eq!(
+        turn.outcome,
+        Some(Outcome::Completed(json!([1, "escalated", "yes"])))
+    );
+}
+
+#[test]
+fn event_data_of_the_wrong_type_fails_the_wait_clearly() {
+    let mut run = run(&TWO_APPROVALS);
+    run.turn(
+        t(0),
+        vec![
+            started(Value::Null),
+            raised("Approval", json!("not a number")),
+        ],
+    );
+    let turn = run.turn(t(1), vec![completed(0, Value::Null)]);
+    let failure = failure_of(&turn);
+    assert!(
+        failure
+            .error_message
+            .contains("the data of event `Approval` does not deserialize"),
+        "{}",
+        failure.error_message
+    );
+}
