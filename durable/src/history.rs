@@ -179,6 +179,18 @@ pub enum EventKind {
         /// Why it failed.
         failure_details: FailureDetails,
     },
+    /// The orchestrator created a durable timer.
+    TimerCreated {
+        /// When the timer fires.
+        fire_at: DateTime<Utc>,
+    },
+    /// A durable timer fired (delivered no earlier than its `fire_at`).
+    TimerFired {
+        /// `event_id` of the matching `TimerCreated`.
+        timer_id: i64,
+        /// When the timer was due.
+        fire_at: DateTime<Utc>,
+    },
     /// A client raised an event to the instance.
     EventRaised {
         /// The event name.
@@ -215,6 +227,8 @@ impl EventKind {
             EventKind::TaskScheduled { .. } => "TaskScheduled",
             EventKind::TaskCompleted { .. } => "TaskCompleted",
             EventKind::TaskFailed { .. } => "TaskFailed",
+            EventKind::TimerCreated { .. } => "TimerCreated",
+            EventKind::TimerFired { .. } => "TimerFired",
             EventKind::EventRaised { .. } => "EventRaised",
             EventKind::ExecutionTerminated { .. } => "ExecutionTerminated",
             EventKind::ExecutionCompleted { .. } => "ExecutionCompleted",
@@ -234,6 +248,9 @@ pub struct OrchestrationMessage {
     pub execution_id: Option<String>,
     /// The event to deliver.
     pub event: HistoryEvent,
+    /// When the message may be delivered (a durable timer); at once when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -282,6 +282,7 @@ impl DurableOrchestrationClient {
             });
         }
         let message = OrchestrationMessage {
+            visible_at: None,
             instance_id: instance_id.to_owned(),
             execution_id: Some(record.execution_id),
             event: HistoryEvent::new(Utc::now(), event),

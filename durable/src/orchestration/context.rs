@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::task::DurableTask;
 use crate::activity::ActivityHandle;
 use crate::error::{FunctionFailed, InputError};
-use crate::history::FailureDetails;
+use crate::history::{EventKind, FailureDetails, HistoryEvent};
 
 /// The orchestrator's view of its instance (`IDurableOrchestrationContext` in C#).
 ///
@@ -54,6 +54,60 @@ pub(crate) enum Action {
         name: Arc<str>,
         input: Value,
     },
+    CreateTimer {
+        event_id: i64,
+        fire_at: DateTime<Utc>,
+    },
+}
+
+impl Action {
+    fn event_id(&self) -> i64 {
+        match self {
+            Action::CallActivity { event_id, .. } | Action::CreateTimer { event_id, .. } => {
+                *event_id
+            }
+        }
+    }
+
+    /// The history event that records this action, taken at `now`.
+    pub(crate) fn record(&self, now: DateTime<Utc>) -> HistoryEvent {
+        let kind = match self {
+            Action::CallActivity { name, input, .. } => EventKind::TaskScheduled {
+                name: name.to_string(),
+                input: input.clone(),
+            },
+            Action::CreateTimer { fire_at, .. } => EventKind::TimerCreated { fire_at: *fire_at },
+        };
+        HistoryEvent {
+            event_id: self.event_id(),
+            timestamp: now,
+            kind,
+        }
+    }
+
+    /// Whether a recorded scheduling event is the record of this action.
+    pub(crate) fn is_recorded_by(&self, event: &HistoryEvent) -> bool {
+        event.event_id == self.event_id()
+            && match (self, &event.kind) {
+                (
+                    Action::CallActivity { name, .. },
+                    EventKind::TaskScheduled { name: recorded, .. },
+                ) => **name == **recorded,
+                (Action::CreateTimer { .. }, EventKind::TimerCreated { .. }) => true,
+                _ => false,
+            }
+    }
+
+    /// How a recorded scheduling event reads in a nondeterminism error.
+    pub(crate) fn describe_recorded(event: &HistoryEvent) -> String {
+        match &event.kind {
+            EventKind::TaskScheduled { name, .. } => {
+                format!("call_activity(\"{name}\") as action #{}", event.event_id)
+            }
+            EventKind::TimerCreated { .. } => format!("create_timer as action #{}", event.event_id),
+            other => format!("{} as action #{}", other.type_name(), event.event_id),
+        }
+    }
 }
 
 impl std::fmt::Display for Action {
@@ -62,6 +116,7 @@ impl std::fmt::Display for Action {
             Action::CallActivity { event_id, name, .. } => {
                 write!(f, "call_activity(\"{name}\") as action #{event_id}")
             }
+            Action::CreateTimer { event_id, .. } => write!(f, "create_timer as action #{event_id}"),
         }
     }
 }
@@ -233,6 +288,29 @@ impl DurableOrchestrationContext {
         input: impl Into<H::Input>,
     ) -> DurableTask<H::Output> {
         self.schedule_activity(Arc::from(H::NAME), serde_json::to_value(input.into()))
+    }
+
+    /// A durable timer that fires at `fire_at` (`CreateTimer` in C#). It survives restarts
+    /// and never fires early. Dropping the task cancels the wait (the C#
+    /// `CancellationTokenSource` pattern: a timer that loses a `when_any` does not hold the
+    /// instance open).
+    ///
+    /// ```no_run
+    /// # use durable::prelude::*;
+    /// # async fn f(context: DurableOrchestrationContext) -> Result<(), FunctionFailed> {
+    /// let deadline = context.current_utc_date_time() + chrono::Duration::hours(72);
+    /// context.create_timer(deadline).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn create_timer(&self, fire_at: DateTime<Utc>) -> DurableTask<()> {
+        let event_id = self.state.with(|s| {
+            let event_id = s.next_event_id;
+            s.next_event_id += 1;
+            s.pending_actions
+                .push_back(Action::CreateTimer { event_id, fire_at });
+            event_id
+        });
+        DurableTask::waiting(self.state.clone(), event_id, Arc::from("timer"))
     }
 
     /// Waits for an event raised by a client (`WaitForExternalEvent<T>` in C#). Events are

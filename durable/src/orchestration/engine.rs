@@ -59,6 +59,13 @@ pub(crate) struct ScheduledActivity {
     pub(crate) input: Value,
 }
 
+/// A durable timer the turn created.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ScheduledTimer {
+    pub(crate) event_id: i64,
+    pub(crate) fire_at: DateTime<Utc>,
+}
+
 /// What one turn produced.
 #[derive(Debug)]
 pub(crate) struct Turn {
@@ -66,6 +73,8 @@ pub(crate) struct Turn {
     pub(crate) new_events: Vec<HistoryEvent>,
     /// Activities to enqueue.
     pub(crate) activities: Vec<ScheduledActivity>,
+    /// Durable timers to set.
+    pub(crate) timers: Vec<ScheduledTimer>,
     /// Set when the execution finished in this turn.
     pub(crate) outcome: Option<Outcome>,
     /// The custom status after the turn.
@@ -166,31 +175,26 @@ impl OrchestrationRun {
         }
 
         let mut activities = Vec::new();
+        let mut timers = Vec::new();
         let pending = self.state.with(|s| std::mem::take(&mut s.pending_actions));
         if !matches!(
             self.outcome,
             Some(Outcome::Failed(_) | Outcome::Terminated(_))
         ) {
             for action in pending {
+                new_events.push(action.record(now));
                 match action {
                     Action::CallActivity {
                         event_id,
                         name,
                         input,
-                    } => {
-                        new_events.push(HistoryEvent {
-                            event_id,
-                            timestamp: now,
-                            kind: EventKind::TaskScheduled {
-                                name: name.to_string(),
-                                input: input.clone(),
-                            },
-                        });
-                        activities.push(ScheduledActivity {
-                            event_id,
-                            name,
-                            input,
-                        });
+                    } => activities.push(ScheduledActivity {
+                        event_id,
+                        name,
+                        input,
+                    }),
+                    Action::CreateTimer { event_id, fire_at } => {
+                        timers.push(ScheduledTimer { event_id, fire_at });
                     }
                 }
             }
@@ -214,6 +218,7 @@ impl OrchestrationRun {
         Turn {
             new_events,
             activities,
+            timers,
             outcome,
             custom_status: self.state.with(|s| s.custom_status.clone()),
             polls: self.polls - before,
@@ -248,13 +253,10 @@ impl OrchestrationRun {
             EventKind::OrchestratorStarted {} => {
                 self.state.with(|s| s.current_time = event.timestamp);
             }
-            EventKind::TaskScheduled { name, .. } => {
+            EventKind::TaskScheduled { .. } | EventKind::TimerCreated { .. } => {
                 let taken = self.state.with(|s| s.pending_actions.pop_front());
-                let matches = matches!(&taken, Some(Action::CallActivity { event_id, name: taken_name, .. })
-                    if *event_id == event.event_id && **taken_name == **name);
-                if !matches {
-                    let recorded =
-                        format!("call_activity(\"{name}\") as action #{}", event.event_id);
+                if !taken.as_ref().is_some_and(|a| a.is_recorded_by(event)) {
+                    let recorded = Action::describe_recorded(event);
                     let now = match taken {
                         Some(action) => format!("the orchestrator now does {action}"),
                         None => "the orchestrator now does nothing there".to_owned(),
@@ -276,6 +278,9 @@ impl OrchestrationRun {
                 *task_scheduled_id,
                 TaskOutcome::Failed(failure_details.clone()),
             ),
+            EventKind::TimerFired { timer_id, .. } => {
+                self.deliver(*timer_id, TaskOutcome::Completed(Value::Null));
+            }
             EventKind::EventRaised { name, input } => {
                 if let Some(waker) = self.state.with(|s| s.raise_event(name, input.clone())) {
                     waker.wake();

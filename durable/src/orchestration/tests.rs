@@ -584,3 +584,67 @@ fn event_data_of_the_wrong_type_fails_the_wait_clearly() {
         failure.error_message
     );
 }
+
+fn timer_or_event(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move {
+        let deadline = context.current_utc_date_time() + Duration::hours(72);
+        let timeout = context.create_timer(deadline);
+        let approval = context.wait_for_external_event::<()>("Approval");
+        let (winner, _) = when_any([timeout, approval]).await;
+        to_json(if winner == 0 { "timed out" } else { "approved" })
+    })
+}
+
+static TIMER_OR_EVENT: OrchestratorRegistration = OrchestratorRegistration {
+    name: "TimerOrEvent",
+    rust_path: "tests::timer_or_event",
+    invoke: timer_or_event,
+    validate_input: None,
+};
+
+fn fired(timer_id: i64, fire_at: DateTime<Utc>) -> HistoryEvent {
+    HistoryEvent::new(fire_at, EventKind::TimerFired { timer_id, fire_at })
+}
+
+#[test]
+fn a_timer_is_recorded_fires_by_id_and_can_lose_a_race() {
+    let mut run = run(&TIMER_OR_EVENT);
+    let first = run.turn(t(0), vec![started(Value::Null)]);
+    let deadline = t(0) + Duration::hours(72);
+    assert_eq!(first.timers.len(), 1);
+    assert_eq!(first.timers[0].fire_at, deadline);
+    assert_eq!(
+        first
+            .new_events
+            .last()
+            .map(|e| (e.event_id, e.kind.clone())),
+        Some((0, EventKind::TimerCreated { fire_at: deadline }))
+    );
+    // The event wins: the instance completes without waiting for the timer.
+    let turn = run.turn(t(1), vec![raised("Approval", Value::Null)]);
+    assert_eq!(turn.outcome, Some(Outcome::Completed(json!("approved"))));
+
+    // Replayed, the timer firing wins instead.
+    let mut replayed = run_from(&TIMER_OR_EVENT, &first.new_events);
+    let turn = replayed.turn(deadline, vec![fired(0, deadline)]);
+    assert_eq!(turn.outcome, Some(Outcome::Completed(json!("timed out"))));
+}
+
+#[test]
+fn a_timer_where_history_has_a_call_is_nondeterministic() {
+    let history = vec![
+        orchestrator_started(0),
+        started(Value::Null),
+        scheduled(0, "SayHello", json!("Tokyo")),
+    ];
+    let mut run = run_from(&TIMER_OR_EVENT, &history);
+    let failure = failure_of(&run.turn(t(1), vec![]));
+    assert!(
+        failure
+            .error_message
+            .contains(r#"history recorded call_activity("SayHello") as action #0"#)
+            && failure.error_message.contains("create_timer as action #0"),
+        "{}",
+        failure.error_message
+    );
+}

@@ -72,6 +72,7 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
         },
     };
     let message = OrchestrationMessage {
+        visible_at: None,
         instance_id: request.instance_id,
         execution_id: Some(request.execution_id),
         event: HistoryEvent::new(Utc::now(), kind),

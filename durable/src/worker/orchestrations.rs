@@ -350,6 +350,7 @@ fn turn_commit(
             });
         } else {
             messages.push(OrchestrationMessage {
+                visible_at: None,
                 instance_id: instance_id.to_owned(),
                 execution_id: Some(execution_id.to_owned()),
                 event: HistoryEvent::new(
@@ -367,6 +368,20 @@ fn turn_commit(
                 ),
             });
         }
+    }
+    for timer in turn.timers {
+        messages.push(OrchestrationMessage {
+            instance_id: instance_id.to_owned(),
+            execution_id: Some(execution_id.to_owned()),
+            event: HistoryEvent::new(
+                timer.fire_at,
+                EventKind::TimerFired {
+                    timer_id: timer.event_id,
+                    fire_at: timer.fire_at,
+                },
+            ),
+            visible_at: Some(timer.fire_at),
+        });
     }
     let (status, output, failure) = match &turn.outcome {
         Some(outcome) => (outcome.status(), outcome.output(), outcome.failure()),

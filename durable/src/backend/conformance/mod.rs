@@ -87,6 +87,7 @@ macro_rules! single_handle_suite {
             concurrent_creates_commit_independently,
             create_with_first_turn_commits_it_at_once,
             local_turn_consumes_the_activity_result,
+            timer_messages_are_delivered_when_due_and_not_before,
         );
     };
 }
@@ -99,6 +100,7 @@ macro_rules! conformance_suite {
             durable_across_close_and_reopen,
             client_handle_writes_reach_the_dispatcher,
             second_dispatcher_is_refused,
+            timers_survive_a_restart_without_firing_early,
         );
     };
 }
@@ -108,10 +110,12 @@ pub(crate) use {conformance_cases, conformance_suite, single_handle_suite};
 mod activities;
 mod local_turns;
 mod orchestrations;
+mod timers;
 
 pub(crate) use activities::*;
 pub(crate) use local_turns::*;
 pub(crate) use orchestrations::*;
+pub(crate) use timers::*;
 
 // ---- helpers ------------------------------------------------------------------------------
 
@@ -199,6 +203,7 @@ fn task_completed(task_scheduled_id: i64, result: Value) -> HistoryEvent {
 
 fn message(instance_id: &str, event: HistoryEvent) -> OrchestrationMessage {
     OrchestrationMessage {
+        visible_at: None,
         instance_id: instance_id.to_owned(),
         execution_id: None,
         event,

@@ -114,6 +114,8 @@ pub(super) struct Index {
     pub(super) max_activity_id: i64,
     instances: HashMap<String, InstanceEntry>,
     ready: VecDeque<String>,
+    /// Timer messages not yet due, by due time.
+    timers: BTreeMap<(DateTime<Utc>, i64), OrchestrationMessage>,
     locks: HashMap<u64, String>,
     activities: HashMap<i64, ActivityEntry>,
     ready_activities: VecDeque<i64>,
@@ -150,6 +152,13 @@ impl Index {
     /// Adds a committed message. Returns whether the instance became ready.
     pub(super) fn add_message(&mut self, id: i64, message: OrchestrationMessage) -> bool {
         self.max_message_id = self.max_message_id.max(id);
+        if let Some(due) = message.visible_at
+            && due > Utc::now()
+        {
+            // A durable timer: it stays out of the instance's queue until it is due.
+            self.timers.insert((due, id), message);
+            return false;
+        }
         let instance_id = message.instance_id.clone();
         let entry = self.instances.entry(instance_id.clone()).or_default();
         entry.pending.insert(id, message);
@@ -415,6 +424,28 @@ impl Index {
             self.mark_ready(&instance_id);
             self.evict_if_idle(&instance_id);
         }
+    }
+
+    /// Moves the timer messages due by `now` into their instances' queues.
+    pub(super) fn release_due_timers(&mut self, now: DateTime<Utc>) {
+        while let Some(entry) = self.timers.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let ((_, id), message) = entry.remove_entry();
+            let instance_id = message.instance_id.clone();
+            self.instances
+                .entry(instance_id.clone())
+                .or_default()
+                .pending
+                .insert(id, message);
+            self.mark_ready(&instance_id);
+        }
+    }
+
+    /// When the next timer message is due.
+    pub(super) fn next_timer_due(&self) -> Option<DateTime<Utc>> {
+        self.timers.first_key_value().map(|((due, _), _)| *due)
     }
 
     /// Whether any instance is ready to be locked.

@@ -30,6 +30,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
+
 use async_trait::async_trait;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -459,10 +461,11 @@ impl Backend for SqliteBackend {
             let notified = self.shared.orchestrations.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let locked = {
+            let (locked, next_timer) = {
                 let mut index = lock(&self.shared.index);
                 Self::check_dispatch(&index)?;
-                index.lock_next_instance()
+                index.release_due_timers(Utc::now());
+                (index.lock_next_instance(), index.next_timer_due())
             };
             if let Some(locked) = locked {
                 match self.work_item(locked).await? {
@@ -470,10 +473,16 @@ impl Backend for SqliteBackend {
                     None => continue,
                 }
             }
-            if Instant::now() >= deadline {
+            let now = Instant::now();
+            if now >= deadline {
                 return Ok(None);
             }
-            let _ = tokio::time::timeout_at(deadline.into(), notified).await;
+            // Wake for new work, or when the next timer is due (never before).
+            let wake_at = next_timer
+                .and_then(|due| (due - Utc::now()).to_std().ok())
+                .and_then(|until| now.checked_add(until))
+                .map_or(deadline, |due| due.min(deadline));
+            let _ = tokio::time::timeout_at(wake_at.into(), notified).await;
         }
     }
 

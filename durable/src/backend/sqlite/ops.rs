@@ -183,6 +183,7 @@ impl Writer {
         batch.replaced.insert(new.instance_id.clone());
         let Some(turn) = first_turn else {
             let message = OrchestrationMessage {
+                visible_at: None,
                 instance_id: new.instance_id.clone(),
                 execution_id: Some(new.execution_id.clone()),
                 event: HistoryEvent::new(

@@ -293,6 +293,7 @@ async fn one_activity_orchestration(store: &SqliteBackend, instance_id: &str) {
         "work",
     );
     let result = OrchestrationMessage {
+        visible_at: None,
         instance_id: instance_id.to_owned(),
         execution_id: Some("e1".to_owned()),
         event: HistoryEvent::new(
@@ -455,6 +456,7 @@ async fn advance(store: &SqliteBackend) -> bool {
     }
     if let Some(work) = must(store.fetch_activity(wait).await, "fetch_activity") {
         let result = OrchestrationMessage {
+            visible_at: None,
             instance_id: work.request.instance_id.clone(),
             execution_id: Some("e1".to_owned()),
             event: HistoryEvent::new(

@@ -354,6 +354,7 @@ impl Writer {
 
     fn apply_effects(&self, effects: Vec<Effect>) {
         let mut index = self.shared.index();
+        let first_timer = index.next_timer_due();
         for effect in effects {
             match effect {
                 Effect::Nothing => {}
@@ -405,7 +406,9 @@ impl Writer {
                 Effect::Orphans { token } => index.drop_lock(token),
             }
         }
-        let wake_orchestrations = index.has_ready_instance();
+        // A new earliest timer must reach fetchers that sleep until the previous one.
+        let wake_orchestrations =
+            index.has_ready_instance() || index.next_timer_due() != first_timer;
         let wake_activities = index.has_ready_activity();
         drop(index);
         if wake_orchestrations {
