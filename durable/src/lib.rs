@@ -24,7 +24,7 @@ pub use durable_macros::{activity_trigger, orchestration_trigger};
 pub use error::{FunctionFailed, InputError};
 pub use history::{FailureDetails, OrchestrationRuntimeStatus};
 pub use orchestration::{
-    DurableOrchestrationContext, DurableTask, OrchestratorHandle, when_all, when_any,
+    DurableOrchestrationContext, DurableTask, OrchestratorHandle, RetryOptions, when_all, when_any,
 };
 pub use worker::{RuntimeStats, WorkerOptions};
 
@@ -33,7 +33,7 @@ pub mod prelude {
     pub use crate::{
         ActivityHandle, DurableActivityContext, DurableError, DurableOrchestrationClient,
         DurableOrchestrationContext, DurableOrchestrationStatus, DurableTask, FunctionFailed,
-        InputError, OrchestrationRuntimeStatus, OrchestratorHandle, activity_trigger,
+        InputError, OrchestrationRuntimeStatus, OrchestratorHandle, RetryOptions, activity_trigger,
         orchestration_trigger, when_all, when_any,
     };
 }

@@ -112,3 +112,62 @@ async fn a_timer_that_loses_a_race_does_not_hold_the_instance() {
     );
     app.shutdown().await;
 }
+
+static FLAKY_CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+#[activity_trigger(name = "FailsTwice")]
+async fn fails_twice() -> Result<u32, String> {
+    let call = FLAKY_CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    if call <= 2 {
+        Err(format!("attempt {call} failed"))
+    } else {
+        Ok(call)
+    }
+}
+
+#[orchestration_trigger(name = "RetriesFailsTwice")]
+async fn retries_fails_twice(context: DurableOrchestrationContext) -> Result<u32, FunctionFailed> {
+    let retry = RetryOptions::new(Duration::from_millis(100), 5).with_backoff_coefficient(2.0);
+    context
+        .call_activity_with_retry("FailsTwice", retry, ())
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_activity_succeeds_and_its_waits_are_in_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path()).await;
+    let client = app.client();
+    let id = client
+        .start(RetriesFailsTwice, None, json!(null))
+        .await
+        .unwrap();
+    let status = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
+    assert_eq!(
+        (status.runtime_status, status.output),
+        (Completed, json!(3))
+    );
+    let history = client
+        .get_status_with_history(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .history
+        .unwrap();
+    let count = |kind: &str| {
+        history
+            .iter()
+            .filter(|e| e.kind.type_name() == kind)
+            .count()
+    };
+    assert_eq!(
+        (
+            count("TaskFailed"),
+            count("TimerCreated"),
+            count("TimerFired"),
+            count("TaskCompleted")
+        ),
+        (2, 2, 2, 1)
+    );
+    app.shutdown().await;
+}

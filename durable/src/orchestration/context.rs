@@ -3,11 +3,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Waker;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use futures::future::Either;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::RetryOptions;
 use super::task::DurableTask;
 use crate::activity::ActivityHandle;
 use crate::error::{FunctionFailed, InputError};
@@ -347,6 +349,99 @@ impl DurableOrchestrationContext {
         DurableTask::event_wait(self.state.clone(), id, name)
     }
 
+    /// Calls an activity, retrying it on failure as `retry` says
+    /// (`CallActivityWithRetryAsync<T>` in C#). The first attempt is scheduled at once; each
+    /// wait between attempts is a durable timer.
+    pub fn call_activity_with_retry<T: DeserializeOwned + Send + 'static>(
+        &self,
+        name: &str,
+        retry: RetryOptions,
+        input: impl Serialize,
+    ) -> impl Future<Output = Result<T, FunctionFailed>> + Send + 'static {
+        let name: Arc<str> = Arc::from(name);
+        let input = serde_json::to_value(input);
+        let first = self.schedule_activity::<T>(name.clone(), clone_input(&input));
+        let context = self.clone();
+        async move {
+            let started = context.current_utc_date_time();
+            let mut attempt = 1;
+            let mut task = first;
+            loop {
+                let failed = match task.await {
+                    Ok(output) => return Ok(output),
+                    Err(failed) => failed,
+                };
+                if input.is_err() || !retry.retries(attempt, &failed) {
+                    return Err(failed);
+                }
+                let delay = retry.delay_after(attempt);
+                let next_at = context.after(delay);
+                let deadline = chrono::Duration::from_std(retry.retry_timeout)
+                    .ok()
+                    .and_then(|timeout| started.checked_add_signed(timeout))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                if next_at > deadline {
+                    return Err(failed);
+                }
+                context.create_timer(next_at).await?;
+                attempt += 1;
+                task = context.schedule_activity(name.clone(), clone_input(&input));
+            }
+        }
+    }
+
+    /// Waits for an event, or fails with a `Timeout` failure when `timeout` passes first
+    /// (`WaitForExternalEvent<T>(name, timeout)` in C#, which throws `TimeoutException`).
+    /// The wait and its durable timer are both created when this is called; whichever loses
+    /// is cancelled.
+    pub fn wait_for_external_event_with_timeout<T: DeserializeOwned + Send + 'static>(
+        &self,
+        name: &str,
+        timeout: std::time::Duration,
+    ) -> impl Future<Output = Result<T, FunctionFailed>> + Send + 'static {
+        let event = self.wait_for_external_event::<T>(name);
+        let timer = self.create_timer(self.after(timeout));
+        let name = name.to_owned();
+        async move {
+            match futures::future::select(event, timer).await {
+                Either::Left((received, _timer)) => received,
+                Either::Right((_, _event)) => Err(FunctionFailed {
+                    details: FailureDetails::new(
+                        "Timeout",
+                        format!("event `{name}` did not arrive within {timeout:?}"),
+                    ),
+                    function: name,
+                }),
+            }
+        }
+    }
+
+    /// Waits for an event, or returns `default` when `timeout` passes first
+    /// (`WaitForExternalEvent<T>(name, timeout, defaultValue)` in C#).
+    pub fn wait_for_external_event_or_default<T: DeserializeOwned + Send + 'static>(
+        &self,
+        name: &str,
+        timeout: std::time::Duration,
+        default: T,
+    ) -> impl Future<Output = Result<T, FunctionFailed>> + Send + 'static {
+        let waiting = self.wait_for_external_event_with_timeout(name, timeout);
+        async move {
+            match waiting.await {
+                Err(failed) if failed.details.error_type == "Timeout" => Ok(default),
+                other => other,
+            }
+        }
+    }
+
+    /// The orchestration's current time plus `delay`, saturating far in the future.
+    fn after(&self, delay: std::time::Duration) -> DateTime<Utc> {
+        let now = self.current_utc_date_time();
+        chrono::Duration::from_std(delay)
+            .ok()
+            .and_then(|delay| now.checked_add_signed(delay))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
     fn schedule_activity<T>(
         &self,
         name: Arc<str>,
@@ -375,6 +470,14 @@ impl DurableOrchestrationContext {
             event_id
         });
         DurableTask::waiting(self.state.clone(), event_id, name)
+    }
+}
+
+/// A copy of a serialized input for another attempt; a serialization error stays an error.
+fn clone_input(input: &Result<Value, serde_json::Error>) -> Result<Value, serde_json::Error> {
+    match input {
+        Ok(value) => Ok(value.clone()),
+        Err(error) => Err(serde::ser::Error::custom(error.to_string())),
     }
 }
 

@@ -9,12 +9,14 @@
 
 mod context;
 pub(crate) mod engine;
+mod retry;
 mod task;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use context::DurableOrchestrationContext;
+pub use retry::RetryOptions;
 pub use task::{DurableTask, when_all, when_any};
 
 use crate::registry::{BoxFuture, FunctionResult};

@@ -648,3 +648,103 @@ fn a_timer_where_history_has_a_call_is_nondeterministic() {
         failure.error_message
     );
 }
+
+fn approval_within_an_hour(
+    context: DurableOrchestrationContext,
+) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move {
+        let hour = std::time::Duration::from_secs(3600);
+        let strict = context
+            .wait_for_external_event_with_timeout::<bool>("Approval", hour)
+            .await;
+        let lenient = context
+            .wait_for_external_event_or_default("Approval", hour, false)
+            .await
+            .map_err(|e| e.details)?;
+        let strict = match strict {
+            Ok(approved) => json!(approved),
+            Err(failed) => json!(failed.details.error_type),
+        };
+        to_json((strict, lenient))
+    })
+}
+
+static APPROVAL_WITHIN_AN_HOUR: OrchestratorRegistration = OrchestratorRegistration {
+    name: "ApprovalWithinAnHour",
+    rust_path: "tests::approval_within_an_hour",
+    invoke: approval_within_an_hour,
+    validate_input: None,
+};
+
+#[test]
+fn waits_with_a_timeout_fail_or_default_when_the_timer_wins() {
+    let hour = Duration::hours(1);
+    // No event: the strict wait times out, the lenient one returns its default.
+    let mut run = run(&APPROVAL_WITHIN_AN_HOUR);
+    run.turn(t(0), vec![started(Value::Null)]);
+    run.turn(t(0) + hour, vec![fired(0, t(0) + hour)]);
+    let turn = run.turn(t(0) + hour * 2, vec![fired(1, t(0) + hour * 2)]);
+    assert_eq!(
+        turn.outcome,
+        Some(Outcome::Completed(json!(["Timeout", false])))
+    );
+
+    // Events in time: both get the data; the losing timers are cancelled.
+    let mut run = run_from(&APPROVAL_WITHIN_AN_HOUR, &[]);
+    run.turn(t(0), vec![started(Value::Null)]);
+    let turn = run.turn(
+        t(1),
+        vec![
+            raised("Approval", json!(true)),
+            raised("Approval", json!(true)),
+        ],
+    );
+    assert_eq!(turn.outcome, Some(Outcome::Completed(json!([true, true]))));
+}
+
+fn retried(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move {
+        let retry = super::RetryOptions::new(std::time::Duration::from_secs(10), 3)
+            .with_backoff_coefficient(2.0)
+            .with_handle(|failed| failed.details.error_message != "fatal");
+        let output = context
+            .call_activity_with_retry::<String>("Flaky", retry, ())
+            .await
+            .map_err(|e| e.details)?;
+        to_json(output)
+    })
+}
+
+static RETRIED: OrchestratorRegistration = OrchestratorRegistration {
+    name: "Retried",
+    rust_path: "tests::retried",
+    invoke: retried,
+    validate_input: None,
+};
+
+#[test]
+fn retries_wait_on_durable_timers_with_backoff() {
+    let mut run = run(&RETRIED);
+    run.turn(t(0), vec![started(Value::Null)]);
+    // Attempt 1 fails: a 10 s timer (action #1).
+    let turn = run.turn(t(1), vec![failed(0, "busy")]);
+    assert_eq!(turn.timers[0].fire_at, t(1) + Duration::seconds(10));
+    // The timer fires: attempt 2 (action #2) fails: a 20 s timer (action #3).
+    let turn = run.turn(t(11), vec![fired(1, t(11))]);
+    assert_eq!(turn.activities[0].event_id, 2);
+    let turn = run.turn(t(12), vec![failed(2, "busy")]);
+    assert_eq!(turn.timers[0].fire_at, t(12) + Duration::seconds(20));
+    run.turn(t(32), vec![fired(3, t(32))]);
+    // Attempt 3 is the last: its failure is the outcome.
+    let failure = failure_of(&run.turn(t(33), vec![failed(4, "still busy")]));
+    assert_eq!(failure.error_message, "still busy");
+}
+
+#[test]
+fn retries_stop_when_handle_declines() {
+    let mut run = run(&RETRIED);
+    run.turn(t(0), vec![started(Value::Null)]);
+    let turn = run.turn(t(1), vec![failed(0, "fatal")]);
+    assert!(turn.timers.is_empty());
+    assert_eq!(failure_of(&turn).error_message, "fatal");
+}
