@@ -23,13 +23,6 @@ pub fn activity_input<T: DeserializeOwned>(
     context.get_input().map_err(invalid_input)
 }
 
-/// Deserializes an orchestrator's declared input parameter.
-pub fn orchestrator_input<T: DeserializeOwned>(
-    context: &DurableOrchestrationContext,
-) -> Result<T, FailureDetails> {
-    context.get_input().map_err(invalid_input)
-}
-
 /// Deserializes `input` as `T`. The macros wrap it in one local fn per orchestrator and use
 /// that fn for both [`orchestrator_input_with`] and [`validate_with`], so that an input type
 /// that is not `DeserializeOwned` is reported once, on the user's type.
@@ -37,17 +30,15 @@ pub fn deserialize<T: DeserializeOwned>(input: &Value) -> Result<T, serde_json::
     T::deserialize(input)
 }
 
-/// Deserializes an orchestrator's declared input with `parse` (as [`orchestrator_input`]).
+/// Deserializes an orchestrator's declared input with `parse`.
 pub fn orchestrator_input_with<T>(
     context: &DurableOrchestrationContext,
     parse: fn(&Value) -> Result<T, serde_json::Error>,
 ) -> Result<T, FailureDetails> {
-    let input: Value = context.get_input().map_err(invalid_input)?;
-    parse(&input).map_err(|e| invalid_input(crate::error::InputError::new(&context.name(), e)))
+    context.parse_input(parse).map_err(invalid_input)
 }
 
-/// Checks that a value parses with `parse` (an orchestrator's `validate_input`, as
-/// [`validate`]).
+/// Checks that a value parses with `parse` (an orchestrator's `validate_input`).
 pub fn validate_with<T>(
     input: &Value,
     parse: fn(&Value) -> Result<T, serde_json::Error>,
@@ -57,11 +48,6 @@ pub fn validate_with<T>(
 
 fn invalid_input(error: crate::error::InputError) -> FailureDetails {
     FailureDetails::new("InvalidInput", error.to_string())
-}
-
-/// Checks that a value deserializes as `T` (an orchestrator's `validate_input`).
-pub fn validate<T: DeserializeOwned>(input: &Value) -> Result<(), String> {
-    T::deserialize(input).map(drop).map_err(|e| e.to_string())
 }
 
 /// Serializes a function's output.

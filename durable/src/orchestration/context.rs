@@ -224,6 +224,15 @@ impl DurableOrchestrationContext {
             .with(|s| T::deserialize(&s.input).map_err(|e| InputError::new(&s.name, e)))
     }
 
+    /// Parses the input in place with `parse` (the macros' input parameter).
+    pub(crate) fn parse_input<T>(
+        &self,
+        parse: fn(&Value) -> Result<T, serde_json::Error>,
+    ) -> Result<T, InputError> {
+        self.state
+            .with(|s| parse(&s.input).map_err(|e| InputError::new(&s.name, e)))
+    }
+
     /// The current time as the orchestration sees it: the start time of the current turn,
     /// the same on every replay (`CurrentUtcDateTime` in C#).
     pub fn current_utc_date_time(&self) -> DateTime<Utc> {

@@ -280,6 +280,15 @@ async fn fetch_activity(store: &impl Backend) -> ActivityWorkItem {
         .must("an activity work item within the wait")
 }
 
+/// Creates an instance and fetches its first work item.
+async fn create_and_fetch(store: &impl Backend, instance: NewInstance) -> OrchestrationWorkItem {
+    store
+        .create_instance(instance)
+        .await
+        .must("create_instance");
+    fetch_orchestration(store).await
+}
+
 async fn assert_no_orchestration(store: &impl Backend) {
     let item = store
         .fetch_orchestration(SHORT)
@@ -310,11 +319,7 @@ fn stats_of<'a>(stats: &'a [QueueStats], name: &str, kind: QueueKind) -> &'a Que
 /// Creates an instance, runs its first turn (scheduling `activities` activities named
 /// `"Hello"`) and returns the store's view of it.
 async fn start_with_activities(store: &impl Backend, instance_id: &str, activities: i64) {
-    store
-        .create_instance(new_instance(instance_id, "e1", json!("in")))
-        .await
-        .must("create_instance");
-    let item = fetch_orchestration(store).await;
+    let item = create_and_fetch(store, new_instance(instance_id, "e1", json!("in"))).await;
     let mut events = vec![orchestrator_started(1), started("e1", json!("in"))];
     let mut commit = running("e1", Vec::new());
     for id in 0..activities {

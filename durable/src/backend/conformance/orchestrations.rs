@@ -134,11 +134,7 @@ pub(crate) async fn duplicate_create_while_running_fails<H: Harness>(harness: &H
 
 pub(crate) async fn create_over_finished_instance_replaces_it<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
-    store
-        .create_instance(new_instance("i1", "e1", json!("first")))
-        .await
-        .must("create_instance");
-    let item = fetch_orchestration(&store).await;
+    let item = create_and_fetch(&store, new_instance("i1", "e1", json!("first"))).await;
     store
         .complete_orchestration(&item.lock, completed("e1", json!("out")))
         .await
@@ -263,11 +259,7 @@ pub(crate) async fn fetch_returns_messages_in_order_and_locks<H: Harness>(harnes
 
 pub(crate) async fn complete_appends_history_across_turns<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
-    store
-        .create_instance(new_instance("i1", "e1", json!("Tokyo")))
-        .await
-        .must("create_instance");
-    let item = fetch_orchestration(&store).await;
+    let item = create_and_fetch(&store, new_instance("i1", "e1", json!("Tokyo"))).await;
     let turn1 = vec![
         orchestrator_started(1),
         started("e1", json!("Tokyo")),
@@ -347,11 +339,7 @@ pub(crate) async fn complete_appends_history_across_turns<H: Harness>(harness: &
 
 pub(crate) async fn failed_turn_records_failure<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
-    store
-        .create_instance(new_instance("i1", "e1", json!(null)))
-        .await
-        .must("create_instance");
-    let item = fetch_orchestration(&store).await;
+    let item = create_and_fetch(&store, new_instance("i1", "e1", json!(null))).await;
     let mut failure = FailureDetails::new("ActivityError", "boom");
     failure.causes = vec!["disk full".to_owned()];
     let commit = OrchestrationCommit {
@@ -375,11 +363,7 @@ pub(crate) async fn failed_turn_records_failure<H: Harness>(harness: &H) {
 
 pub(crate) async fn continue_as_new_starts_a_new_execution<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
-    store
-        .create_instance(new_instance("i1", "e1", json!(1)))
-        .await
-        .must("create_instance");
-    let item = fetch_orchestration(&store).await;
+    let item = create_and_fetch(&store, new_instance("i1", "e1", json!(1))).await;
     let turn1 = vec![orchestrator_started(1), started("e1", json!(1))];
     let mut restart = message("i1", started("e2", json!(2)));
     restart.execution_id = Some("e2".to_owned());
@@ -431,11 +415,7 @@ pub(crate) async fn continue_as_new_starts_a_new_execution<H: Harness>(harness: 
 
 pub(crate) async fn messages_arriving_during_a_lock_are_fetched_next<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
-    store
-        .create_instance(new_instance("i1", "e1", json!(null)))
-        .await
-        .must("create_instance");
-    let item = fetch_orchestration(&store).await;
+    let item = create_and_fetch(&store, new_instance("i1", "e1", json!(null))).await;
     store
         .send_message(message("i1", task_completed(7, json!("meanwhile"))))
         .await
@@ -549,11 +529,7 @@ pub(crate) async fn stale_or_reused_orchestration_lock_is_lost<H: Harness>(harne
 
 pub(crate) async fn messages_to_unknown_instances_are_dropped<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
-    store
-        .create_instance(new_instance("i1", "e1", json!(null)))
-        .await
-        .must("create_instance");
-    let item = fetch_orchestration(&store).await;
+    let item = create_and_fetch(&store, new_instance("i1", "e1", json!(null))).await;
     let commit = OrchestrationCommit {
         messages: vec![
             message("ghost", task_completed(0, json!(0))),

@@ -3,13 +3,13 @@
 //! `cargo test -p durable --release --lib backend::sqlite::tests::perf -- --ignored --nocapture`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use rusqlite::Connection;
 use serde_json::json;
 
-use super::{SqliteBackend, SqliteOptions, Synchronous};
+use super::{SqliteBackend, SqliteOptions};
 use crate::backend::{
     ActivityRequest, Backend, BackendError, NewInstance, OrchestrationCommit, OrchestrationWorkItem,
 };
@@ -314,163 +314,4 @@ async fn one_activity_orchestration(store: &SqliteBackend, instance_id: &str) {
         store.complete_orchestration(&item.lock, done).await,
         "turn 2",
     );
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(index).copied().unwrap_or_default()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement; run in release with --ignored --nocapture"]
-async fn perf() {
-    for synchronous in [Synchronous::Full, Synchronous::Normal] {
-        let dir = must(tempfile::tempdir(), "tempdir");
-        let options = SqliteOptions {
-            synchronous,
-            ..SqliteOptions::default()
-        };
-        let store = Arc::new(must(
-            SqliteBackend::open(dir.path().join("durable.db"), options),
-            "open",
-        ));
-        assert!(must(store.acquire_dispatch().await, "acquire_dispatch"));
-
-        // Latency: sequential one-activity orchestrations (4 commits each).
-        let mut latencies = Vec::new();
-        for n in 0..300 {
-            let started = Instant::now();
-            one_activity_orchestration(&store, &format!("lat-{n}")).await;
-            latencies.push(started.elapsed());
-        }
-        latencies.sort();
-        println!(
-            "{synchronous:?}: one-activity orchestration p50 {:?} p99 {:?}",
-            percentile(&latencies, 0.5),
-            percentile(&latencies, 0.99)
-        );
-
-        // Throughput: many concurrent creates, grouped into big batches.
-        let total = 20_000;
-        let started = Instant::now();
-        let mut tasks = Vec::with_capacity(total);
-        for n in 0..total {
-            let store = Arc::clone(&store);
-            tasks.push(tokio::spawn(async move {
-                store
-                    .create_instance(new_instance(&format!("tp-{n}")))
-                    .await
-            }));
-        }
-        for task in tasks {
-            must(must(task.await, "task"), "create");
-        }
-        let elapsed = started.elapsed();
-        println!(
-            "{synchronous:?}: {total} concurrent create_instance in {elapsed:?} = {:.0} ops/s",
-            total as f64 / elapsed.as_secs_f64()
-        );
-
-        // Throughput of whole orchestrations: 2,000 started at once (on a fresh store), then
-        // timed while 16 workers drain them (3 commits each: 2 turns and 1 activity).
-        if let Ok(store) = Arc::try_unwrap(store) {
-            store.close().await;
-        }
-        let options = SqliteOptions {
-            synchronous,
-            ..SqliteOptions::default()
-        };
-        let store = Arc::new(must(
-            SqliteBackend::open(dir.path().join("drain.db"), options),
-            "open",
-        ));
-        assert!(must(store.acquire_dispatch().await, "acquire_dispatch"));
-        let total = 2_000;
-        let mut creates = Vec::new();
-        for n in 0..total {
-            let store = Arc::clone(&store);
-            creates.push(tokio::spawn(async move {
-                store
-                    .create_instance(new_instance(&format!("flow-{n}")))
-                    .await
-            }));
-        }
-        for create in creates {
-            must(must(create.await, "task"), "create");
-        }
-        let started = Instant::now();
-        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..16 {
-            let store = Arc::clone(&store);
-            let done = Arc::clone(&done);
-            tasks.push(tokio::spawn(async move {
-                while done.load(std::sync::atomic::Ordering::Relaxed) < total {
-                    if advance(&store).await {
-                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                }
-            }));
-        }
-        for task in tasks {
-            must(task.await, "task");
-        }
-        let elapsed = started.elapsed();
-        println!(
-            "{synchronous:?}: {total} one-activity orchestrations (16 workers) in {elapsed:?} \
-             = {:.0}/s ({:.0} commits/s)",
-            total as f64 / elapsed.as_secs_f64(),
-            3.0 * total as f64 / elapsed.as_secs_f64()
-        );
-        if let Ok(store) = Arc::try_unwrap(store) {
-            store.close().await;
-        }
-    }
-}
-
-/// Advances whatever work is ready by one step; returns whether an instance completed.
-async fn advance(store: &SqliteBackend) -> bool {
-    let wait = Duration::from_millis(1);
-    let mut completed = false;
-    if let Some(item) = must(store.fetch_orchestration(wait).await, "fetch") {
-        let first_turn = matches!(
-            item.messages.first().map(|m| &m.event.kind),
-            Some(EventKind::ExecutionStarted { .. })
-        );
-        let mut turn = commit(if first_turn {
-            OrchestrationRuntimeStatus::Running
-        } else {
-            OrchestrationRuntimeStatus::Completed
-        });
-        if first_turn {
-            turn.activities.push(ActivityRequest {
-                instance_id: item.instance.instance_id.clone(),
-                execution_id: "e1".to_owned(),
-                task_scheduled_id: 0,
-                name: "Hello".to_owned(),
-                input: json!("Tokyo"),
-            });
-        }
-        must(store.complete_orchestration(&item.lock, turn).await, "turn");
-        completed = !first_turn;
-    }
-    if let Some(work) = must(store.fetch_activity(wait).await, "fetch_activity") {
-        let result = OrchestrationMessage {
-            visible_at: None,
-            instance_id: work.request.instance_id.clone(),
-            execution_id: Some("e1".to_owned()),
-            event: HistoryEvent::new(
-                Utc::now(),
-                EventKind::TaskCompleted {
-                    task_scheduled_id: 0,
-                    result: json!("Hello Tokyo!"),
-                },
-            ),
-        };
-        must(
-            store.complete_activity(&work.lock, result).await,
-            "complete_activity",
-        );
-    }
-    completed
 }
