@@ -113,6 +113,45 @@ impl std::fmt::Display for FailureDetails {
     }
 }
 
+/// The longest accepted instance id, in bytes.
+pub const MAX_INSTANCE_ID_LEN: usize = 256;
+
+/// Checks an instance id: 1 to 256 bytes, no control characters, none of `/ \ # ?` (they
+/// break URLs and paths, as in Azure), not starting with `@` (reserved for entity ids), no
+/// surrounding whitespace. The error says what is wrong.
+pub fn check_instance_id(instance_id: &str) -> Result<(), &'static str> {
+    if instance_id.is_empty() {
+        Err("it is empty")
+    } else if instance_id.len() > MAX_INSTANCE_ID_LEN {
+        Err("it is longer than 256 bytes")
+    } else if instance_id.chars().any(char::is_control) {
+        Err("it contains a control character")
+    } else if instance_id.contains(['/', '\\', '#', '?']) {
+        Err("it contains one of `/ \\ # ?`")
+    } else if instance_id.starts_with('@') {
+        Err("ids starting with `@` are reserved for entities")
+    } else if instance_id.trim() != instance_id {
+        Err("it starts or ends with whitespace")
+    } else {
+        Ok(())
+    }
+}
+
+/// The orchestration that started a sub-orchestration (`ParentInstance` in the Durable Task
+/// Framework): where the child reports its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ParentInstance {
+    /// The parent's orchestrator function name.
+    pub name: String,
+    /// The parent's instance id.
+    pub instance_id: String,
+    /// The parent's execution that made the call.
+    pub execution_id: String,
+    /// `event_id` of the parent's `SubOrchestrationInstanceCreated` event.
+    pub task_scheduled_id: i64,
+}
+
 /// One event of an orchestration's history.
 ///
 /// `event_id` is the sequence number of the orchestrator action that produced a scheduling
@@ -153,6 +192,12 @@ pub enum EventKind {
         /// The orchestration's input.
         #[serde(default)]
         input: Value,
+        /// The orchestration version fixed at start (`context.version()`); empty if none.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        version: String,
+        /// Set when the instance is a sub-orchestration.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_instance: Option<ParentInstance>,
     },
     /// A turn of the orchestrator started; its timestamp is `current_utc_date_time` for that turn.
     OrchestratorStarted {},
@@ -179,6 +224,31 @@ pub enum EventKind {
         /// Why it failed.
         failure_details: FailureDetails,
     },
+    /// The orchestrator started a sub-orchestration.
+    SubOrchestrationInstanceCreated {
+        /// The child's orchestrator function name.
+        name: String,
+        /// The child's instance id.
+        instance_id: String,
+        /// The child's input.
+        #[serde(default)]
+        input: Value,
+    },
+    /// A sub-orchestration completed.
+    SubOrchestrationInstanceCompleted {
+        /// `event_id` of the matching `SubOrchestrationInstanceCreated`.
+        task_scheduled_id: i64,
+        /// The child's output.
+        #[serde(default)]
+        result: Value,
+    },
+    /// A sub-orchestration failed (or was terminated, or could not start).
+    SubOrchestrationInstanceFailed {
+        /// `event_id` of the matching `SubOrchestrationInstanceCreated`.
+        task_scheduled_id: i64,
+        /// Why it failed.
+        failure_details: FailureDetails,
+    },
     /// The orchestrator created a durable timer.
     TimerCreated {
         /// When the timer fires.
@@ -199,6 +269,28 @@ pub enum EventKind {
         #[serde(default)]
         input: Value,
     },
+    /// A client suspended the instance: later events wait until it resumes.
+    ExecutionSuspended {
+        /// The reason given by the client.
+        #[serde(default)]
+        input: Value,
+    },
+    /// A client resumed a suspended instance.
+    ExecutionResumed {
+        /// The reason given by the client.
+        #[serde(default)]
+        input: Value,
+    },
+    /// A client rewound a failed instance: its failed calls run again.
+    ExecutionRewound {
+        /// The reason given by the client.
+        #[serde(default)]
+        input: Value,
+        /// When a parent is rewound with its failed child: the parent's new execution, to
+        /// which the child now reports.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_execution_id: Option<String>,
+    },
     /// A client terminated the instance.
     ExecutionTerminated {
         /// The reason given by the client.
@@ -207,9 +299,9 @@ pub enum EventKind {
     },
     /// The execution finished.
     ExecutionCompleted {
-        /// `Completed`, `Failed` or `Terminated`.
+        /// `Completed`, `Failed`, `Terminated` or `ContinuedAsNew`.
         orchestration_status: OrchestrationRuntimeStatus,
-        /// The output (or the termination reason).
+        /// The output, the termination reason, or the next execution's input.
         #[serde(default)]
         result: Value,
         /// Set when the execution failed.
@@ -227,6 +319,14 @@ impl EventKind {
             EventKind::TaskScheduled { .. } => "TaskScheduled",
             EventKind::TaskCompleted { .. } => "TaskCompleted",
             EventKind::TaskFailed { .. } => "TaskFailed",
+            EventKind::SubOrchestrationInstanceCreated { .. } => "SubOrchestrationInstanceCreated",
+            EventKind::SubOrchestrationInstanceCompleted { .. } => {
+                "SubOrchestrationInstanceCompleted"
+            }
+            EventKind::SubOrchestrationInstanceFailed { .. } => "SubOrchestrationInstanceFailed",
+            EventKind::ExecutionSuspended { .. } => "ExecutionSuspended",
+            EventKind::ExecutionResumed { .. } => "ExecutionResumed",
+            EventKind::ExecutionRewound { .. } => "ExecutionRewound",
             EventKind::TimerCreated { .. } => "TimerCreated",
             EventKind::TimerFired { .. } => "TimerFired",
             EventKind::EventRaised { .. } => "EventRaised",

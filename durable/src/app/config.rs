@@ -22,7 +22,7 @@ pub enum StorageConfig {
 ///
 /// Recognised `host.json` keys, under `extensions.durableTask`: `hubName`,
 /// `maxConcurrentActivityFunctions`, `maxConcurrentOrchestratorFunctions`,
-/// `extendedSessionsEnabled`, and `storageProvider` with `type` (`"sqlite"`), `path`,
+/// `extendedSessionsEnabled`, `defaultVersion`, and `storageProvider` with `type` (`"sqlite"`), `path`,
 /// `synchronous` (`"full"` or `"normal"`) and `activityLeaseSeconds`. Environment variables
 /// `DURABLE_DB` (a path, or `:memory:`) and `DURABLE_HUB_NAME` override them.
 #[derive(Debug, Clone)]
@@ -72,6 +72,7 @@ struct DurableTaskJson {
     max_concurrent_activity_functions: Option<usize>,
     max_concurrent_orchestrator_functions: Option<usize>,
     extended_sessions_enabled: Option<bool>,
+    default_version: Option<String>,
     storage_provider: StorageProviderJson,
 }
 
@@ -143,6 +144,9 @@ impl HostConfig {
         }
         if let Some(enabled) = durable.extended_sessions_enabled {
             config.worker.extended_sessions_enabled = enabled;
+        }
+        if let Some(version) = durable.default_version {
+            config.worker.default_version = version;
         }
         let provider = durable.storage_provider;
         if let Some(kind) = provider.kind
@@ -220,12 +224,13 @@ mod tests {
     fn reads_azure_host_json() {
         let config = HostConfig::from_host_json(
             r#"{ "version": "2.0", "logging": {}, "extensions": { "durableTask": {
-                "hubName": "MyHub", "maxConcurrentActivityFunctions": 7,
+                "hubName": "MyHub", "maxConcurrentActivityFunctions": 7, "defaultVersion": "2.0",
                 "storageProvider": { "type": "sqlite", "path": "x.db", "synchronous": "normal" } } } }"#,
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.hub_name, "MyHub");
         assert_eq!(config.worker.max_concurrent_activity_functions, 7);
+        assert_eq!(config.worker.default_version, "2.0");
         assert_eq!(
             config.storage,
             StorageConfig::Sqlite {

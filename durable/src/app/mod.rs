@@ -128,10 +128,9 @@ impl FunctionApp {
             completions.clone(),
         );
         let starter = Some(worker.starter());
-        Ok(RunningApp {
-            client: DurableOrchestrationClient::new(backend, registry, completions, starter),
-            worker,
-        })
+        let client = DurableOrchestrationClient::new(backend, registry, completions, starter)
+            .with_default_version(self.config.worker.default_version.clone());
+        Ok(RunningApp { client, worker })
     }
 
     /// Opens the store as a client only, without running any function: for tools that start
@@ -143,7 +142,8 @@ impl FunctionApp {
             registry,
             Arc::new(Completions::default()),
             None,
-        ))
+        )
+        .with_default_version(self.config.worker.default_version.clone()))
     }
 
     async fn open(&self) -> Result<(Arc<dyn Backend>, Arc<Registry>), Error> {

@@ -22,7 +22,8 @@ pub use error::BackendError;
 pub use sqlite::{SqliteBackend, SqliteOptions, Synchronous};
 
 use crate::history::{
-    FailureDetails, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
+    EventKind, FailureDetails, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
+    ParentInstance,
 };
 
 /// Result type of backend operations.
@@ -107,6 +108,37 @@ pub struct NewInstance {
     pub input: Value,
     /// Creation time; also the timestamp of the `ExecutionStarted` message.
     pub created_at: DateTime<Utc>,
+    /// The orchestration version; empty if none.
+    pub version: String,
+    /// The orchestration that started this one, for a sub-orchestration.
+    pub parent: Option<ParentInstance>,
+}
+
+impl NewInstance {
+    /// The `ExecutionStarted` event that begins the instance's first execution.
+    pub fn started_event(&self) -> HistoryEvent {
+        HistoryEvent::new(
+            self.created_at,
+            EventKind::ExecutionStarted {
+                name: self.name.clone(),
+                execution_id: self.execution_id.clone(),
+                input: self.input.clone(),
+                version: self.version.clone(),
+                parent_instance: self.parent.clone(),
+            },
+        )
+    }
+}
+
+/// A sub-orchestration to start with a turn's commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubOrchestrationStart {
+    /// The child instance. Created (replacing a finished instance with that id) with its
+    /// `ExecutionStarted` message queued, as [`Backend::create_instance`] does.
+    pub instance: NewInstance,
+    /// Delivered instead when an unfinished instance already has the child's id: the
+    /// parent's notice that the call failed.
+    pub if_exists: OrchestrationMessage,
 }
 
 /// The opaque lock of a fetched work item. Only the backend that issued it reads it.
@@ -150,6 +182,8 @@ pub struct OrchestrationCommit {
     pub activities: Vec<ActivityRequest>,
     /// Messages to deliver to instances (this one or others).
     pub messages: Vec<OrchestrationMessage>,
+    /// Sub-orchestrations to create.
+    pub sub_orchestrations: Vec<SubOrchestrationStart>,
     /// An activity work item whose result is among `new_events` (the turn was run by the
     /// worker that produced the result, see [`Backend::try_lock_orchestration`]); it is removed
     /// in the same transaction, and the commit fails with [`BackendError::LockLost`] if its

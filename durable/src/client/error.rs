@@ -51,6 +51,18 @@ pub enum DurableError {
         /// Its final status.
         status: OrchestrationRuntimeStatus,
     },
+    /// The operation does not apply to the instance in its current status.
+    #[error("cannot {operation} instance `{instance_id}` ({status}): {reason}")]
+    InvalidState {
+        /// The instance id.
+        instance_id: String,
+        /// Its current status.
+        status: OrchestrationRuntimeStatus,
+        /// The refused operation (`suspend`, `resume`, `rewind`).
+        operation: &'static str,
+        /// Why it does not apply.
+        reason: &'static str,
+    },
     /// An event name must not be empty.
     #[error("the event name is empty")]
     InvalidEventName,

@@ -17,11 +17,11 @@ pub use error::DurableError;
 pub use instance_id::{MAX_INSTANCE_ID_LEN, validate_instance_id};
 pub use status::DurableOrchestrationStatus;
 
-use crate::backend::{Backend, BackendError, NewInstance, QueueStats};
-use crate::history::{EventKind, HistoryEvent, OrchestrationMessage};
+use crate::backend::{Backend, BackendError, InstanceRecord, NewInstance, QueueStats};
+use crate::history::{EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
 use crate::orchestration::OrchestratorHandle;
 use crate::registry::Registry;
-use crate::worker::{Completions, LocalStarter};
+use crate::worker::{Completions, LocalStarter, new_id};
 
 /// How often a waiting client re-reads the status when no in-process notification can reach
 /// it (the instance runs in another process).
@@ -42,6 +42,8 @@ pub struct DurableOrchestrationClient {
     /// The worker of this process, when it runs the task hub's functions (so instances start
     /// in-process and completions are announced).
     local_worker: Option<LocalStarter>,
+    /// The version of instances started without one (`defaultVersion`).
+    default_version: String,
 }
 
 impl std::fmt::Debug for DurableOrchestrationClient {
@@ -64,7 +66,14 @@ impl DurableOrchestrationClient {
             registry,
             completions,
             local_worker,
+            default_version: String::new(),
         }
+    }
+
+    /// Gives instances started without a version this one.
+    pub(crate) fn with_default_version(mut self, version: String) -> Self {
+        self.default_version = version;
+        self
     }
 
     /// Starts an orchestrator by name (`StartNewAsync` in C#) and returns the instance id:
@@ -80,8 +89,28 @@ impl DurableOrchestrationClient {
         input: impl Serialize,
     ) -> Result<String, DurableError> {
         let input = serde_json::to_value(input).map_err(DurableError::Serialization)?;
-        self.start_value(orchestrator_name, instance_id, input)
+        self.start_value(orchestrator_name, instance_id, input, None)
             .await
+    }
+
+    /// Starts an orchestrator with an explicit orchestration version, which the orchestrator
+    /// reads with [`DurableOrchestrationContext::version`](crate::DurableOrchestrationContext::version);
+    /// [`start_new`](Self::start_new) uses the configured `defaultVersion`.
+    pub async fn start_new_with_version(
+        &self,
+        orchestrator_name: &str,
+        instance_id: Option<&str>,
+        version: &str,
+        input: impl Serialize,
+    ) -> Result<String, DurableError> {
+        let input = serde_json::to_value(input).map_err(DurableError::Serialization)?;
+        self.start_value(
+            orchestrator_name,
+            instance_id,
+            input,
+            Some(version.to_owned()),
+        )
+        .await
     }
 
     /// Starts an orchestrator through its typed handle, so that its name and input type are
@@ -93,7 +122,7 @@ impl DurableOrchestrationClient {
         input: impl Into<H::Input>,
     ) -> Result<String, DurableError> {
         let input = serde_json::to_value(input.into()).map_err(DurableError::Serialization)?;
-        self.start_value(H::NAME, instance_id, input).await
+        self.start_value(H::NAME, instance_id, input, None).await
     }
 
     async fn start_value(
@@ -101,6 +130,7 @@ impl DurableOrchestrationClient {
         name: &str,
         instance_id: Option<&str>,
         input: Value,
+        version: Option<String>,
     ) -> Result<String, DurableError> {
         let registration =
             self.registry
@@ -127,6 +157,8 @@ impl DurableOrchestrationClient {
             execution_id: new_id(),
             input,
             created_at: Utc::now(),
+            version: version.unwrap_or_else(|| self.default_version.clone()),
+            parent: None,
         };
         let created = match &self.local_worker {
             Some(worker) => worker.start(registration, created).await,
@@ -240,6 +272,102 @@ impl DurableOrchestrationClient {
         .await
     }
 
+    /// Suspends a running instance (`SuspendAsync` in C#): from its next turn on, its status
+    /// is `Suspended` and the events that reach it (activity results, timers, external
+    /// events) wait, in order, until [`resume`](Self::resume).
+    ///
+    /// Errors with [`DurableError::InstanceFinished`] for a finished instance and with
+    /// [`DurableError::InvalidState`] for one already suspended; nothing is sent then.
+    pub async fn suspend(
+        &self,
+        instance_id: &str,
+        reason: impl Serialize,
+    ) -> Result<(), DurableError> {
+        let reason = serde_json::to_value(reason).map_err(DurableError::Serialization)?;
+        let record = self.unfinished(instance_id).await?;
+        if record.runtime_status == OrchestrationRuntimeStatus::Suspended {
+            return Err(invalid_state(&record, "suspend", "it is already suspended"));
+        }
+        self.send(instance_id, EventKind::ExecutionSuspended { input: reason })
+            .await
+    }
+
+    /// Resumes a suspended instance (`ResumeAsync` in C#): the events that waited are
+    /// processed, in arrival order.
+    ///
+    /// Errors with [`DurableError::InvalidState`] unless the instance is suspended.
+    pub async fn resume(
+        &self,
+        instance_id: &str,
+        reason: impl Serialize,
+    ) -> Result<(), DurableError> {
+        let reason = serde_json::to_value(reason).map_err(DurableError::Serialization)?;
+        let record = self.unfinished(instance_id).await?;
+        if record.runtime_status != OrchestrationRuntimeStatus::Suspended {
+            return Err(invalid_state(&record, "resume", "it is not suspended"));
+        }
+        self.send(instance_id, EventKind::ExecutionResumed { input: reason })
+            .await
+    }
+
+    /// Rewinds a failed instance (`RewindAsync` in C#): the activities and
+    /// sub-orchestrations whose failure ended it run again (failed sub-orchestrations are
+    /// rewound themselves), and the instance goes on from there as if they had not failed.
+    /// Its status becomes `Running` at its next turn.
+    ///
+    /// Errors with [`DurableError::InvalidState`] unless the instance has failed.
+    pub async fn rewind(
+        &self,
+        instance_id: &str,
+        reason: impl Serialize,
+    ) -> Result<(), DurableError> {
+        let reason = serde_json::to_value(reason).map_err(DurableError::Serialization)?;
+        let record = self.existing(instance_id).await?;
+        if record.runtime_status != OrchestrationRuntimeStatus::Failed {
+            return Err(invalid_state(
+                &record,
+                "rewind",
+                "only failed instances can be rewound",
+            ));
+        }
+        let rewound = EventKind::ExecutionRewound {
+            input: reason,
+            parent_execution_id: None,
+        };
+        self.send(instance_id, rewound).await
+    }
+
+    /// Starts a finished instance again with its original input and version
+    /// (`RestartAsync` in C#), under the same id or, with `restart_with_new_instance_id`, a
+    /// new one; returns the id it runs under.
+    ///
+    /// Restarting under the same id errors with [`DurableError::InstanceAlreadyExists`] while
+    /// the instance has not finished.
+    pub async fn restart(
+        &self,
+        instance_id: &str,
+        restart_with_new_instance_id: bool,
+    ) -> Result<String, DurableError> {
+        let record = self.existing(instance_id).await?;
+        if !restart_with_new_instance_id && !record.runtime_status.is_terminal() {
+            return Err(DurableError::InstanceAlreadyExists {
+                instance_id: record.instance_id,
+                status: record.runtime_status,
+            });
+        }
+        let history = self
+            .backend
+            .get_history(instance_id, &record.execution_id)
+            .await?;
+        let version = history.iter().find_map(|event| match &event.kind {
+            EventKind::ExecutionStarted { version, .. } => Some(version.clone()),
+            _ => None,
+        });
+        let new_id = (!restart_with_new_instance_id).then_some(instance_id);
+        self.start_value(&record.name, new_id, record.input, version)
+            .await
+    }
+
     /// Sends an event to an instance (`RaiseEventAsync` in C#). It goes to the instance's
     /// oldest wait for `event_name`, or is kept, in arrival order, until a wait takes it.
     ///
@@ -268,23 +396,39 @@ impl DurableOrchestrationClient {
         instance_id: &str,
         event: EventKind,
     ) -> Result<(), DurableError> {
-        let record = self
-            .backend
+        self.unfinished(instance_id).await?;
+        self.send(instance_id, event).await
+    }
+
+    /// The instance, or [`DurableError::InstanceNotFound`].
+    async fn existing(&self, instance_id: &str) -> Result<InstanceRecord, DurableError> {
+        self.backend
             .get_instance(instance_id)
             .await?
             .ok_or_else(|| DurableError::InstanceNotFound {
                 instance_id: instance_id.to_owned(),
-            })?;
+            })
+    }
+
+    /// The instance, or an error when there is none or it has finished.
+    async fn unfinished(&self, instance_id: &str) -> Result<InstanceRecord, DurableError> {
+        let record = self.existing(instance_id).await?;
         if record.runtime_status.is_terminal() {
             return Err(DurableError::InstanceFinished {
                 instance_id: instance_id.to_owned(),
                 status: record.runtime_status,
             });
         }
+        Ok(record)
+    }
+
+    /// Delivers an event to an instance's current execution (whichever that is when the
+    /// event is processed: after `continue_as_new`, the next one).
+    async fn send(&self, instance_id: &str, event: EventKind) -> Result<(), DurableError> {
         let message = OrchestrationMessage {
             visible_at: None,
             instance_id: instance_id.to_owned(),
-            execution_id: Some(record.execution_id),
+            execution_id: None,
             event: HistoryEvent::new(Utc::now(), event),
         };
         self.backend
@@ -304,7 +448,16 @@ impl DurableOrchestrationClient {
     }
 }
 
-/// A new instance or execution id: 32 lowercase hex digits, as Azure generates them.
-fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+/// The error for an operation that does not apply to the instance's status.
+fn invalid_state(
+    record: &InstanceRecord,
+    operation: &'static str,
+    reason: &'static str,
+) -> DurableError {
+    DurableError::InvalidState {
+        instance_id: record.instance_id.clone(),
+        status: record.runtime_status,
+        operation,
+        reason,
+    }
 }

@@ -9,11 +9,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::RetryOptions;
+use super::action::Action;
 use super::task::DurableTask;
+use super::{OrchestratorHandle, RetryOptions};
 use crate::activity::ActivityHandle;
 use crate::error::{FunctionFailed, InputError};
-use crate::history::{EventKind, FailureDetails, HistoryEvent};
+use crate::history::{FailureDetails, ParentInstance, check_instance_id};
 
 /// The orchestrator's view of its instance (`IDurableOrchestrationContext` in C#).
 ///
@@ -47,82 +48,6 @@ impl std::fmt::Debug for DurableOrchestrationContext {
     }
 }
 
-/// An action the orchestrator took that has not yet been matched against history or
-/// committed.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Action {
-    CallActivity {
-        event_id: i64,
-        name: Arc<str>,
-        input: Value,
-    },
-    CreateTimer {
-        event_id: i64,
-        fire_at: DateTime<Utc>,
-    },
-}
-
-impl Action {
-    fn event_id(&self) -> i64 {
-        match self {
-            Action::CallActivity { event_id, .. } | Action::CreateTimer { event_id, .. } => {
-                *event_id
-            }
-        }
-    }
-
-    /// The history event that records this action, taken at `now`.
-    pub(crate) fn record(&self, now: DateTime<Utc>) -> HistoryEvent {
-        let kind = match self {
-            Action::CallActivity { name, input, .. } => EventKind::TaskScheduled {
-                name: name.to_string(),
-                input: input.clone(),
-            },
-            Action::CreateTimer { fire_at, .. } => EventKind::TimerCreated { fire_at: *fire_at },
-        };
-        HistoryEvent {
-            event_id: self.event_id(),
-            timestamp: now,
-            kind,
-        }
-    }
-
-    /// Whether a recorded scheduling event is the record of this action.
-    pub(crate) fn is_recorded_by(&self, event: &HistoryEvent) -> bool {
-        event.event_id == self.event_id()
-            && match (self, &event.kind) {
-                (
-                    Action::CallActivity { name, .. },
-                    EventKind::TaskScheduled { name: recorded, .. },
-                ) => **name == **recorded,
-                (Action::CreateTimer { .. }, EventKind::TimerCreated { .. }) => true,
-                _ => false,
-            }
-    }
-
-    /// How a recorded scheduling event reads in a nondeterminism error.
-    pub(crate) fn describe_recorded(event: &HistoryEvent) -> String {
-        match &event.kind {
-            EventKind::TaskScheduled { name, .. } => {
-                format!("call_activity(\"{name}\") as action #{}", event.event_id)
-            }
-            EventKind::TimerCreated { .. } => format!("create_timer as action #{}", event.event_id),
-            other => format!("{} as action #{}", other.type_name(), event.event_id),
-        }
-    }
-}
-
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Action::CallActivity { event_id, name, .. } => {
-                write!(f, "call_activity(\"{name}\") as action #{event_id}")
-            }
-            Action::CreateTimer { event_id, .. } => write!(f, "create_timer as action #{event_id}"),
-        }
-    }
-}
-
 /// How a scheduled task ended.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TaskOutcome {
@@ -141,6 +66,11 @@ pub(crate) struct State {
     pub(crate) current_time: DateTime<Utc>,
     pub(crate) is_replaying: bool,
     pub(crate) custom_status: Value,
+    pub(crate) version: String,
+    pub(crate) parent: Option<ParentInstance>,
+    /// Set by `continue_as_new`: the next execution's input and whether unprocessed events
+    /// carry over.
+    pub(crate) continue_as_new: Option<(Value, bool)>,
     next_event_id: i64,
     guid_counter: u64,
     /// Actions taken since the last match or commit, in `event_id` order.
@@ -149,8 +79,10 @@ pub(crate) struct State {
     pub(crate) results: HashMap<i64, TaskOutcome>,
     /// Wakers of tasks waiting for an outcome.
     pub(crate) waiters: HashMap<i64, Waker>,
-    /// External events that arrived before anyone waited for them, by name, in arrival order.
-    buffered_events: HashMap<String, VecDeque<Value>>,
+    /// External events that arrived before anyone waited for them, by name, in arrival order,
+    /// each with its arrival number.
+    buffered_events: HashMap<String, VecDeque<(u64, Value)>>,
+    arrivals: u64,
     /// Waits for external events by name, in the order they were made (ids share the
     /// `results` and `waiters` maps with tasks, from their own negative range).
     event_waits: HashMap<String, VecDeque<i64>>,
@@ -167,13 +99,33 @@ impl State {
                 self.waiters.remove(&id)
             }
             None => {
+                self.arrivals += 1;
                 self.buffered_events
                     .entry(name.to_owned())
                     .or_default()
-                    .push_back(data);
+                    .push_back((self.arrivals, data));
                 None
             }
         }
+    }
+
+    /// Takes the events nobody waited for, in arrival order (carried over by
+    /// `continue_as_new`).
+    pub(crate) fn take_unprocessed_events(&mut self) -> Vec<(String, Value)> {
+        let mut events: Vec<(u64, String, Value)> = self
+            .buffered_events
+            .drain()
+            .flat_map(|(name, queue)| {
+                queue
+                    .into_iter()
+                    .map(move |(arrival, data)| (arrival, name.clone(), data))
+            })
+            .collect();
+        events.sort_by_key(|(arrival, ..)| *arrival);
+        events
+            .into_iter()
+            .map(|(_, name, data)| (name, data))
+            .collect()
     }
 
     /// Withdraws a wait that was dropped before its event came, so the next event of that
@@ -184,10 +136,16 @@ impl State {
         }
         self.waiters.remove(&id);
         if let Some(TaskOutcome::Completed(data)) = self.results.remove(&id) {
+            // It arrived before everything still buffered under its name.
+            let arrival = self
+                .buffered_events
+                .get(name)
+                .and_then(|queue| queue.front())
+                .map_or(self.arrivals, |(first, _)| first.saturating_sub(1));
             self.buffered_events
                 .entry(name.to_owned())
                 .or_default()
-                .push_front(data);
+                .push_front((arrival, data));
         }
     }
 }
@@ -267,6 +225,55 @@ impl DurableOrchestrationContext {
         self.state.with(|s| s.custom_status = value);
     }
 
+    /// The orchestration version fixed when the instance started (`context.Version` in the
+    /// Durable Task Framework): the `defaultVersion` from `host.json` unless the client gave
+    /// one; empty if neither did. Branch on it to keep instances started by older code on
+    /// their old path.
+    ///
+    /// ```no_run
+    /// # use durable::prelude::*;
+    /// # async fn f(context: DurableOrchestrationContext) -> Result<(), FunctionFailed> {
+    /// if context.version().as_str() < "2.0" {
+    ///     context.call_activity::<()>("LegacyStep", ()).await?;
+    /// } else {
+    ///     context.call_activity::<()>("NewStep", ()).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn version(&self) -> String {
+        self.state.with(|s| s.version.clone())
+    }
+
+    /// The instance id of the orchestration that started this one as a sub-orchestration.
+    pub fn parent_instance_id(&self) -> Option<String> {
+        self.state
+            .with(|s| s.parent.as_ref().map(|p| p.instance_id.clone()))
+    }
+
+    /// Restarts the orchestration with a new input and a fresh history once the orchestrator
+    /// function returns (`ContinueAsNew` in C#): the eternal-orchestration pattern. The
+    /// function's return value is then ignored; the instance passes through
+    /// `ContinuedAsNew` and its next execution starts at once. External events that arrived
+    /// but were not yet waited for are carried into the next execution when
+    /// `preserve_unprocessed_events` is set, and dropped otherwise.
+    ///
+    /// ```no_run
+    /// # use durable::prelude::*;
+    /// #[orchestration_trigger(name = "Periodic_Cleanup")]
+    /// async fn periodic_cleanup(context: DurableOrchestrationContext, round: u32) -> Result<(), FunctionFailed> {
+    ///     context.call_activity::<()>("DoCleanup", round).await?;
+    ///     let next = context.current_utc_date_time() + chrono::Duration::hours(1);
+    ///     context.create_timer(next).await?;
+    ///     context.continue_as_new(round + 1, false);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn continue_as_new(&self, input: impl Serialize, preserve_unprocessed_events: bool) {
+        let input = serde_json::to_value(input).unwrap_or_else(|e| Value::String(e.to_string()));
+        self.state
+            .with(|s| s.continue_as_new = Some((input, preserve_unprocessed_events)));
+    }
+
     /// Calls an activity by name and returns its pending output (`CallActivityAsync<T>` in C#).
     ///
     /// The name is checked when the turn commits: a name that no registered activity has
@@ -301,6 +308,70 @@ impl DurableOrchestrationContext {
         self.schedule_activity(Arc::from(H::NAME), serde_json::to_value(input.into()))
     }
 
+    /// Starts another orchestrator as a sub-orchestration and returns its pending output
+    /// (`CallSubOrchestratorAsync<T>` in C#). The child runs as its own instance, with
+    /// `instance_id` if given (replacing a finished instance of that id) or a new
+    /// deterministic id; its status names this instance as its parent. A child that fails,
+    /// is terminated, or cannot start because an unfinished instance holds its id fails the
+    /// task with [`FunctionFailed`] carrying the child's failure details.
+    ///
+    /// ```no_run
+    /// # use durable::prelude::*;
+    /// # async fn f(context: DurableOrchestrationContext) -> Result<(), FunctionFailed> {
+    /// let greetings: Vec<String> =
+    ///     context.call_sub_orchestrator("E1_HelloSequence", None, ()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn call_sub_orchestrator<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        instance_id: Option<&str>,
+        input: impl Serialize,
+    ) -> DurableTask<T> {
+        self.schedule_sub_orchestrator(
+            Arc::from(name),
+            instance_id.map(str::to_owned),
+            serde_json::to_value(input),
+        )
+    }
+
+    /// Starts a sub-orchestration through the orchestrator's typed handle, so that its name
+    /// and its input and output types are checked at compile time.
+    pub fn call_sub<H: OrchestratorHandle>(
+        &self,
+        _orchestrator: H,
+        instance_id: Option<&str>,
+        input: impl Into<H::Input>,
+    ) -> DurableTask<H::Output> {
+        self.schedule_sub_orchestrator(
+            Arc::from(H::NAME),
+            instance_id.map(str::to_owned),
+            serde_json::to_value(input.into()),
+        )
+    }
+
+    /// Starts a sub-orchestration, starting it again on failure as `retry` says
+    /// (`CallSubOrchestratorWithRetryAsync<T>` in C#). Every attempt uses `instance_id` when
+    /// given (each replaces the failed one), or a new id; each wait is a durable timer.
+    pub fn call_sub_orchestrator_with_retry<T: DeserializeOwned + Send + 'static>(
+        &self,
+        name: &str,
+        retry: RetryOptions,
+        instance_id: Option<&str>,
+        input: impl Serialize,
+    ) -> impl Future<Output = Result<T, FunctionFailed>> + Send + 'static {
+        let name: Arc<str> = Arc::from(name);
+        let instance_id = instance_id.map(str::to_owned);
+        let input = serde_json::to_value(input);
+        self.with_retry(retry, move |context| {
+            context.schedule_sub_orchestrator(
+                name.clone(),
+                instance_id.clone(),
+                clone_input(&input),
+            )
+        })
+    }
+
     /// A durable timer that fires at `fire_at` (`CreateTimer` in C#). It survives restarts
     /// and never fires early. Dropping the task cancels the wait (the C#
     /// `CancellationTokenSource` pattern: a timer that loses a `when_any` does not hold the
@@ -314,14 +385,10 @@ impl DurableOrchestrationContext {
     /// # Ok(()) }
     /// ```
     pub fn create_timer(&self, fire_at: DateTime<Utc>) -> DurableTask<()> {
-        let event_id = self.state.with(|s| {
-            let event_id = s.next_event_id;
-            s.next_event_id += 1;
-            s.pending_actions
-                .push_back(Action::CreateTimer { event_id, fire_at });
-            event_id
-        });
-        DurableTask::waiting(self.state.clone(), event_id, Arc::from("timer"))
+        self.schedule(Arc::from("timer"), |event_id| Action::CreateTimer {
+            event_id,
+            fire_at,
+        })
     }
 
     /// Waits for an event raised by a client (`WaitForExternalEvent<T>` in C#). Events are
@@ -344,7 +411,7 @@ impl DurableOrchestrationContext {
                 .get_mut(&*name)
                 .and_then(VecDeque::pop_front)
             {
-                Some(data) => {
+                Some((_, data)) => {
                     s.results.insert(id, TaskOutcome::Completed(data));
                 }
                 None => s
@@ -369,21 +436,36 @@ impl DurableOrchestrationContext {
     ) -> impl Future<Output = Result<T, FunctionFailed>> + Send + 'static {
         let name: Arc<str> = Arc::from(name);
         let input = serde_json::to_value(input);
-        let first = self.schedule_activity::<T>(name.clone(), clone_input(&input));
+        self.with_retry(retry, move |context| {
+            context.schedule_activity(name.clone(), clone_input(&input))
+        })
+    }
+
+    /// Runs the call `attempt` makes, and makes it again after a durable timer each time it
+    /// fails and `retry` allows another attempt. The first attempt is scheduled at once.
+    fn with_retry<T: DeserializeOwned + Send + 'static>(
+        &self,
+        retry: RetryOptions,
+        attempt: impl Fn(&Self) -> DurableTask<T> + Send + 'static,
+    ) -> impl Future<Output = Result<T, FunctionFailed>> + Send + 'static {
+        let first = attempt(self);
         let context = self.clone();
         async move {
             let started = context.current_utc_date_time();
-            let mut attempt = 1;
+            let mut attempts = 1;
             let mut task = first;
             loop {
                 let failed = match task.await {
                     Ok(output) => return Ok(output),
                     Err(failed) => failed,
                 };
-                if input.is_err() || !retry.retries(attempt, &failed) {
+                // A call that could not even be made (its input did not serialize) is not
+                // retried: it would fail the same way.
+                if failed.details.error_type == "InvalidInput" || !retry.retries(attempts, &failed)
+                {
                     return Err(failed);
                 }
-                let delay = retry.delay_after(attempt);
+                let delay = retry.delay_after(attempts);
                 let next_at = context.after(delay);
                 let deadline = chrono::Duration::from_std(retry.retry_timeout)
                     .ok()
@@ -393,8 +475,8 @@ impl DurableOrchestrationContext {
                     return Err(failed);
                 }
                 context.create_timer(next_at).await?;
-                attempt += 1;
-                task = context.schedule_activity(name.clone(), clone_input(&input));
+                attempts += 1;
+                task = attempt(&context);
             }
         }
     }
@@ -459,27 +541,67 @@ impl DurableOrchestrationContext {
         let input = match input {
             Ok(input) => input,
             Err(e) => {
-                return DurableTask::failed(FunctionFailed {
-                    details: FailureDetails::new(
-                        "InvalidInput",
-                        format!("the input for `{name}` could not be serialized: {e}"),
-                    ),
-                    function: name.to_string(),
-                });
+                return invalid_input(&name, format!("its input could not be serialized: {e}"));
             }
         };
+        self.schedule(name.clone(), |event_id| Action::CallActivity {
+            event_id,
+            name,
+            input,
+        })
+    }
+
+    fn schedule_sub_orchestrator<T>(
+        &self,
+        name: Arc<str>,
+        instance_id: Option<String>,
+        input: Result<Value, serde_json::Error>,
+    ) -> DurableTask<T> {
+        let input = match input {
+            Ok(input) => input,
+            Err(e) => {
+                return invalid_input(&name, format!("its input could not be serialized: {e}"));
+            }
+        };
+        let instance_id = match instance_id {
+            Some(id) => match check_instance_id(&id) {
+                Ok(()) => id,
+                Err(reason) => {
+                    return invalid_input(&name, format!("invalid instance id `{id}`: {reason}"));
+                }
+            },
+            None => self.new_guid().simple().to_string(),
+        };
+        self.schedule(name.clone(), |event_id| Action::CallSubOrchestrator {
+            event_id,
+            name,
+            instance_id,
+            input,
+        })
+    }
+
+    /// Records an action under the next sequence number and returns the task awaiting its
+    /// outcome.
+    fn schedule<T>(&self, label: Arc<str>, action: impl FnOnce(i64) -> Action) -> DurableTask<T> {
         let event_id = self.state.with(|s| {
             let event_id = s.next_event_id;
             s.next_event_id += 1;
-            s.pending_actions.push_back(Action::CallActivity {
-                event_id,
-                name: name.clone(),
-                input,
-            });
+            s.pending_actions.push_back(action(event_id));
             event_id
         });
-        DurableTask::waiting(self.state.clone(), event_id, name)
+        DurableTask::waiting(self.state.clone(), event_id, label)
     }
+}
+
+/// A task that failed before it was scheduled.
+fn invalid_input<T>(function: &str, message: String) -> DurableTask<T> {
+    DurableTask::failed(FunctionFailed {
+        details: FailureDetails::new(
+            "InvalidInput",
+            format!("cannot call `{function}`: {message}"),
+        ),
+        function: function.to_owned(),
+    })
 }
 
 /// A copy of a serialized input for another attempt; a serialization error stays an error.

@@ -15,8 +15,11 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::OrchestratorRegistration;
-use super::context::{Action, DurableOrchestrationContext, SharedState, TaskOutcome};
-use crate::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationRuntimeStatus};
+use super::action::Action;
+use super::context::{DurableOrchestrationContext, SharedState, TaskOutcome};
+use crate::history::{
+    EventKind, FailureDetails, HistoryEvent, OrchestrationRuntimeStatus, ParentInstance,
+};
 use crate::registry::{BoxFuture, FunctionResult};
 
 /// How an execution ended.
@@ -25,6 +28,12 @@ pub(crate) enum Outcome {
     Completed(Value),
     Failed(FailureDetails),
     Terminated(Value),
+    /// `continue_as_new`: the next execution's input and the external events it inherits
+    /// (name, data), in arrival order.
+    ContinuedAsNew {
+        input: Value,
+        carried: Vec<(String, Value)>,
+    },
 }
 
 impl Outcome {
@@ -33,12 +42,15 @@ impl Outcome {
             Outcome::Completed(_) => OrchestrationRuntimeStatus::Completed,
             Outcome::Failed(_) => OrchestrationRuntimeStatus::Failed,
             Outcome::Terminated(_) => OrchestrationRuntimeStatus::Terminated,
+            Outcome::ContinuedAsNew { .. } => OrchestrationRuntimeStatus::ContinuedAsNew,
         }
     }
 
     pub(crate) fn output(&self) -> Value {
         match self {
-            Outcome::Completed(v) | Outcome::Terminated(v) => v.clone(),
+            Outcome::Completed(v)
+            | Outcome::Terminated(v)
+            | Outcome::ContinuedAsNew { input: v, .. } => v.clone(),
             Outcome::Failed(_) => Value::Null,
         }
     }
@@ -66,6 +78,15 @@ pub(crate) struct ScheduledTimer {
     pub(crate) fire_at: DateTime<Utc>,
 }
 
+/// A sub-orchestration the turn started.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ScheduledSubOrchestration {
+    pub(crate) event_id: i64,
+    pub(crate) name: Arc<str>,
+    pub(crate) instance_id: String,
+    pub(crate) input: Value,
+}
+
 /// What one turn produced.
 #[derive(Debug)]
 pub(crate) struct Turn {
@@ -75,6 +96,10 @@ pub(crate) struct Turn {
     pub(crate) activities: Vec<ScheduledActivity>,
     /// Durable timers to set.
     pub(crate) timers: Vec<ScheduledTimer>,
+    /// Sub-orchestrations to start.
+    pub(crate) sub_orchestrations: Vec<ScheduledSubOrchestration>,
+    /// Whether the instance is suspended after the turn.
+    pub(crate) suspended: bool,
     /// Set when the execution finished in this turn.
     pub(crate) outcome: Option<Outcome>,
     /// The custom status after the turn.
@@ -112,6 +137,10 @@ pub(crate) struct OrchestrationRun {
     outcome: Option<Outcome>,
     outcome_recorded: bool,
     polls: u64,
+    /// Set between `ExecutionSuspended` and `ExecutionResumed`.
+    suspended: bool,
+    /// Events that arrived while suspended, applied in order on resume.
+    held: Vec<HistoryEvent>,
 }
 
 impl Drop for OrchestrationRun {
@@ -140,6 +169,8 @@ impl OrchestrationRun {
             outcome: None,
             outcome_recorded: false,
             polls: 0,
+            suspended: false,
+            held: Vec::new(),
         }
     }
 
@@ -166,16 +197,30 @@ impl OrchestrationRun {
         let started = HistoryEvent::new(now, EventKind::OrchestratorStarted {});
         self.apply(&started);
         new_events.push(started);
-        for message in messages {
-            if self.outcome.is_some() {
+        let mut messages = messages.into_iter();
+        while self.outcome.is_none() {
+            let Some(message) = messages.next() else {
                 break;
-            }
+            };
             self.apply(&message);
             new_events.push(message);
+        }
+        // Events the finished execution did not see: carried by `continue_as_new` when it
+        // preserves unprocessed events, dropped otherwise.
+        if let Some(Outcome::ContinuedAsNew { carried, .. }) = &mut self.outcome
+            && self
+                .state
+                .with(|s| s.continue_as_new.as_ref().is_some_and(|c| c.1))
+        {
+            carried.extend(messages.filter_map(|event| match event.kind {
+                EventKind::EventRaised { name, input } => Some((name, input)),
+                _ => None,
+            }));
         }
 
         let mut activities = Vec::new();
         let mut timers = Vec::new();
+        let mut sub_orchestrations = Vec::new();
         let pending = self.state.with(|s| std::mem::take(&mut s.pending_actions));
         if !matches!(
             self.outcome,
@@ -196,6 +241,17 @@ impl OrchestrationRun {
                     Action::CreateTimer { event_id, fire_at } => {
                         timers.push(ScheduledTimer { event_id, fire_at });
                     }
+                    Action::CallSubOrchestrator {
+                        event_id,
+                        name,
+                        instance_id,
+                        input,
+                    } => sub_orchestrations.push(ScheduledSubOrchestration {
+                        event_id,
+                        name,
+                        instance_id,
+                        input,
+                    }),
                 }
             }
         }
@@ -219,6 +275,8 @@ impl OrchestrationRun {
             new_events,
             activities,
             timers,
+            sub_orchestrations,
+            suspended: self.suspended && self.outcome.is_none(),
             outcome,
             custom_status: self.state.with(|s| s.custom_status.clone()),
             polls: self.polls - before,
@@ -235,16 +293,44 @@ impl OrchestrationRun {
         self.state.with(|s| s.execution_id.clone())
     }
 
+    /// The instance id.
+    pub(crate) fn instance_id(&self) -> String {
+        self.state.with(|s| s.instance_id.clone())
+    }
+
+    /// The orchestrator function name.
+    pub(crate) fn name(&self) -> String {
+        self.registration.name.to_owned()
+    }
+
+    /// The orchestration version, once `ExecutionStarted` has been applied.
+    pub(crate) fn version(&self) -> String {
+        self.state.with(|s| s.version.clone())
+    }
+
+    /// The parent, when this is a sub-orchestration.
+    pub(crate) fn parent(&self) -> Option<ParentInstance> {
+        self.state.with(|s| s.parent.clone())
+    }
+
     fn apply(&mut self, event: &HistoryEvent) {
+        if self.suspended && Self::held_while_suspended(&event.kind) {
+            self.held.push(event.clone());
+            return;
+        }
         match &event.kind {
             EventKind::ExecutionStarted {
                 execution_id,
                 input,
+                version,
+                parent_instance,
                 ..
             } => {
                 self.state.with(|s| {
                     s.execution_id = execution_id.clone();
                     s.input = input.clone();
+                    s.version = version.clone();
+                    s.parent = parent_instance.clone();
                 });
                 let context = DurableOrchestrationContext::new(self.state.clone());
                 self.future = Some((self.registration.invoke)(context));
@@ -253,7 +339,9 @@ impl OrchestrationRun {
             EventKind::OrchestratorStarted {} => {
                 self.state.with(|s| s.current_time = event.timestamp);
             }
-            EventKind::TaskScheduled { .. } | EventKind::TimerCreated { .. } => {
+            EventKind::TaskScheduled { .. }
+            | EventKind::TimerCreated { .. }
+            | EventKind::SubOrchestrationInstanceCreated { .. } => {
                 let taken = self.state.with(|s| s.pending_actions.pop_front());
                 if !taken.as_ref().is_some_and(|a| a.is_recorded_by(event)) {
                     let recorded = Action::describe_recorded(event);
@@ -278,9 +366,30 @@ impl OrchestrationRun {
                 *task_scheduled_id,
                 TaskOutcome::Failed(failure_details.clone()),
             ),
+            EventKind::SubOrchestrationInstanceCompleted {
+                task_scheduled_id,
+                result,
+            } => self.deliver(*task_scheduled_id, TaskOutcome::Completed(result.clone())),
+            EventKind::SubOrchestrationInstanceFailed {
+                task_scheduled_id,
+                failure_details,
+            } => self.deliver(
+                *task_scheduled_id,
+                TaskOutcome::Failed(failure_details.clone()),
+            ),
             EventKind::TimerFired { timer_id, .. } => {
                 self.deliver(*timer_id, TaskOutcome::Completed(Value::Null));
             }
+            EventKind::ExecutionSuspended { .. } => self.suspended = true,
+            EventKind::ExecutionResumed { .. } => {
+                if self.suspended {
+                    self.suspended = false;
+                    for held in std::mem::take(&mut self.held) {
+                        self.apply(&held);
+                    }
+                }
+            }
+            EventKind::ExecutionRewound { .. } => {}
             EventKind::EventRaised { name, input } => {
                 if let Some(waker) = self.state.with(|s| s.raise_event(name, input.clone())) {
                     waker.wake();
@@ -292,6 +401,20 @@ impl OrchestrationRun {
             EventKind::ExecutionCompleted { .. } => {}
         }
         self.poll();
+    }
+
+    /// Events that wait while the instance is suspended: whatever would let the orchestrator
+    /// make progress.
+    fn held_while_suspended(kind: &EventKind) -> bool {
+        matches!(
+            kind,
+            EventKind::TaskCompleted { .. }
+                | EventKind::TaskFailed { .. }
+                | EventKind::TimerFired { .. }
+                | EventKind::EventRaised { .. }
+                | EventKind::SubOrchestrationInstanceCompleted { .. }
+                | EventKind::SubOrchestrationInstanceFailed { .. }
+        )
     }
 
     fn deliver(&mut self, event_id: i64, outcome: TaskOutcome) {
@@ -315,7 +438,18 @@ impl OrchestrationRun {
         let mut cx = Context::from_waker(&self.waker);
         match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
             Ok(Poll::Pending) => {}
-            Ok(Poll::Ready(Ok(output))) => self.finish(Outcome::Completed(output)),
+            Ok(Poll::Ready(Ok(output))) => {
+                let next = self.state.with(|s| {
+                    let (input, preserve) = s.continue_as_new.clone()?;
+                    let carried = if preserve {
+                        s.take_unprocessed_events()
+                    } else {
+                        Vec::new()
+                    };
+                    Some(Outcome::ContinuedAsNew { input, carried })
+                });
+                self.finish(next.unwrap_or(Outcome::Completed(output)));
+            }
             Ok(Poll::Ready(Err(details))) => self.finish(Outcome::Failed(details)),
             Err(panic) => self.finish(Outcome::Failed(FailureDetails::new(
                 "Panic",

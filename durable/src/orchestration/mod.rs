@@ -7,6 +7,7 @@
 //! function that no longer does what its history says fails with a nondeterminism error
 //! instead of corrupting the history.
 
+mod action;
 mod context;
 pub(crate) mod engine;
 mod retry;

@@ -22,6 +22,8 @@ fn started(input: Value) -> HistoryEvent {
             name: "test".into(),
             execution_id: "exec-1".into(),
             input,
+            version: String::new(),
+            parent_instance: None,
         },
     )
 }

@@ -34,6 +34,9 @@ pub struct WorkerOptions {
     /// Keep live orchestrations in memory between turns (`extendedSessionsEnabled`), so a
     /// turn does not replay history.
     pub extended_sessions_enabled: bool,
+    /// The version given to sub-orchestrations (`defaultVersion`); the client gives it to
+    /// the instances it starts.
+    pub default_version: String,
 }
 
 impl Default for WorkerOptions {
@@ -42,6 +45,7 @@ impl Default for WorkerOptions {
             max_concurrent_activity_functions: 100,
             max_concurrent_orchestrator_functions: 100,
             extended_sessions_enabled: true,
+            default_version: String::new(),
         }
     }
 }
@@ -167,6 +171,11 @@ impl LocalStarter {
     ) -> Result<(), BackendError> {
         orchestrations::start_instance(&self.shared, registration, instance).await
     }
+}
+
+/// A new instance or execution id: 32 lowercase hex digits, as Azure generates them.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Runs `handle` for each work item `fetch` yields, at most `limit` at once, until `stopped`;

@@ -5,16 +5,17 @@ use chrono::Utc;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
+use super::{Counters, FETCH_WAIT, Shared, dispatch_loop, new_id};
 use crate::backend::{
     ActivityRequest, BackendError, InstanceRecord, NewInstance, OrchestrationCommit,
-    OrchestrationWorkItem, WorkItemLock,
+    OrchestrationWorkItem, SubOrchestrationStart, WorkItemLock,
 };
 use crate::history::{
     EventKind, FailureDetails, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
+    ParentInstance,
 };
 use crate::orchestration::OrchestratorRegistration;
-use crate::orchestration::engine::{OrchestrationRun, Turn};
+use crate::orchestration::engine::{OrchestrationRun, Outcome, Turn};
 
 /// Live orchestrations kept between turns (extended sessions), keyed by instance id.
 #[derive(Default)]
@@ -112,15 +113,40 @@ pub(super) async fn run_turn(
         local.lease
     });
     let instance_id = instance.instance_id.clone();
-    let events: Vec<HistoryEvent> = messages
+    if instance.runtime_status == OrchestrationRuntimeStatus::Failed
+        && let Some(at) = messages
+            .iter()
+            .position(|m| matches!(m.event.kind, EventKind::ExecutionRewound { .. }))
+    {
+        let rewound = messages.swap_remove(at).event;
+        return rewind(shared, instance, lock, rewound, completed_activity).await;
+    }
+    // `continue_as_new` queues the `ExecutionStarted` of the next execution: from that
+    // message on, the next execution is the current one.
+    let next_execution = messages.iter().find_map(|m| match &m.event.kind {
+        EventKind::ExecutionStarted { execution_id, .. }
+            if *execution_id != instance.execution_id =>
+        {
+            Some(execution_id.clone())
+        }
+        _ => None,
+    });
+    let (execution_id, history_len) = match next_execution {
+        Some(next) => (next, 0),
+        None => (instance.execution_id.clone(), history_len),
+    };
+    let mut events: Vec<HistoryEvent> = messages
         .into_iter()
-        .filter(|m| {
-            m.execution_id
-                .as_ref()
-                .is_none_or(|e| *e == instance.execution_id)
-        })
+        .filter(|m| m.execution_id.as_ref().is_none_or(|e| *e == execution_id))
         .map(|m| m.event)
         .collect();
+    if let Some(at) = events
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::ExecutionStarted { .. }))
+    {
+        let started = events.remove(at);
+        events.insert(0, started);
+    }
 
     if instance.runtime_status.is_terminal() || events.is_empty() {
         // Late results for a finished execution, or messages for an old one: consume them.
@@ -149,9 +175,7 @@ pub(super) async fn run_turn(
         return commit(&shared, &instance, &lock, fail, None).await;
     };
 
-    let cached = shared
-        .cache
-        .take(&instance_id, &instance.execution_id, history_len);
+    let cached = shared.cache.take(&instance_id, &execution_id, history_len);
     let mut run = match cached {
         Some(run) => run,
         None => {
@@ -159,7 +183,7 @@ pub(super) async fn run_turn(
             if history_len > 0 {
                 match shared
                     .backend
-                    .get_history(&instance_id, &instance.execution_id)
+                    .get_history(&instance_id, &execution_id)
                     .await
                 {
                     Ok(history) => {
@@ -183,12 +207,181 @@ pub(super) async fn run_turn(
     Counters::add(&shared.counters.orchestrator_polls, turn.polls);
     let commit_data = OrchestrationCommit {
         completed_activity,
-        ..turn_commit(&shared, &instance_id, &instance.execution_id, turn)
+        ..turn_commit(&shared, &run, turn)
     };
     let new_len = history_len + commit_data.new_events.len() as u64;
     let finished = run.is_finished();
     let keep = (!finished && shared.options.extended_sessions_enabled).then_some((run, new_len));
     commit(&shared, &instance, &lock, commit_data, keep).await
+}
+
+/// Rewinds a failed instance (`RewindAsync` in C#): a new execution whose history is the
+/// failed one's without its failures, so that the calls that failed are pending again. Failed
+/// activities are queued again under their original sequence numbers; a failed
+/// sub-orchestration is rewound too (or started again when it never started); the
+/// orchestrator, replayed, goes on from there.
+async fn rewind(
+    shared: Arc<Shared>,
+    instance: InstanceRecord,
+    lock: WorkItemLock,
+    rewound: HistoryEvent,
+    completed_activity: Option<WorkItemLock>,
+) -> bool {
+    let instance_id = instance.instance_id.clone();
+    shared.cache.remove(&instance_id);
+    let history = match shared
+        .backend
+        .get_history(&instance_id, &instance.execution_id)
+        .await
+    {
+        Ok(history) => history,
+        Err(error) => {
+            tracing::error!(%instance_id, %error, "loading history to rewind failed");
+            abandon(&shared, &lock).await;
+            return false;
+        }
+    };
+    let (reason, new_parent_execution) = match &rewound.kind {
+        EventKind::ExecutionRewound {
+            input,
+            parent_execution_id,
+        } => (input.clone(), parent_execution_id.clone()),
+        _ => (Value::Null, None),
+    };
+    let execution_id = new_id();
+    let now = Utc::now();
+    let mut new_events = Vec::with_capacity(history.len() + 2);
+    let mut failed_calls = Vec::new();
+    for event in history {
+        match event.kind {
+            EventKind::TaskFailed {
+                task_scheduled_id, ..
+            } => failed_calls.push((task_scheduled_id, None)),
+            EventKind::SubOrchestrationInstanceFailed {
+                task_scheduled_id,
+                failure_details,
+            } => failed_calls.push((task_scheduled_id, Some(failure_details.error_type))),
+            EventKind::ExecutionCompleted { .. } => {}
+            EventKind::ExecutionStarted {
+                name,
+                input,
+                version,
+                mut parent_instance,
+                ..
+            } => {
+                if let (Some(parent), Some(parent_execution)) =
+                    (&mut parent_instance, &new_parent_execution)
+                {
+                    parent.execution_id.clone_from(parent_execution);
+                }
+                new_events.push(HistoryEvent::new(
+                    event.timestamp,
+                    EventKind::ExecutionStarted {
+                        name,
+                        execution_id: execution_id.clone(),
+                        input,
+                        version,
+                        parent_instance,
+                    },
+                ));
+            }
+            kind => new_events.push(HistoryEvent { kind, ..event }),
+        }
+    }
+    let mut activities = Vec::new();
+    let mut messages = Vec::new();
+    let mut sub_orchestrations = Vec::new();
+    for (task_scheduled_id, child_failure) in failed_calls {
+        let Some(call) = new_events.iter().find(|e| e.event_id == task_scheduled_id) else {
+            continue;
+        };
+        match (&call.kind, child_failure) {
+            (EventKind::TaskScheduled { name, input }, None) => {
+                activities.push(ActivityRequest {
+                    instance_id: instance_id.clone(),
+                    execution_id: execution_id.clone(),
+                    task_scheduled_id,
+                    name: name.clone(),
+                    input: input.clone(),
+                });
+            }
+            (
+                EventKind::SubOrchestrationInstanceCreated {
+                    name,
+                    instance_id: child_id,
+                    input,
+                },
+                Some(error_type),
+            ) => {
+                let parent = ParentInstance {
+                    name: instance.name.clone(),
+                    instance_id: instance_id.clone(),
+                    execution_id: execution_id.clone(),
+                    task_scheduled_id,
+                };
+                if error_type == "InstanceExists" || error_type == "Terminated" {
+                    // The child never started, or was stopped: start it again. (Only a
+                    // failed child can be rewound.)
+                    let if_exists = OrchestrationMessage {
+                        visible_at: None,
+                        instance_id: instance_id.clone(),
+                        execution_id: Some(execution_id.clone()),
+                        event: HistoryEvent::new(
+                            now,
+                            EventKind::SubOrchestrationInstanceFailed {
+                                task_scheduled_id,
+                                failure_details: FailureDetails::new(
+                                    "InstanceExists",
+                                    format!("an unfinished instance with id `{child_id}` exists"),
+                                ),
+                            },
+                        ),
+                    };
+                    sub_orchestrations.push(SubOrchestrationStart {
+                        instance: NewInstance {
+                            instance_id: child_id.clone(),
+                            name: name.clone(),
+                            execution_id: new_id(),
+                            input: input.clone(),
+                            created_at: now,
+                            version: shared.options.default_version.clone(),
+                            parent: Some(parent),
+                        },
+                        if_exists,
+                    });
+                } else {
+                    messages.push(OrchestrationMessage {
+                        visible_at: None,
+                        instance_id: child_id.clone(),
+                        execution_id: None,
+                        event: HistoryEvent::new(
+                            now,
+                            EventKind::ExecutionRewound {
+                                input: reason.clone(),
+                                parent_execution_id: Some(execution_id.clone()),
+                            },
+                        ),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    new_events.push(HistoryEvent::new(now, EventKind::OrchestratorStarted {}));
+    new_events.push(rewound);
+    let commit_data = OrchestrationCommit {
+        execution_id,
+        new_events,
+        status: OrchestrationRuntimeStatus::Running,
+        output: Value::Null,
+        custom_status: instance.custom_status.clone(),
+        failure: None,
+        activities,
+        messages,
+        sub_orchestrations,
+        completed_activity,
+    };
+    commit(&shared, &instance, &lock, commit_data, None).await
 }
 
 /// Starts an instance by running its first turn here and committing it together with the
@@ -206,17 +399,9 @@ pub(super) async fn start_instance(
     }
     let plain = new.clone();
     let mut run = OrchestrationRun::new(registration, &instance_id);
-    let started = HistoryEvent::new(
-        new.created_at,
-        EventKind::ExecutionStarted {
-            name: new.name.clone(),
-            execution_id: new.execution_id.clone(),
-            input: new.input.clone(),
-        },
-    );
-    let turn = run.turn(Utc::now(), vec![started]);
+    let turn = run.turn(Utc::now(), vec![new.started_event()]);
     Counters::add(&shared.counters.orchestrator_polls, turn.polls);
-    let first_turn = turn_commit(shared, &instance_id, &new.execution_id, turn);
+    let first_turn = turn_commit(shared, &run, turn);
     let finished = run.is_finished();
     let cached = !finished && shared.options.extended_sessions_enabled;
     if cached {
@@ -329,66 +514,126 @@ async fn abandon(shared: &Shared, lock: &WorkItemLock) {
     }
 }
 
-/// The commit of a turn: scheduled activities become work items, or an immediate
-/// `TaskFailed` when no activity of that name is registered (as Azure fails such a call).
-fn turn_commit(
-    shared: &Shared,
-    instance_id: &str,
-    execution_id: &str,
-    turn: Turn,
-) -> OrchestrationCommit {
+/// The commit of a turn. Scheduled activities become work items, or an immediate
+/// `TaskFailed` when no activity of that name is registered (as Azure fails such a call);
+/// sub-orchestrations become new instances; a finished sub-orchestration reports to its
+/// parent; `continue_as_new` queues the next execution's start.
+fn turn_commit(shared: &Shared, run: &OrchestrationRun, turn: Turn) -> OrchestrationCommit {
+    let instance_id = run.instance_id();
+    let execution_id = run.execution_id();
+    let now = Utc::now();
+    let to_self = |event: EventKind| OrchestrationMessage {
+        visible_at: None,
+        instance_id: instance_id.clone(),
+        execution_id: Some(execution_id.clone()),
+        event: HistoryEvent::new(now, event),
+    };
     let mut activities = Vec::with_capacity(turn.activities.len());
     let mut messages = Vec::new();
     for scheduled in turn.activities {
         if shared.registry.activity(&scheduled.name).is_some() {
             activities.push(ActivityRequest {
-                instance_id: instance_id.to_owned(),
-                execution_id: execution_id.to_owned(),
+                instance_id: instance_id.clone(),
+                execution_id: execution_id.clone(),
                 task_scheduled_id: scheduled.event_id,
                 name: scheduled.name.to_string(),
                 input: scheduled.input,
             });
         } else {
-            messages.push(OrchestrationMessage {
-                visible_at: None,
-                instance_id: instance_id.to_owned(),
-                execution_id: Some(execution_id.to_owned()),
-                event: HistoryEvent::new(
-                    Utc::now(),
-                    EventKind::TaskFailed {
-                        task_scheduled_id: scheduled.event_id,
-                        failure_details: FailureDetails::new(
-                            "FunctionNotFound",
-                            format!(
-                                "no activity function named `{}` is registered in this app",
-                                scheduled.name
-                            ),
-                        ),
-                    },
-                ),
-            });
+            messages.push(to_self(EventKind::TaskFailed {
+                task_scheduled_id: scheduled.event_id,
+                failure_details: not_registered("activity", &scheduled.name),
+            }));
         }
+    }
+    let mut sub_orchestrations = Vec::with_capacity(turn.sub_orchestrations.len());
+    for child in turn.sub_orchestrations {
+        if shared.registry.orchestrator(&child.name).is_none() {
+            messages.push(to_self(EventKind::SubOrchestrationInstanceFailed {
+                task_scheduled_id: child.event_id,
+                failure_details: not_registered("orchestrator", &child.name),
+            }));
+            continue;
+        }
+        let if_exists = to_self(EventKind::SubOrchestrationInstanceFailed {
+            task_scheduled_id: child.event_id,
+            failure_details: FailureDetails::new(
+                "InstanceExists",
+                format!(
+                    "sub-orchestration `{}` could not start: an unfinished instance with id `{}` exists",
+                    child.name, child.instance_id
+                ),
+            ),
+        });
+        sub_orchestrations.push(SubOrchestrationStart {
+            instance: NewInstance {
+                instance_id: child.instance_id,
+                name: child.name.to_string(),
+                execution_id: new_id(),
+                input: child.input,
+                created_at: now,
+                version: shared.options.default_version.clone(),
+                parent: Some(ParentInstance {
+                    name: run.name(),
+                    instance_id: instance_id.clone(),
+                    execution_id: execution_id.clone(),
+                    task_scheduled_id: child.event_id,
+                }),
+            },
+            if_exists,
+        });
     }
     for timer in turn.timers {
         messages.push(OrchestrationMessage {
-            instance_id: instance_id.to_owned(),
-            execution_id: Some(execution_id.to_owned()),
-            event: HistoryEvent::new(
-                timer.fire_at,
-                EventKind::TimerFired {
-                    timer_id: timer.event_id,
-                    fire_at: timer.fire_at,
-                },
-            ),
             visible_at: Some(timer.fire_at),
+            ..to_self(EventKind::TimerFired {
+                timer_id: timer.event_id,
+                fire_at: timer.fire_at,
+            })
         });
     }
     let (status, output, failure) = match &turn.outcome {
         Some(outcome) => (outcome.status(), outcome.output(), outcome.failure()),
+        None if turn.suspended => (OrchestrationRuntimeStatus::Suspended, Value::Null, None),
         None => (OrchestrationRuntimeStatus::Running, Value::Null, None),
     };
+    match turn.outcome {
+        Some(Outcome::ContinuedAsNew { input, carried }) => {
+            let next = new_id();
+            let started = EventKind::ExecutionStarted {
+                name: run.name(),
+                execution_id: next.clone(),
+                input,
+                version: run.version(),
+                parent_instance: run.parent(),
+            };
+            let to_next = |event: EventKind| OrchestrationMessage {
+                execution_id: Some(next.clone()),
+                ..to_self(event)
+            };
+            messages.push(to_next(started));
+            messages.extend(
+                carried
+                    .into_iter()
+                    .map(|(name, input)| to_next(EventKind::EventRaised { name, input })),
+            );
+        }
+        Some(outcome) => {
+            if let Some(parent) = run.parent()
+                && let Some(report) = report_to_parent(&parent, &run.name(), &outcome)
+            {
+                messages.push(OrchestrationMessage {
+                    visible_at: None,
+                    instance_id: parent.instance_id,
+                    execution_id: Some(parent.execution_id),
+                    event: HistoryEvent::new(now, report),
+                });
+            }
+        }
+        None => {}
+    }
     OrchestrationCommit {
-        execution_id: execution_id.to_owned(),
+        execution_id,
         new_events: turn.new_events,
         status,
         output,
@@ -396,8 +641,40 @@ fn turn_commit(
         failure,
         activities,
         messages,
+        sub_orchestrations,
         completed_activity: None,
     }
+}
+
+/// The event that tells a parent how its sub-orchestration ended; `None` while it goes on
+/// (`continue_as_new`).
+fn report_to_parent(parent: &ParentInstance, name: &str, outcome: &Outcome) -> Option<EventKind> {
+    let task_scheduled_id = parent.task_scheduled_id;
+    Some(match outcome {
+        Outcome::Completed(result) => EventKind::SubOrchestrationInstanceCompleted {
+            task_scheduled_id,
+            result: result.clone(),
+        },
+        Outcome::Failed(details) => EventKind::SubOrchestrationInstanceFailed {
+            task_scheduled_id,
+            failure_details: details.clone(),
+        },
+        Outcome::Terminated(reason) => EventKind::SubOrchestrationInstanceFailed {
+            task_scheduled_id,
+            failure_details: FailureDetails::new(
+                "Terminated",
+                format!("sub-orchestration `{name}` was terminated: {reason}"),
+            ),
+        },
+        Outcome::ContinuedAsNew { .. } => return None,
+    })
+}
+
+fn not_registered(kind: &str, name: &str) -> FailureDetails {
+    FailureDetails::new(
+        "FunctionNotFound",
+        format!("no {kind} function named `{name}` is registered in this app"),
+    )
 }
 
 /// A commit that only consumes the fetched messages.
@@ -411,6 +688,7 @@ fn unchanged(instance: &InstanceRecord) -> OrchestrationCommit {
         failure: instance.failure.clone(),
         activities: Vec::new(),
         messages: Vec::new(),
+        sub_orchestrations: Vec::new(),
         completed_activity: None,
     }
 }

@@ -162,6 +162,8 @@ fn new_instance(instance_id: &str, execution_id: &str, input: Value) -> NewInsta
         execution_id: execution_id.to_owned(),
         input,
         created_at: at(0),
+        version: String::new(),
+        parent: None,
     }
 }
 
@@ -172,6 +174,8 @@ fn started(execution_id: &str, input: Value) -> HistoryEvent {
             name: "Orchestrator".to_owned(),
             execution_id: execution_id.to_owned(),
             input,
+            version: String::new(),
+            parent_instance: None,
         },
     )
 }
@@ -231,6 +235,7 @@ fn running(execution_id: &str, events: Vec<HistoryEvent>) -> OrchestrationCommit
         failure: None,
         activities: Vec::new(),
         messages: Vec::new(),
+        sub_orchestrations: Vec::new(),
         completed_activity: None,
     }
 }

@@ -61,6 +61,8 @@ pub(crate) async fn create_and_get_instance<H: Harness>(harness: &H) {
             name: "Orchestrator".to_owned(),
             execution_id: "e1".to_owned(),
             input,
+            version: String::new(),
+            parent_instance: None,
         }]
     );
     assert_eq!(item.messages[0].execution_id.as_deref(), Some("e1"));
@@ -177,6 +179,8 @@ pub(crate) async fn create_over_finished_instance_replaces_it<H: Harness>(harnes
             name: "Orchestrator".to_owned(),
             execution_id: "e2".to_owned(),
             input: json!("second"),
+            version: String::new(),
+            parent_instance: None,
         }]
     );
     harness.close(store).await;

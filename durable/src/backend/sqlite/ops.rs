@@ -186,14 +186,7 @@ impl Writer {
                 visible_at: None,
                 instance_id: new.instance_id.clone(),
                 execution_id: Some(new.execution_id.clone()),
-                event: HistoryEvent::new(
-                    new.created_at,
-                    EventKind::ExecutionStarted {
-                        name: new.name.clone(),
-                        execution_id: new.execution_id,
-                        input: new.input,
-                    },
-                ),
+                event: new.started_event(),
             };
             let message_id = self.insert_message(&message, &new.name, batch)?;
             return Ok(Effect::Created {
@@ -279,7 +272,7 @@ impl Writer {
         lock: CompletingLock,
         commit: OrchestrationCommit,
         completed_activity: Option<i64>,
-        batch: &Batch,
+        batch: &mut Batch,
     ) -> OpResult<Effect> {
         let hub = self.hub();
         if let Some(id) = completed_activity {
@@ -346,8 +339,21 @@ impl Writer {
                 instance_id: instance_id.clone(),
             }));
         }
-        let (activities, messages) =
+        let (activities, mut messages) =
             self.enqueue_outputs(instance_id, commit.activities, commit.messages, batch)?;
+        let mut created = Vec::with_capacity(commit.sub_orchestrations.len());
+        for start in commit.sub_orchestrations {
+            match self.create_instance(start.instance, None, batch) {
+                Ok(effect) => created.push(effect),
+                // Checked before anything is written, so the operation can go on.
+                Err(Failure::Rejected(BackendError::InstanceExists { .. })) => {
+                    if let Some(id) = self.insert_message_to_instance(&start.if_exists, batch)? {
+                        messages.push((id, start.if_exists));
+                    }
+                }
+                Err(failure) => return Err(failure),
+            }
+        }
         self.delete_messages(&lock.message_ids)?;
         Ok(Effect::Completed {
             token,
@@ -365,6 +371,7 @@ impl Writer {
             activities,
             enqueued_at: batch.now,
             messages,
+            created,
         })
     }
 

@@ -36,6 +36,8 @@ fn new_instance(instance_id: &str) -> NewInstance {
         execution_id: "e1".to_owned(),
         input: json!(null),
         created_at: Utc::now(),
+        version: String::new(),
+        parent: None,
     }
 }
 
@@ -52,6 +54,7 @@ fn commit(status: OrchestrationRuntimeStatus) -> OrchestrationCommit {
         failure: None,
         activities: Vec::new(),
         messages: Vec::new(),
+        sub_orchestrations: Vec::new(),
         completed_activity: None,
     }
 }

@@ -109,6 +109,8 @@ pub(super) enum Effect {
         activities: Vec<(i64, ActivityRequest)>,
         enqueued_at: DateTime<Utc>,
         messages: Vec<(i64, OrchestrationMessage)>,
+        /// The sub-orchestrations the turn created (`Effect::Created` each).
+        created: Vec<Effect>,
     },
     ActivityCompleted {
         id: i64,
@@ -254,7 +256,6 @@ impl Writer {
         if writes.is_empty() {
             return;
         }
-        let started = std::time::Instant::now();
         let now = Utc::now();
         let mut batch = Batch {
             now,
@@ -308,9 +309,6 @@ impl Writer {
             }
             return;
         }
-        if std::env::var_os("XDEBUG").is_some() {
-            eprintln!("BATCH {} {}", replies.len(), started.elapsed().as_micros());
-        }
         let mut results = Vec::with_capacity(outcomes.len());
         let mut effects = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
@@ -356,55 +354,7 @@ impl Writer {
         let mut index = self.shared.index();
         let first_timer = index.next_timer_due();
         for effect in effects {
-            match effect {
-                Effect::Nothing => {}
-                Effect::Created {
-                    record,
-                    start,
-                    history_len,
-                    activities,
-                    messages,
-                } => {
-                    let enqueued_at = record.created_at;
-                    index.instance_created(record, start, history_len);
-                    for (id, request) in activities {
-                        index.add_activity(id, request, enqueued_at);
-                    }
-                    for (id, message) in messages {
-                        index.add_message(id, message);
-                    }
-                }
-                Effect::Message(id, message) => {
-                    index.add_message(id, message);
-                }
-                Effect::Completed {
-                    token,
-                    update,
-                    history_len,
-                    completed_activity,
-                    activities,
-                    enqueued_at,
-                    messages,
-                } => {
-                    index.finish_complete(token, update, history_len);
-                    if let Some(id) = completed_activity {
-                        index.finish_complete_activity(id);
-                    }
-                    for (id, request) in activities {
-                        index.add_activity(id, request, enqueued_at);
-                    }
-                    for (id, message) in messages {
-                        index.add_message(id, message);
-                    }
-                }
-                Effect::ActivityCompleted { id, message } => {
-                    index.finish_complete_activity(id);
-                    if let Some((id, message)) = message {
-                        index.add_message(id, message);
-                    }
-                }
-                Effect::Orphans { token } => index.drop_lock(token),
-            }
+            apply_effect(&mut index, effect);
         }
         // A new earliest timer must reach fetchers that sleep until the previous one.
         let wake_orchestrations =
@@ -417,5 +367,62 @@ impl Writer {
         if wake_activities {
             self.shared.activities.notify_waiters();
         }
+    }
+}
+
+/// Applies one committed operation's effect to the index.
+fn apply_effect(index: &mut Index, effect: Effect) {
+    match effect {
+        Effect::Nothing => {}
+        Effect::Created {
+            record,
+            start,
+            history_len,
+            activities,
+            messages,
+        } => {
+            let enqueued_at = record.created_at;
+            index.instance_created(record, start, history_len);
+            for (id, request) in activities {
+                index.add_activity(id, request, enqueued_at);
+            }
+            for (id, message) in messages {
+                index.add_message(id, message);
+            }
+        }
+        Effect::Message(id, message) => {
+            index.add_message(id, message);
+        }
+        Effect::Completed {
+            token,
+            update,
+            history_len,
+            completed_activity,
+            activities,
+            enqueued_at,
+            messages,
+            created,
+        } => {
+            index.finish_complete(token, update, history_len);
+            for effect in created {
+                apply_effect(index, effect);
+            }
+            if let Some(id) = completed_activity {
+                index.finish_complete_activity(id);
+            }
+            for (id, request) in activities {
+                index.add_activity(id, request, enqueued_at);
+            }
+            for (id, message) in messages {
+                index.add_message(id, message);
+            }
+        }
+        Effect::ActivityCompleted { id, message } => {
+            index.finish_complete_activity(id);
+            if let Some((id, message)) = message {
+                index.add_message(id, message);
+            }
+        }
+        Effect::Orphans { token } => index.drop_lock(token),
     }
 }
