@@ -111,9 +111,21 @@ fn expand(kind: Kind, valid: &Valid<'_>) -> TokenStream {
             let ok_value = quote_spanned! {ok.span()=>
                 #private::output::<#ok>(#name, #output)
             };
+            let causes = quote! {{
+                #[allow(unused_imports)]
+                use #private::{NoCauses as _, StdErrorCauses as _};
+                (&#private::Causes(&#error)).causes()
+            }};
+            // The causes are read before the error moves into `error`.
             let err_value = match err {
-                Some(err) => quote_spanned! {err.span()=> #private::error::<#err>(#error) },
-                None => quote_spanned! {ty.span()=> #private::error(#error) },
+                Some(err) => quote_spanned! {err.span()=> {
+                    let causes = #causes;
+                    #private::error::<#err>(#error, causes)
+                }},
+                None => quote_spanned! {ty.span()=> {
+                    let causes = #causes;
+                    #private::error(#error, causes)
+                }},
             };
             quote! {
                 match #output {

@@ -32,8 +32,8 @@ pub use worker::{RuntimeStats, WorkerOptions};
 pub mod prelude {
     pub use crate::{
         ActivityHandle, DurableActivityContext, DurableError, DurableOrchestrationClient,
-        DurableOrchestrationContext, DurableOrchestrationStatus, DurableTask, FunctionFailed,
-        InputError, OrchestrationRuntimeStatus, OrchestratorHandle, RetryOptions, activity_trigger,
-        orchestration_trigger, when_all, when_any,
+        DurableOrchestrationContext, DurableOrchestrationStatus, DurableTask, FailureDetails,
+        FunctionFailed, InputError, OrchestrationRuntimeStatus, OrchestratorHandle, RetryOptions,
+        activity_trigger, orchestration_trigger, when_all, when_any,
     };
 }

@@ -60,19 +60,57 @@ pub fn output<T: Serialize>(function: &str, output: T) -> FunctionResult {
     })
 }
 
-/// Turns a function's `Err` into failure details: the error's type, its message and, in
-/// alternate form (`{:#}`, which `anyhow` uses for the cause chain), its causes.
-pub fn error<E: Display>(error: E) -> FailureDetails {
+/// Turns a function's `Err` into failure details: the error's type, its message and its
+/// causes: `causes` when the error is a `std::error::Error` (its `source()` chain, see
+/// [`Causes`]), else those its alternate form (`{:#}`, which `anyhow` uses for the chain)
+/// lists.
+pub fn error<E: Display>(error: E, causes: Option<Vec<String>>) -> FailureDetails {
     let message = error.to_string();
-    let full = format!("{error:#}");
     let mut details = FailureDetails::new(std::any::type_name::<E>(), message.clone());
-    if let Some(rest) = full
-        .strip_prefix(&message)
-        .and_then(|r| r.strip_prefix(": "))
-    {
-        details.causes = rest.split(": ").map(str::to_owned).collect();
-    }
+    details.causes = causes.unwrap_or_else(|| {
+        let full = format!("{error:#}");
+        full.strip_prefix(&message)
+            .and_then(|r| r.strip_prefix(": "))
+            .map(|rest| rest.split(": ").map(str::to_owned).collect())
+            .unwrap_or_default()
+    });
     details
+}
+
+/// Picks how to read an error's causes by what the error type implements (autoref
+/// specialization): the macros call `(&Causes(&error)).causes()` with both traits in scope.
+/// A `std::error::Error` yields its `source()` chain through [`StdErrorCauses`]; any other
+/// type falls through to [`NoCauses`].
+pub struct Causes<'a, E>(pub &'a E);
+
+/// The `source()` chain of a `std::error::Error`.
+pub trait StdErrorCauses {
+    /// The causes, outermost first.
+    fn causes(&self) -> Option<Vec<String>>;
+}
+
+impl<E: std::error::Error> StdErrorCauses for Causes<'_, E> {
+    fn causes(&self) -> Option<Vec<String>> {
+        let mut causes = Vec::new();
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            causes.push(cause.to_string());
+            next = cause.source();
+        }
+        Some(causes)
+    }
+}
+
+/// The fallback for errors that are not `std::error::Error`.
+pub trait NoCauses {
+    /// Always `None`.
+    fn causes(&self) -> Option<Vec<String>>;
+}
+
+impl<E> NoCauses for &Causes<'_, E> {
+    fn causes(&self) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// Runs a synchronous activity fn on the blocking pool, re-raising its panic so that the

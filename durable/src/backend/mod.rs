@@ -269,8 +269,13 @@ pub trait Backend: Send + Sync + 'static {
     /// Locks the next instance that has messages, waiting up to `wait` for one.
     async fn fetch_orchestration(&self, wait: Duration) -> Result<Option<OrchestrationWorkItem>>;
 
-    /// Appends a turn's events, updates the instance, enqueues what it produced and removes
-    /// the messages it consumed, in one transaction; then releases the lock.
+    /// Appends a turn's events, updates the instance, enqueues what it produced, creates the
+    /// sub-orchestrations it started and removes the messages it consumed, in one
+    /// transaction; then releases the lock.
+    ///
+    /// A commit for an execution other than the instance's current one (`continue_as_new`,
+    /// rewind) makes it current and deletes the histories of the instance's other
+    /// executions.
     ///
     /// Errors with [`BackendError::LockLost`] if the lock is no longer held.
     async fn complete_orchestration(

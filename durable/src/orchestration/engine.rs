@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::OrchestratorRegistration;
 use super::action::Action;
-use super::context::{DurableOrchestrationContext, SharedState, TaskOutcome};
+use super::context::{DurableOrchestrationContext, SharedState, State, TaskOutcome};
 use crate::history::{
     EventKind, FailureDetails, HistoryEvent, OrchestrationRuntimeStatus, ParentInstance,
 };
@@ -205,14 +205,17 @@ impl OrchestrationRun {
             self.apply(&message);
             new_events.push(message);
         }
-        // Events the finished execution did not see: carried by `continue_as_new` when it
-        // preserves unprocessed events, dropped otherwise.
+        // External events the finished execution did not take (buffered, held while
+        // suspended, or not yet applied): carried by `continue_as_new` when it preserves
+        // unprocessed events, dropped otherwise.
         if let Some(Outcome::ContinuedAsNew { carried, .. }) = &mut self.outcome
             && self
                 .state
                 .with(|s| s.continue_as_new.as_ref().is_some_and(|c| c.1))
         {
-            carried.extend(messages.filter_map(|event| match event.kind {
+            carried.extend(self.state.with(State::take_unprocessed_events));
+            let unapplied = std::mem::take(&mut self.held).into_iter().chain(messages);
+            carried.extend(unapplied.filter_map(|event| match event.kind {
                 EventKind::EventRaised { name, input } => Some((name, input)),
                 _ => None,
             }));
@@ -384,9 +387,15 @@ impl OrchestrationRun {
             EventKind::ExecutionResumed { .. } => {
                 if self.suspended {
                     self.suspended = false;
-                    for held in std::mem::take(&mut self.held) {
-                        self.apply(&held);
+                    let mut held = std::mem::take(&mut self.held).into_iter();
+                    while self.outcome.is_none() {
+                        let Some(event) = held.next() else {
+                            break;
+                        };
+                        self.apply(&event);
                     }
+                    // Whatever the finished execution did not take (see `turn`).
+                    self.held.extend(held);
                 }
             }
             EventKind::ExecutionRewound { .. } => {}
@@ -439,16 +448,14 @@ impl OrchestrationRun {
         match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(Ok(output))) => {
-                let next = self.state.with(|s| {
-                    let (input, preserve) = s.continue_as_new.clone()?;
-                    let carried = if preserve {
-                        s.take_unprocessed_events()
-                    } else {
-                        Vec::new()
-                    };
-                    Some(Outcome::ContinuedAsNew { input, carried })
+                let next = self.state.with(|s| s.continue_as_new.clone());
+                self.finish(match next {
+                    Some((input, _)) => Outcome::ContinuedAsNew {
+                        input,
+                        carried: Vec::new(),
+                    },
+                    None => Outcome::Completed(output),
                 });
-                self.finish(next.unwrap_or(Outcome::Completed(output)));
             }
             Ok(Poll::Ready(Err(details))) => self.finish(Outcome::Failed(details)),
             Err(panic) => self.finish(Outcome::Failed(FailureDetails::new(

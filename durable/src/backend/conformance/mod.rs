@@ -16,10 +16,11 @@ use serde_json::{Value, json};
 
 use super::{
     ActivityRequest, ActivityWorkItem, Backend, BackendError, NewInstance, OrchestrationCommit,
-    OrchestrationWorkItem, QueueKind, QueueSpec, QueueStats, WorkItemLock,
+    OrchestrationWorkItem, QueueKind, QueueSpec, QueueStats, SubOrchestrationStart, WorkItemLock,
 };
 use crate::history::{
     EventKind, FailureDetails, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
+    ParentInstance,
 };
 
 /// How a case configures a store.
@@ -73,6 +74,7 @@ macro_rules! single_handle_suite {
             complete_appends_history_across_turns,
             failed_turn_records_failure,
             continue_as_new_starts_a_new_execution,
+            commit_starts_sub_orchestrations,
             messages_arriving_during_a_lock_are_fetched_next,
             abandon_orchestration_refetches,
             stale_or_reused_orchestration_lock_is_lost,

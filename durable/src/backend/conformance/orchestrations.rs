@@ -399,9 +399,11 @@ pub(crate) async fn continue_as_new_starts_a_new_execution<H: Harness>(harness: 
     assert_eq!(record.execution_id, "e2");
     assert_eq!(record.input, json!(2));
     assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Running);
+    // The new execution's history replaces the old one's (eternal orchestrations must not
+    // grow the store).
     assert_eq!(
         store.get_history("i1", "e1").await.must("get_history"),
-        turn1
+        Vec::new()
     );
     assert_eq!(
         store.get_history("i1", "e2").await.must("get_history"),
@@ -577,5 +579,84 @@ pub(crate) async fn send_message_to_unknown_instance_fails<H: Harness>(harness: 
         "{error:?}"
     );
     assert_no_orchestration(&store).await;
+    harness.close(store).await;
+}
+
+pub(crate) async fn commit_starts_sub_orchestrations<H: Harness>(harness: &H) {
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    store
+        .create_instance(new_instance("busy", "b1", json!(null)))
+        .await
+        .must("create_instance");
+    let busy = fetch_orchestration(&store).await;
+    let item = create_and_fetch(&store, new_instance("parent", "p1", json!(null))).await;
+    let child = |id: &str, execution_id: &str| NewInstance {
+        parent: Some(ParentInstance {
+            name: "Orchestrator".to_owned(),
+            instance_id: "parent".to_owned(),
+            execution_id: "p1".to_owned(),
+            task_scheduled_id: 0,
+        }),
+        ..new_instance(id, execution_id, json!({ "child": id }))
+    };
+    let refused = |id: i64| message("parent", task_completed(id, json!("refused")));
+    let commit = OrchestrationCommit {
+        sub_orchestrations: vec![
+            SubOrchestrationStart {
+                instance: child("child", "c1"),
+                if_exists: refused(0),
+            },
+            SubOrchestrationStart {
+                instance: child("busy", "b2"),
+                if_exists: refused(1),
+            },
+        ],
+        ..running(
+            "p1",
+            vec![orchestrator_started(1), started("p1", json!(null))],
+        )
+    };
+    store
+        .complete_orchestration(&item.lock, commit)
+        .await
+        .must("complete_orchestration");
+
+    // The new child exists, with its `ExecutionStarted` (naming its parent) queued.
+    let record = store
+        .get_instance("child")
+        .await
+        .must("get_instance")
+        .must("the child");
+    assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Pending);
+    assert_eq!(record.input, json!({ "child": "child" }));
+    let child_item = fetch_orchestration(&store).await;
+    assert_eq!(child_item.instance.instance_id, "child");
+    assert_eq!(child_item.messages.len(), 1);
+    assert!(matches!(
+        &child_item.messages[0].event.kind,
+        EventKind::ExecutionStarted { parent_instance: Some(p), .. } if p.instance_id == "parent"
+    ));
+    // The busy id was left alone and the parent got the refusal instead.
+    let record = store
+        .get_instance("busy")
+        .await
+        .must("get_instance")
+        .must("the busy instance");
+    assert_eq!(record.execution_id, "b1");
+    store
+        .abandon_orchestration(&busy.lock)
+        .await
+        .must("abandon_orchestration");
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let next = fetch_orchestration(&store).await;
+        seen.push((next.instance.instance_id.clone(), next.messages.clone()));
+    }
+    let parent_messages = seen
+        .iter()
+        .find(|(id, _)| id == "parent")
+        .map(|(_, messages)| messages.clone())
+        .must("a work item for the parent");
+    assert_eq!(parent_messages, vec![refused(1)]);
     harness.close(store).await;
 }

@@ -10,6 +10,7 @@ use super::index::{CompletingLock, RecordUpdate};
 use super::writer::{Batch, Effect, Failure, OpResult, WriteOp, Writer};
 use crate::backend::{
     ActivityRequest, BackendError, InstanceRecord, NewInstance, OrchestrationCommit, QueueSpec,
+    SubOrchestrationStart,
 };
 use crate::history::{EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
 
@@ -195,19 +196,47 @@ impl Writer {
                 history_len: 0,
                 activities: Vec::new(),
                 messages: Vec::new(),
+                created: Vec::new(),
             });
         };
         let history_len =
             self.append_history(&new.instance_id, &new.execution_id, 0, &turn.new_events)?;
-        let (activities, messages) =
+        let (activities, mut messages) =
             self.enqueue_outputs(&new.instance_id, turn.activities, turn.messages, batch)?;
+        let created =
+            self.start_sub_orchestrations(turn.sub_orchestrations, &mut messages, batch)?;
         Ok(Effect::Created {
             record,
             start: None,
             history_len,
             activities,
             messages,
+            created,
         })
+    }
+
+    /// Creates a turn's sub-orchestrations; for each whose id an unfinished instance holds,
+    /// delivers its `if_exists` message instead (added to `messages`).
+    fn start_sub_orchestrations(
+        &self,
+        starts: Vec<SubOrchestrationStart>,
+        messages: &mut Vec<(i64, OrchestrationMessage)>,
+        batch: &mut Batch,
+    ) -> OpResult<Vec<Effect>> {
+        let mut created = Vec::with_capacity(starts.len());
+        for start in starts {
+            match self.create_instance(start.instance, None, batch) {
+                Ok(effect) => created.push(effect),
+                // Checked before anything is written, so the operation can go on.
+                Err(Failure::Rejected(BackendError::InstanceExists { .. })) => {
+                    if let Some(id) = self.insert_message_to_instance(&start.if_exists, batch)? {
+                        messages.push((id, start.if_exists));
+                    }
+                }
+                Err(failure) => return Err(failure),
+            }
+        }
+        Ok(created)
     }
 
     /// Inserts a message into `queue` (the target's orchestrator name).
@@ -283,6 +312,13 @@ impl Writer {
         let start = match &lock.history {
             Some((known, len)) if known == execution_id => *len,
             _ => {
+                // Possibly a new execution: it replaces the history of the previous ones.
+                self.conn
+                    .prepare_cached(
+                        "DELETE FROM history \
+                         WHERE hub = ?1 AND instance_id = ?2 AND execution_id <> ?3",
+                    )?
+                    .execute(params![hub, instance_id, execution_id])?;
                 let next: i64 = self
                     .conn
                     .prepare_cached(
@@ -341,19 +377,8 @@ impl Writer {
         }
         let (activities, mut messages) =
             self.enqueue_outputs(instance_id, commit.activities, commit.messages, batch)?;
-        let mut created = Vec::with_capacity(commit.sub_orchestrations.len());
-        for start in commit.sub_orchestrations {
-            match self.create_instance(start.instance, None, batch) {
-                Ok(effect) => created.push(effect),
-                // Checked before anything is written, so the operation can go on.
-                Err(Failure::Rejected(BackendError::InstanceExists { .. })) => {
-                    if let Some(id) = self.insert_message_to_instance(&start.if_exists, batch)? {
-                        messages.push((id, start.if_exists));
-                    }
-                }
-                Err(failure) => return Err(failure),
-            }
-        }
+        let created =
+            self.start_sub_orchestrations(commit.sub_orchestrations, &mut messages, batch)?;
         self.delete_messages(&lock.message_ids)?;
         Ok(Effect::Completed {
             token,

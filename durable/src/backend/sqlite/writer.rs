@@ -99,6 +99,8 @@ pub(super) enum Effect {
         history_len: u64,
         activities: Vec<(i64, ActivityRequest)>,
         messages: Vec<(i64, OrchestrationMessage)>,
+        /// The sub-orchestrations the first turn created (`Effect::Created` each).
+        created: Vec<Effect>,
     },
     Message(i64, OrchestrationMessage),
     Completed {
@@ -380,9 +382,13 @@ fn apply_effect(index: &mut Index, effect: Effect) {
             history_len,
             activities,
             messages,
+            created,
         } => {
             let enqueued_at = record.created_at;
             index.instance_created(record, start, history_len);
+            for effect in created {
+                apply_effect(index, effect);
+            }
             for (id, request) in activities {
                 index.add_activity(id, request, enqueued_at);
             }
