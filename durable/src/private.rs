@@ -66,7 +66,13 @@ pub fn output<T: Serialize>(function: &str, output: T) -> FunctionResult {
 /// lists.
 pub fn error<E: Display>(error: E, causes: Option<Vec<String>>) -> FailureDetails {
     let message = error.to_string();
-    let mut details = FailureDetails::new(std::any::type_name::<E>(), message.clone());
+    let error_type = match std::any::type_name::<E>() {
+        // A plain message has no type worth naming.
+        "alloc::string::String" | "&str" | "alloc::borrow::Cow<str>" => "Error",
+        "durable::error::FunctionFailed" => "FunctionFailed",
+        name => name,
+    };
+    let mut details = FailureDetails::new(error_type, message.clone());
     details.causes = causes.unwrap_or_else(|| {
         let full = format!("{error:#}");
         full.strip_prefix(&message)
