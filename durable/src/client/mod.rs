@@ -8,7 +8,6 @@ mod status;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -18,6 +17,7 @@ pub use instance_id::{MAX_INSTANCE_ID_LEN, validate_instance_id};
 pub use status::DurableOrchestrationStatus;
 
 use crate::backend::{Backend, BackendError, NewInstance, QueueStats};
+use crate::clock::Clock;
 use crate::history::{EventKind, HistoryEvent, OrchestrationMessage};
 use crate::orchestration::OrchestratorHandle;
 use crate::registry::Registry;
@@ -42,6 +42,7 @@ pub struct DurableOrchestrationClient {
     /// The worker of this process, when it runs the task hub's functions (so instances start
     /// in-process and completions are announced).
     local_worker: Option<LocalStarter>,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for DurableOrchestrationClient {
@@ -64,7 +65,13 @@ impl DurableOrchestrationClient {
             registry,
             completions,
             local_worker,
+            clock: Clock::system(),
         }
+    }
+
+    /// The same client, stamping what it writes with `clock`'s time.
+    pub(crate) fn with_clock(self, clock: Clock) -> Self {
+        DurableOrchestrationClient { clock, ..self }
     }
 
     /// Starts an orchestrator by name (`StartNewAsync` in C#) and returns the instance id:
@@ -126,7 +133,7 @@ impl DurableOrchestrationClient {
             name: name.to_owned(),
             execution_id: new_id(),
             input,
-            created_at: Utc::now(),
+            created_at: self.clock.now(),
         };
         let created = match &self.local_worker {
             Some(worker) => worker.start(registration, created).await,
@@ -285,7 +292,7 @@ impl DurableOrchestrationClient {
             visible_at: None,
             instance_id: instance_id.to_owned(),
             execution_id: Some(record.execution_id),
-            event: HistoryEvent::new(Utc::now(), event),
+            event: HistoryEvent::new(self.clock.now(), event),
         };
         self.backend
             .send_message(message)

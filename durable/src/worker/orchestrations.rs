@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -144,7 +144,7 @@ pub(super) async fn run_turn(
         );
         let fail = OrchestrationCommit {
             completed_activity,
-            ..failed(&instance, failure)
+            ..failed(&instance, failure, shared.clock.now())
         };
         return commit(&shared, &instance, &lock, fail, None).await;
     };
@@ -179,7 +179,7 @@ pub(super) async fn run_turn(
         }
     };
 
-    let turn = run.turn(Utc::now(), events);
+    let turn = run.turn(shared.clock.now(), events);
     Counters::add(&shared.counters.orchestrator_polls, turn.polls);
     let commit_data = OrchestrationCommit {
         completed_activity,
@@ -214,7 +214,7 @@ pub(super) async fn start_instance(
             input: new.input.clone(),
         },
     );
-    let turn = run.turn(Utc::now(), vec![started]);
+    let turn = run.turn(shared.clock.now(), vec![started]);
     Counters::add(&shared.counters.orchestrator_polls, turn.polls);
     let first_turn = turn_commit(shared, &instance_id, &new.execution_id, turn);
     let finished = run.is_finished();
@@ -301,7 +301,7 @@ async fn commit(
                 );
                 let fail = OrchestrationCommit {
                     completed_activity,
-                    ..failed(instance, failure)
+                    ..failed(instance, failure, shared.clock.now())
                 };
                 if shared
                     .backend
@@ -354,7 +354,7 @@ fn turn_commit(
                 instance_id: instance_id.to_owned(),
                 execution_id: Some(execution_id.to_owned()),
                 event: HistoryEvent::new(
-                    Utc::now(),
+                    shared.clock.now(),
                     EventKind::TaskFailed {
                         task_scheduled_id: scheduled.event_id,
                         failure_details: FailureDetails::new(
@@ -416,8 +416,11 @@ fn unchanged(instance: &InstanceRecord) -> OrchestrationCommit {
 }
 
 /// A commit that fails the instance without running it.
-fn failed(instance: &InstanceRecord, failure: FailureDetails) -> OrchestrationCommit {
-    let now = Utc::now();
+fn failed(
+    instance: &InstanceRecord,
+    failure: FailureDetails,
+    now: DateTime<Utc>,
+) -> OrchestrationCommit {
     OrchestrationCommit {
         new_events: vec![
             HistoryEvent::new(now, EventKind::OrchestratorStarted {}),
