@@ -7,10 +7,12 @@ pub mod activity;
 pub mod app;
 pub mod backend;
 pub mod client;
+pub mod clock;
 pub mod error;
 pub mod history;
 pub mod orchestration;
 pub mod registry;
+pub mod testing;
 mod worker;
 
 #[doc(hidden)]

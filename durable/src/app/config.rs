@@ -4,6 +4,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::Error;
+use crate::clock::Clock;
 use crate::worker::WorkerOptions;
 
 /// Where the task hub is stored.
@@ -37,6 +38,10 @@ pub struct HostConfig {
     pub activity_lease: Duration,
     /// Dispatcher settings.
     pub worker: WorkerOptions,
+    /// The time of durable semantics: turn timestamps (`current_utc_date_time`), when
+    /// timers are due, record timestamps. The system clock, unless a test host runs the app
+    /// on virtual time ([`crate::testing`]).
+    pub clock: Clock,
 }
 
 impl Default for HostConfig {
@@ -49,6 +54,7 @@ impl Default for HostConfig {
             full_durability: true,
             activity_lease: Duration::from_secs(300),
             worker: WorkerOptions::default(),
+            clock: Clock::system(),
         }
     }
 }

@@ -53,6 +53,18 @@ pub enum Error {
     /// Serving failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// A test host's app still had work in progress after the real-time deadline
+    /// ([`TestHost::wait_for_idle`](crate::testing::TestHost::wait_for_idle)).
+    #[error("the app was still busy after {waited:?} (real time): {state}")]
+    NotIdle {
+        /// How long the host waited.
+        waited: std::time::Duration,
+        /// What the store held at the deadline.
+        state: String,
+    },
+    /// A virtual clock could not be moved.
+    #[error(transparent)]
+    Clock(#[from] crate::clock::ClockError),
 }
 
 // `main` returning `Err` prints the `Debug` form; make it the readable message.
@@ -126,11 +138,18 @@ impl FunctionApp {
             registry.clone(),
             self.config.worker.clone(),
             completions.clone(),
+            self.config.clock.clone(),
         );
         let starter = Some(worker.starter());
-        let client = DurableOrchestrationClient::new(backend, registry, completions, starter)
-            .with_default_version(self.config.worker.default_version.clone());
-        Ok(RunningApp { client, worker })
+        let client =
+            DurableOrchestrationClient::new(backend.clone(), registry, completions, starter)
+                .with_default_version(self.config.worker.default_version.clone())
+                .with_clock(self.config.clock.clone());
+        Ok(RunningApp {
+            client,
+            worker,
+            backend,
+        })
     }
 
     /// Opens the store as a client only, without running any function: for tools that start
@@ -143,7 +162,8 @@ impl FunctionApp {
             Arc::new(Completions::default()),
             None,
         )
-        .with_default_version(self.config.worker.default_version.clone()))
+        .with_default_version(self.config.worker.default_version.clone())
+        .with_clock(self.config.clock.clone()))
     }
 
     async fn open(&self) -> Result<(Arc<dyn Backend>, Arc<Registry>), Error> {
@@ -156,6 +176,7 @@ impl FunctionApp {
             },
             activity_lease: self.config.activity_lease,
             hub_name: self.config.hub_name.clone(),
+            clock: self.config.clock.clone(),
         };
         let backend: Arc<dyn Backend> = match &self.config.storage {
             StorageConfig::Sqlite { path } => Arc::new(SqliteBackend::open(path, options)?),
@@ -170,6 +191,7 @@ impl FunctionApp {
 pub struct RunningApp {
     client: DurableOrchestrationClient,
     worker: Worker,
+    backend: Arc<dyn Backend>,
 }
 
 impl RunningApp {
@@ -186,6 +208,11 @@ impl RunningApp {
     /// Drops every live orchestration kept in memory; their next turns replay from history.
     pub fn clear_instance_cache(&self) {
         self.worker.clear_instance_cache();
+    }
+
+    /// The store this app dispatches.
+    pub(crate) fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
     }
 
     /// Stops taking new work and waits for the work in flight.

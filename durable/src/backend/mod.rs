@@ -217,6 +217,16 @@ pub struct ActivityWorkItem {
     pub lock: WorkItemLock,
 }
 
+/// What a dispatching store holds that is not yet done: see [`Backend::work_state`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkState {
+    /// Whether any work is ready or in progress: an instance with messages to process or
+    /// locked for a turn, an activity work item queued or leased, or a timer already due.
+    pub runnable: bool,
+    /// When the earliest timer message not yet delivered is due.
+    pub next_timer: Option<DateTime<Utc>>,
+}
+
 /// A durable store for one task hub.
 ///
 /// Implementations must make every `complete_*` call atomic: either everything it names is
@@ -316,6 +326,22 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Releases the lease; the item is fetched again.
     async fn abandon_activity(&self, lock: &WorkItemLock) -> Result<()>;
+
+    /// What this dispatching handle holds that is not yet done (for a test host with
+    /// virtual time: when nothing is runnable, the app waits for the next timer).
+    ///
+    /// The state must never read idle while work exists: moving work on (a commit that
+    /// consumes a message and produces others, an activity result replacing its work item)
+    /// must be atomic with respect to it.
+    ///
+    /// Errors with [`BackendError::Store`] when the handle does not dispatch, or when the
+    /// store does not support it (the default).
+    async fn work_state(&self) -> Result<WorkState> {
+        Err(BackendError::Store {
+            message: "this store does not report its work state".to_owned(),
+            retryable: false,
+        })
+    }
 
     /// Reads an instance.
     async fn get_instance(&self, instance_id: &str) -> Result<Option<InstanceRecord>>;

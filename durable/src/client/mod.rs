@@ -8,7 +8,6 @@ mod status;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -18,6 +17,7 @@ pub use instance_id::{MAX_INSTANCE_ID_LEN, validate_instance_id};
 pub use status::DurableOrchestrationStatus;
 
 use crate::backend::{Backend, BackendError, InstanceRecord, NewInstance, QueueStats};
+use crate::clock::Clock;
 use crate::history::{EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
 use crate::orchestration::OrchestratorHandle;
 use crate::registry::Registry;
@@ -44,6 +44,7 @@ pub struct DurableOrchestrationClient {
     local_worker: Option<LocalStarter>,
     /// The version of instances started without one (`defaultVersion`).
     default_version: String,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for DurableOrchestrationClient {
@@ -67,6 +68,7 @@ impl DurableOrchestrationClient {
             completions,
             local_worker,
             default_version: String::new(),
+            clock: Clock::system(),
         }
     }
 
@@ -74,6 +76,11 @@ impl DurableOrchestrationClient {
     pub(crate) fn with_default_version(mut self, version: String) -> Self {
         self.default_version = version;
         self
+    }
+
+    /// The same client, stamping what it writes with `clock`'s time.
+    pub(crate) fn with_clock(self, clock: Clock) -> Self {
+        DurableOrchestrationClient { clock, ..self }
     }
 
     /// Starts an orchestrator by name (`StartNewAsync` in C#) and returns the instance id:
@@ -156,7 +163,7 @@ impl DurableOrchestrationClient {
             name: name.to_owned(),
             execution_id: new_id(),
             input,
-            created_at: Utc::now(),
+            created_at: self.clock.now(),
             version: version.unwrap_or_else(|| self.default_version.clone()),
             parent: None,
         };
@@ -429,7 +436,7 @@ impl DurableOrchestrationClient {
             visible_at: None,
             instance_id: instance_id.to_owned(),
             execution_id: None,
-            event: HistoryEvent::new(Utc::now(), event),
+            event: HistoryEvent::new(self.clock.now(), event),
         };
         self.backend
             .send_message(message)

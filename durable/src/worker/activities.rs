@@ -1,7 +1,6 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use chrono::Utc;
 use futures::FutureExt;
 use tokio::sync::watch;
 
@@ -75,7 +74,7 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
         visible_at: None,
         instance_id: request.instance_id,
         execution_id: Some(request.execution_id),
-        event: HistoryEvent::new(Utc::now(), kind),
+        event: HistoryEvent::new(shared.clock.now(), kind),
     };
     if let Some(item) = lock_for_local_turn(&shared, &message.instance_id).await {
         let local = LocalResult {

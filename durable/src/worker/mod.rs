@@ -13,6 +13,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::backend::{Backend, BackendError, NewInstance};
+use crate::clock::Clock;
 use crate::orchestration::OrchestratorRegistration;
 use crate::registry::Registry;
 
@@ -98,6 +99,8 @@ struct Shared {
     counters: Counters,
     cache: InstanceCache,
     completions: Arc<Completions>,
+    /// The time of durable semantics (turn timestamps, results).
+    clock: Clock,
 }
 
 /// The running dispatchers of one process.
@@ -114,6 +117,7 @@ impl Worker {
         registry: Arc<Registry>,
         options: WorkerOptions,
         completions: Arc<Completions>,
+        clock: Clock,
     ) -> Worker {
         let shared = Arc::new(Shared {
             backend,
@@ -122,6 +126,7 @@ impl Worker {
             counters: Counters::default(),
             cache: InstanceCache::default(),
             completions,
+            clock,
         });
         let (stop, stopped) = watch::channel(false);
         let mut dispatchers = JoinSet::new();

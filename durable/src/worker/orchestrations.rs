@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -170,7 +170,7 @@ pub(super) async fn run_turn(
         );
         let fail = OrchestrationCommit {
             completed_activity,
-            ..failed(&instance, failure)
+            ..failed(&instance, failure, shared.clock.now())
         };
         return commit(&shared, &instance, &lock, fail, None).await;
     };
@@ -203,7 +203,7 @@ pub(super) async fn run_turn(
         }
     };
 
-    let turn = run.turn(Utc::now(), events);
+    let turn = run.turn(shared.clock.now(), events);
     Counters::add(&shared.counters.orchestrator_polls, turn.polls);
     let commit_data = OrchestrationCommit {
         completed_activity,
@@ -249,7 +249,7 @@ async fn rewind(
         _ => (Value::Null, None),
     };
     let execution_id = new_id();
-    let now = Utc::now();
+    let now = shared.clock.now();
     let mut new_events = Vec::with_capacity(history.len() + 2);
     let mut failed_calls = Vec::new();
     for event in history {
@@ -399,7 +399,7 @@ pub(super) async fn start_instance(
     }
     let plain = new.clone();
     let mut run = OrchestrationRun::new(registration, &instance_id);
-    let turn = run.turn(Utc::now(), vec![new.started_event()]);
+    let turn = run.turn(shared.clock.now(), vec![new.started_event()]);
     Counters::add(&shared.counters.orchestrator_polls, turn.polls);
     let first_turn = turn_commit(shared, &run, turn);
     let finished = run.is_finished();
@@ -486,7 +486,7 @@ async fn commit(
                 );
                 let fail = OrchestrationCommit {
                     completed_activity,
-                    ..failed(instance, failure)
+                    ..failed(instance, failure, shared.clock.now())
                 };
                 if shared
                     .backend
@@ -521,7 +521,7 @@ async fn abandon(shared: &Shared, lock: &WorkItemLock) {
 fn turn_commit(shared: &Shared, run: &OrchestrationRun, turn: Turn) -> OrchestrationCommit {
     let instance_id = run.instance_id();
     let execution_id = run.execution_id();
-    let now = Utc::now();
+    let now = shared.clock.now();
     let to_self = |event: EventKind| OrchestrationMessage {
         visible_at: None,
         instance_id: instance_id.clone(),
@@ -694,8 +694,11 @@ fn unchanged(instance: &InstanceRecord) -> OrchestrationCommit {
 }
 
 /// A commit that fails the instance without running it.
-fn failed(instance: &InstanceRecord, failure: FailureDetails) -> OrchestrationCommit {
-    let now = Utc::now();
+fn failed(
+    instance: &InstanceRecord,
+    failure: FailureDetails,
+    now: DateTime<Utc>,
+) -> OrchestrationCommit {
     OrchestrationCommit {
         new_events: vec![
             HistoryEvent::new(now, EventKind::OrchestratorStarted {}),

@@ -16,6 +16,7 @@ pub(crate) async fn activity_lease_expiry_refetches<H: Harness>(harness: &H) {
         harness,
         StoreConfig {
             activity_lease: lease,
+            ..StoreConfig::default()
         },
     )
     .await;

@@ -28,12 +28,15 @@ use crate::history::{
 pub(crate) struct StoreConfig {
     /// The activity lease duration.
     pub(crate) activity_lease: Duration,
+    /// The store's clock (when timers are due, record timestamps).
+    pub(crate) clock: crate::clock::Clock,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             activity_lease: Duration::from_secs(300),
+            clock: crate::clock::Clock::system(),
         }
     }
 }
@@ -90,6 +93,8 @@ macro_rules! single_handle_suite {
             create_with_first_turn_commits_it_at_once,
             local_turn_consumes_the_activity_result,
             timer_messages_are_delivered_when_due_and_not_before,
+            work_state_counts_queued_locked_and_leased_work,
+            timers_follow_the_store_clock,
         );
     };
 }
@@ -113,11 +118,13 @@ mod activities;
 mod local_turns;
 mod orchestrations;
 mod timers;
+mod work_state;
 
 pub(crate) use activities::*;
 pub(crate) use local_turns::*;
 pub(crate) use orchestrations::*;
 pub(crate) use timers::*;
+pub(crate) use work_state::*;
 
 // ---- helpers ------------------------------------------------------------------------------
 
@@ -360,6 +367,7 @@ impl SqliteFile {
 fn sqlite_options(config: StoreConfig) -> super::SqliteOptions {
     super::SqliteOptions {
         activity_lease: config.activity_lease,
+        clock: config.clock,
         ..super::SqliteOptions::default()
     }
 }

@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 
 use crate::backend::{
     ActivityRequest, ActivityWorkItem, BackendError, InstanceRecord, Result, WorkItemLock,
+    WorkState,
 };
+use crate::clock::Clock;
 use crate::history::OrchestrationMessage;
 
 /// What this process knows about one instance.
@@ -123,9 +125,19 @@ pub(super) struct Index {
     /// `(deadline, token)` of every lease that can expire (held, not being completed).
     lease_deadlines: BTreeSet<(Instant, u64)>,
     next_token: u64,
+    /// The time of durable semantics: when a timer message is due.
+    clock: Clock,
 }
 
 impl Index {
+    /// An empty index whose timers follow `clock`.
+    pub(super) fn with_clock(clock: Clock) -> Index {
+        Index {
+            clock,
+            ..Index::default()
+        }
+    }
+
     fn mark_ready(&mut self, instance_id: &str) {
         if let Some(entry) = self.instances.get_mut(instance_id)
             && entry.lock.is_none()
@@ -153,7 +165,7 @@ impl Index {
     pub(super) fn add_message(&mut self, id: i64, message: OrchestrationMessage) -> bool {
         self.max_message_id = self.max_message_id.max(id);
         if let Some(due) = message.visible_at
-            && due > Utc::now()
+            && due > self.clock.now()
         {
             // A durable timer: it stays out of the instance's queue until it is due.
             self.timers.insert((due, id), message);
@@ -448,6 +460,27 @@ impl Index {
         self.timers.first_key_value().map(|((due, _), _)| *due)
     }
 
+    /// Whether anything is ready, locked or leased, and when the next timer is due.
+    ///
+    /// Every change to the index that hands work on (a commit's effects, a fetch, an
+    /// abandon) happens under its mutex, so a state read under it never sees work in
+    /// between: an instance's messages stay counted while it is locked, and an activity
+    /// item while it is leased or its completion is being committed.
+    pub(super) fn work_state(&self) -> WorkState {
+        let next_timer = self.next_timer_due();
+        let runnable = self
+            .instances
+            .values()
+            .any(|entry| !entry.pending.is_empty() || entry.lock.is_some())
+            || !self.activities.is_empty()
+            // A timer due but not yet moved to its instance's queue by a fetcher.
+            || next_timer.is_some_and(|due| due <= self.clock.now());
+        WorkState {
+            runnable,
+            next_timer,
+        }
+    }
+
     /// Whether any instance is ready to be locked.
     pub(super) fn has_ready_instance(&self) -> bool {
         !self.ready.is_empty()
@@ -597,9 +630,11 @@ impl Index {
     /// A fresh index for a dispatching handle (all locks and leases released).
     pub(super) fn reset_for_dispatch(&mut self) {
         let next_token = self.next_token;
+        let clock = self.clock.clone();
         *self = Index {
             dispatching: true,
             next_token,
+            clock,
             ..Index::default()
         };
     }

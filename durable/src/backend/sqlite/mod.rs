@@ -30,9 +30,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -40,8 +39,9 @@ use self::index::{Index, LockedInstance};
 use self::writer::{Op, Shared, WriteOp, Writer};
 use super::{
     ActivityWorkItem, Backend, BackendError, InstanceRecord, NewInstance, OrchestrationCommit,
-    OrchestrationWorkItem, QueueSpec, QueueStats, Result, WorkItemLock,
+    OrchestrationWorkItem, QueueSpec, QueueStats, Result, WorkItemLock, WorkState,
 };
+use crate::clock::Clock;
 use crate::history::{HistoryEvent, OrchestrationMessage};
 
 /// How many idle read connections a file store keeps.
@@ -73,6 +73,9 @@ pub struct SqliteOptions {
     /// The task hub: every row is scoped by it, so several applications can share a file;
     /// `"TestHubName"` by default (as in Azure's local development).
     pub hub_name: String,
+    /// The time of durable semantics: when timers are due, record timestamps; the system
+    /// clock by default. Activity leases and fetch waits stay on real time.
+    pub clock: Clock,
 }
 
 impl Default for SqliteOptions {
@@ -81,6 +84,7 @@ impl Default for SqliteOptions {
             synchronous: Synchronous::Full,
             activity_lease: Duration::from_secs(5 * 60),
             hub_name: "TestHubName".to_owned(),
+            clock: Clock::system(),
         }
     }
 }
@@ -158,7 +162,8 @@ impl SqliteBackend {
         let conn = schema::open_writer(path.as_deref(), options.synchronous)?;
         let shared = Arc::new(Shared {
             hub: options.hub_name.clone(),
-            index: Mutex::new(Index::default()),
+            index: Mutex::new(Index::with_clock(options.clock.clone())),
+            clock: options.clock.clone(),
             orchestrations: tokio::sync::Notify::new(),
             activities: tokio::sync::Notify::new(),
         });
@@ -383,6 +388,14 @@ fn deadline_after(wait: Duration) -> Instant {
     now.checked_add(wait.min(LONGEST_WAIT)).unwrap_or(now)
 }
 
+/// Waits until `clock` reaches `due`; forever when there is no timer.
+async fn until_due(clock: &Clock, due: Option<DateTime<Utc>>) {
+    match due {
+        Some(due) => clock.sleep_until(due).await,
+        None => std::future::pending().await,
+    }
+}
+
 #[async_trait]
 impl Backend for SqliteBackend {
     async fn acquire_dispatch(&self) -> Result<bool> {
@@ -464,7 +477,7 @@ impl Backend for SqliteBackend {
             let (locked, next_timer) = {
                 let mut index = lock(&self.shared.index);
                 Self::check_dispatch(&index)?;
-                index.release_due_timers(Utc::now());
+                index.release_due_timers(self.shared.clock.now());
                 (index.lock_next_instance(), index.next_timer_due())
             };
             if let Some(locked) = locked {
@@ -473,16 +486,16 @@ impl Backend for SqliteBackend {
                     None => continue,
                 }
             }
-            let now = Instant::now();
-            if now >= deadline {
+            if Instant::now() >= deadline {
                 return Ok(None);
             }
-            // Wake for new work, or when the next timer is due (never before).
-            let wake_at = next_timer
-                .and_then(|due| (due - Utc::now()).to_std().ok())
-                .and_then(|until| now.checked_add(until))
-                .map_or(deadline, |due| due.min(deadline));
-            let _ = tokio::time::timeout_at(wake_at.into(), notified).await;
+            // Wake for new work, when the clock reaches the next timer (never before), or at
+            // the deadline (real time).
+            tokio::select! {
+                _ = notified => {}
+                _ = until_due(&self.shared.clock, next_timer) => {}
+                _ = tokio::time::sleep_until(deadline.into()) => {}
+            }
         }
     }
 
@@ -559,6 +572,12 @@ impl Backend for SqliteBackend {
         lock(&self.shared.index).abandon_activity(work_lock.token)?;
         self.shared.activities.notify_waiters();
         Ok(())
+    }
+
+    async fn work_state(&self) -> Result<WorkState> {
+        let index = lock(&self.shared.index);
+        Self::check_dispatch(&index)?;
+        Ok(index.work_state())
     }
 
     async fn get_instance(&self, instance_id: &str) -> Result<Option<InstanceRecord>> {

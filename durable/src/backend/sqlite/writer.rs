@@ -22,6 +22,7 @@ use crate::backend::{
     ActivityRequest, BackendError, InstanceRecord, NewInstance, OrchestrationCommit, QueueSpec,
     Result,
 };
+use crate::clock::Clock;
 use crate::history::OrchestrationMessage;
 
 /// The most operations committed in one transaction.
@@ -44,6 +45,8 @@ pub(super) struct Shared {
     pub(super) orchestrations: Notify,
     /// Woken when an activity work item may have become ready.
     pub(super) activities: Notify,
+    /// The time of durable semantics (timers, timestamps).
+    pub(super) clock: Clock,
 }
 
 impl Shared {
@@ -258,7 +261,7 @@ impl Writer {
         if writes.is_empty() {
             return;
         }
-        let now = Utc::now();
+        let now = self.shared.clock.now();
         let mut batch = Batch {
             now,
             now_text: format_time(&now),
