@@ -88,6 +88,13 @@ macro_rules! single_handle_suite {
             create_with_first_turn_commits_it_at_once,
             local_turn_consumes_the_activity_result,
             timer_messages_are_delivered_when_due_and_not_before,
+            list_instances_filters_alone_and_combined,
+            list_instances_pages_each_instance_exactly_once,
+            list_instances_rejects_bad_tokens_and_page_sizes,
+            purge_instance_deletes_every_execution_and_its_queued_work,
+            purge_refuses_unfinished_instances_and_changes_nothing,
+            purge_by_filter_deletes_matching_finished_instances,
+            purged_id_can_be_created_again,
         );
     };
 }
@@ -101,6 +108,7 @@ macro_rules! conformance_suite {
             client_handle_writes_reach_the_dispatcher,
             second_dispatcher_is_refused,
             timers_survive_a_restart_without_firing_early,
+            purge_by_another_handle_leaves_the_dispatcher_nothing_stale,
         );
     };
 }
@@ -110,11 +118,13 @@ pub(crate) use {conformance_cases, conformance_suite, single_handle_suite};
 mod activities;
 mod local_turns;
 mod orchestrations;
+mod queries;
 mod timers;
 
 pub(crate) use activities::*;
 pub(crate) use local_turns::*;
 pub(crate) use orchestrations::*;
+pub(crate) use queries::*;
 pub(crate) use timers::*;
 
 // ---- helpers ------------------------------------------------------------------------------
