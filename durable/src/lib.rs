@@ -22,6 +22,9 @@ pub mod __private;
 pub use activity::{ActivityHandle, DurableActivityContext};
 pub use app::{Error, FunctionApp, RunningApp};
 pub use client::{DurableError, DurableOrchestrationClient, DurableOrchestrationStatus};
+pub use client::{
+    OrchestrationStatusQueryCondition, OrchestrationStatusQueryResult, PurgeHistoryResult,
+};
 pub use durable_macros::{activity_trigger, orchestration_trigger};
 pub use error::{FunctionFailed, InputError};
 pub use history::{FailureDetails, OrchestrationRuntimeStatus};

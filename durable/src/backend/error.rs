@@ -18,6 +18,25 @@ pub enum BackendError {
         /// The instance id.
         instance_id: String,
     },
+    /// The operation needs a finished instance (Completed, Failed, Canceled or Terminated),
+    /// and this one has not finished: a purge by id.
+    #[error(
+        "instance `{instance_id}` is {status}: only a finished instance (Completed, Failed, \
+         Canceled or Terminated) can be purged"
+    )]
+    InstanceNotFinished {
+        /// The instance id.
+        instance_id: String,
+        /// Its current status.
+        status: OrchestrationRuntimeStatus,
+    },
+    /// A query or purge filter is not acceptable (a malformed continuation token, a page size
+    /// of 0, a purge of unfinished statuses); nothing was read or changed.
+    #[error("invalid instance query: {message}")]
+    InvalidQuery {
+        /// What is wrong with it.
+        message: String,
+    },
     /// The lock or lease of a work item is no longer held (expired, re-leased, or completed).
     #[error("the lock on {what} is no longer held")]
     LockLost {

@@ -10,6 +10,7 @@
 #[cfg(test)]
 mod conformance;
 mod error;
+mod query;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 pub use error::BackendError;
+pub use query::{DEFAULT_PAGE_SIZE, InstancePage, InstanceQuery, PURGEABLE_STATUSES, PurgeFilter};
 pub use sqlite::{SqliteBackend, SqliteOptions, Synchronous};
 
 use crate::history::{
@@ -349,4 +351,27 @@ pub trait Backend: Send + Sync + 'static {
     /// Reads the history of an instance's execution, in order.
     async fn get_history(&self, instance_id: &str, execution_id: &str)
     -> Result<Vec<HistoryEvent>>;
+
+    /// Lists one page of the instances matching `query`, ordered by creation time, then
+    /// instance id; the page's continuation token (`None` on the last page) fetches the next.
+    /// Paging is stable: an instance that exists throughout and keeps matching is returned
+    /// exactly once, however many instances are created between pages.
+    ///
+    /// Errors with [`BackendError::InvalidQuery`] when the page size is 0 or the continuation
+    /// token is malformed (not one this backend issued).
+    async fn list_instances(&self, query: &InstanceQuery) -> Result<InstancePage>;
+
+    /// Deletes finished instances with everything stored for them (every execution's
+    /// history, pending messages and activity work items), in one transaction; returns how
+    /// many instances were deleted. A purged id can be used again.
+    ///
+    /// [`PurgeFilter::Instance`] of an unfinished instance errors with
+    /// [`BackendError::InstanceNotFinished`], and one of an unknown instance deletes nothing.
+    /// [`PurgeFilter::Created`] skips unfinished instances, and errors with
+    /// [`BackendError::InvalidQuery`] when its statuses name an unfinished one. Nothing is
+    /// changed when it errors.
+    ///
+    /// A worker still holding a lock or lease on a purged instance loses it: its commit fails
+    /// with [`BackendError::LockLost`].
+    async fn purge_instances(&self, filter: &PurgeFilter) -> Result<u64>;
 }

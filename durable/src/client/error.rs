@@ -63,6 +63,26 @@ pub enum DurableError {
         /// Why it does not apply.
         reason: &'static str,
     },
+    /// The operation needs a finished instance (Completed, Failed, Canceled or Terminated):
+    /// a purge of an instance that is still pending, running, suspended or continuing as
+    /// new. Nothing was deleted.
+    #[error(
+        "instance `{instance_id}` is {status}: only a finished instance (Completed, Failed, \
+         Canceled or Terminated) can be purged"
+    )]
+    InstanceNotFinished {
+        /// The instance id.
+        instance_id: String,
+        /// Its current status.
+        status: OrchestrationRuntimeStatus,
+    },
+    /// A query or purge condition is not acceptable: a malformed continuation token, a page
+    /// size of 0, or a purge of statuses that are not final.
+    #[error("invalid instance query: {message}")]
+    InvalidQuery {
+        /// What is wrong with it.
+        message: String,
+    },
     /// An event name must not be empty.
     #[error("the event name is empty")]
     InvalidEventName,

@@ -1,8 +1,9 @@
 //! [`DurableOrchestrationClient`]: start instances, read their status, wait for them,
-//! terminate them (`IDurableOrchestrationClient` in C#).
+//! terminate them, list and purge them (`IDurableOrchestrationClient` in C#).
 
 mod error;
 mod instance_id;
+mod query;
 mod status;
 
 use std::sync::Arc;
@@ -14,6 +15,9 @@ use tokio::time::Instant;
 
 pub use error::DurableError;
 pub use instance_id::{MAX_INSTANCE_ID_LEN, validate_instance_id};
+pub use query::{
+    OrchestrationStatusQueryCondition, OrchestrationStatusQueryResult, PurgeHistoryResult,
+};
 pub use status::DurableOrchestrationStatus;
 
 use crate::backend::{Backend, BackendError, InstanceRecord, NewInstance, QueueStats};

@@ -95,6 +95,13 @@ macro_rules! single_handle_suite {
             timer_messages_are_delivered_when_due_and_not_before,
             work_state_counts_queued_locked_and_leased_work,
             timers_follow_the_store_clock,
+            list_instances_filters_alone_and_combined,
+            list_instances_pages_each_instance_exactly_once,
+            list_instances_rejects_bad_tokens_and_page_sizes,
+            purge_instance_deletes_every_execution_and_its_queued_work,
+            purge_refuses_unfinished_instances_and_changes_nothing,
+            purge_by_filter_deletes_matching_finished_instances,
+            purged_id_can_be_created_again,
         );
     };
 }
@@ -108,6 +115,7 @@ macro_rules! conformance_suite {
             client_handle_writes_reach_the_dispatcher,
             second_dispatcher_is_refused,
             timers_survive_a_restart_without_firing_early,
+            purge_by_another_handle_leaves_the_dispatcher_nothing_stale,
         );
     };
 }
@@ -117,12 +125,14 @@ pub(crate) use {conformance_cases, conformance_suite, single_handle_suite};
 mod activities;
 mod local_turns;
 mod orchestrations;
+mod queries;
 mod timers;
 mod work_state;
 
 pub(crate) use activities::*;
 pub(crate) use local_turns::*;
 pub(crate) use orchestrations::*;
+pub(crate) use queries::*;
 pub(crate) use timers::*;
 pub(crate) use work_state::*;
 

@@ -6,7 +6,7 @@
 //! only after a commit is durable; locks and leases live only here, so a restart (which
 //! reloads the index from the tables) releases all of them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -435,6 +435,37 @@ impl Index {
             }
             self.mark_ready(&instance_id);
             self.evict_if_idle(&instance_id);
+        }
+    }
+
+    /// Forgets purged instances (their rows are deleted): their pending messages, lock and
+    /// timers, and their activity work items with any lease. A worker holding one of those
+    /// locks or leases has lost it.
+    pub(super) fn instances_purged(&mut self, instance_ids: &[String]) {
+        let purged: HashSet<&str> = instance_ids.iter().map(String::as_str).collect();
+        for instance_id in &purged {
+            if let Some(lock) = self
+                .instances
+                .remove(*instance_id)
+                .and_then(|entry| entry.lock)
+            {
+                self.locks.remove(&lock.token);
+            }
+        }
+        // Stale ids left in the ready FIFOs are skipped when popped.
+        self.timers
+            .retain(|_, message| !purged.contains(message.instance_id.as_str()));
+        let items: Vec<i64> = self
+            .activities
+            .iter()
+            .filter(|(_, entry)| purged.contains(entry.request.instance_id.as_str()))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in items {
+            if let Some(lease) = self.activities.remove(&id).and_then(|entry| entry.lease) {
+                self.leases.remove(&lease.token);
+                self.lease_deadlines.remove(&(lease.deadline, lease.token));
+            }
         }
     }
 

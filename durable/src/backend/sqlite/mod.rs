@@ -16,6 +16,7 @@
 mod codec;
 mod index;
 mod ops;
+mod queries;
 mod recovery;
 mod schema;
 mod writer;
@@ -25,6 +26,7 @@ mod tests;
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -38,8 +40,9 @@ use tokio::sync::oneshot;
 use self::index::{Index, LockedInstance};
 use self::writer::{Op, Shared, WriteOp, Writer};
 use super::{
-    ActivityWorkItem, Backend, BackendError, InstanceRecord, NewInstance, OrchestrationCommit,
-    OrchestrationWorkItem, QueueSpec, QueueStats, Result, WorkItemLock, WorkState,
+    ActivityWorkItem, Backend, BackendError, InstancePage, InstanceQuery, InstanceRecord,
+    NewInstance, OrchestrationCommit, OrchestrationWorkItem, PurgeFilter, QueueSpec, QueueStats,
+    Result, WorkItemLock, WorkState,
 };
 use crate::clock::Clock;
 use crate::history::{HistoryEvent, OrchestrationMessage};
@@ -302,7 +305,9 @@ impl SqliteBackend {
             history_len,
         } = locked;
         let (record, history_len) = match (record, history_len) {
-            (Some(record), Some(len)) => (record, len),
+            // A finished instance's cached record is read again: another process may have
+            // purged it (its messages are then orphans). Such turns are rare and cheap.
+            (Some(record), Some(len)) if !record.runtime_status.is_terminal() => (record, len),
             _ => {
                 let id = instance_id.clone();
                 let read = self
@@ -599,5 +604,23 @@ impl Backend for SqliteBackend {
         let execution_id = execution_id.to_owned();
         self.read(move |conn, hub| codec::get_history(conn, hub, &instance_id, &execution_id))
             .await
+    }
+
+    async fn list_instances(&self, query: &InstanceQuery) -> Result<InstancePage> {
+        let after = query.validate()?;
+        let query = query.clone();
+        self.read(move |conn, hub| queries::list_instances(conn, hub, &query, after.as_ref()))
+            .await
+    }
+
+    async fn purge_instances(&self, filter: &PurgeFilter) -> Result<u64> {
+        filter.validate()?;
+        let deleted = Arc::new(AtomicU64::new(0));
+        self.write(WriteOp::Purge {
+            filter: filter.clone(),
+            deleted: Arc::clone(&deleted),
+        })
+        .await?;
+        Ok(deleted.load(Ordering::Acquire))
     }
 }

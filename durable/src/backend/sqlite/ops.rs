@@ -56,7 +56,7 @@ impl Writer {
                 let result = if batch.replaced.contains(&lock.instance_id) {
                     Err(Failure::Rejected(BackendError::LockLost {
                         what: format!(
-                            "instance `{}` (it was replaced by a new instance)",
+                            "instance `{}` (it was replaced by a new instance or purged)",
                             lock.instance_id
                         ),
                     }))
@@ -88,6 +88,7 @@ impl Writer {
                 }
                 outcome.map(|()| Effect::Orphans { token })
             }
+            WriteOp::Purge { filter, deleted } => self.purge(&filter, &deleted, batch),
         }
     }
 

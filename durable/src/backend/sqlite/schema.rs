@@ -74,6 +74,11 @@ const MIGRATIONS: &[&str] = &[
     );
     -- No index by queue: queues hold only pending work, and only queue_stats reads by queue.
     "#,
+    // 2: instance listings page in creation order (turns never change `created_at`, so the
+    // index costs nothing on the hot path).
+    r#"
+    CREATE INDEX instances_by_created ON instances (hub, created_at, instance_id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -11,7 +11,8 @@ use serde_json::json;
 
 use super::{SqliteBackend, SqliteOptions};
 use crate::backend::{
-    ActivityRequest, Backend, BackendError, NewInstance, OrchestrationCommit, OrchestrationWorkItem,
+    ActivityRequest, Backend, BackendError, NewInstance, OrchestrationCommit,
+    OrchestrationWorkItem, PurgeFilter,
 };
 use crate::history::{EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
 
@@ -265,6 +266,82 @@ async fn finished_instances_leave_the_index() {
     }
     // Only the two still running (i0, i10) keep an entry; no lease is left behind.
     assert_eq!(store.shared.index().sizes(), (2, 0, 0));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn purged_instances_leave_the_index() {
+    let store = must(SqliteBackend::in_memory(SqliteOptions::default()), "open");
+    assert!(must(store.acquire_dispatch().await, "acquire_dispatch"));
+    let wait = Duration::from_secs(5);
+    must(store.create_instance(new_instance("i1")).await, "create");
+    let item = some(must(store.fetch_orchestration(wait).await, "fetch"), "item");
+    // Two activities and a timer an hour out; one activity leased; a message arriving during
+    // the instance's last turn.
+    let mut turn = commit(OrchestrationRuntimeStatus::Running);
+    for task_scheduled_id in 0..2 {
+        turn.activities.push(ActivityRequest {
+            instance_id: "i1".to_owned(),
+            execution_id: "e1".to_owned(),
+            task_scheduled_id,
+            name: "Hello".to_owned(),
+            input: json!(null),
+        });
+    }
+    let due = Utc::now() + chrono::Duration::hours(1);
+    turn.messages.push(OrchestrationMessage {
+        visible_at: Some(due),
+        instance_id: "i1".to_owned(),
+        execution_id: Some("e1".to_owned()),
+        event: HistoryEvent::new(
+            due,
+            EventKind::TimerFired {
+                timer_id: 0,
+                fire_at: due,
+            },
+        ),
+    });
+    must(
+        store.complete_orchestration(&item.lock, turn).await,
+        "turn 1",
+    );
+    let leased = some(
+        must(store.fetch_activity(wait).await, "fetch_activity"),
+        "work",
+    );
+    let locked = some(
+        must(store.try_lock_orchestration("i1").await, "lock"),
+        "lock",
+    );
+    let late = OrchestrationMessage {
+        visible_at: None,
+        instance_id: "i1".to_owned(),
+        execution_id: Some("e1".to_owned()),
+        event: HistoryEvent::new(Utc::now(), EventKind::OrchestratorStarted {}),
+    };
+    must(store.send_message(late).await, "send_message");
+    must(
+        store
+            .complete_orchestration(&locked.lock, commit(OrchestrationRuntimeStatus::Terminated))
+            .await,
+        "turn 2",
+    );
+    assert_eq!(store.shared.index().sizes(), (1, 2, 1));
+
+    let purged = must(
+        store
+            .purge_instances(&PurgeFilter::Instance("i1".to_owned()))
+            .await,
+        "purge",
+    );
+    assert_eq!(purged, 1);
+    assert_eq!(store.shared.index().sizes(), (0, 0, 0));
+    assert_eq!(store.shared.index().next_timer_due(), None);
+    let error = store.abandon_activity(&leased.lock).await.err();
+    assert!(
+        matches!(error, Some(BackendError::LockLost { .. })),
+        "{error:?}"
+    );
     store.close().await;
 }
 

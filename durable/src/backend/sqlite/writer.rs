@@ -8,6 +8,7 @@
 //! whole batch with a retryable error and leaves the index untouched.
 
 use std::collections::HashSet;
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -19,8 +20,8 @@ use tokio::sync::{Notify, oneshot};
 use super::codec::{format_time, is_local_to_op};
 use super::index::{Index, RecordUpdate};
 use crate::backend::{
-    ActivityRequest, BackendError, InstanceRecord, NewInstance, OrchestrationCommit, QueueSpec,
-    Result,
+    ActivityRequest, BackendError, InstanceRecord, NewInstance, OrchestrationCommit, PurgeFilter,
+    QueueSpec, Result,
 };
 use crate::clock::Clock;
 use crate::history::OrchestrationMessage;
@@ -88,6 +89,12 @@ pub(super) enum WriteOp {
     DropOrphans {
         token: u64,
     },
+    /// Deletes finished instances with all their rows; how many is stored in `deleted`
+    /// (read by the caller once the write is acknowledged).
+    Purge {
+        filter: PurgeFilter,
+        deleted: Arc<AtomicU64>,
+    },
 }
 
 /// What a committed operation changes in the index.
@@ -124,6 +131,10 @@ pub(super) enum Effect {
     Orphans {
         token: u64,
     },
+    /// These instances and everything queued for them are gone.
+    Purged {
+        instance_ids: Vec<String>,
+    },
 }
 
 /// Why an operation failed.
@@ -159,7 +170,7 @@ pub(super) type OpResult<T> = std::result::Result<T, Failure>;
 pub(super) struct Batch {
     pub(super) now: DateTime<Utc>,
     pub(super) now_text: String,
-    /// Instances created or replaced by an earlier operation of this batch.
+    /// Instances created, replaced or purged by an earlier operation of this batch.
     pub(super) replaced: HashSet<String>,
 }
 
@@ -433,5 +444,6 @@ fn apply_effect(index: &mut Index, effect: Effect) {
             }
         }
         Effect::Orphans { token } => index.drop_lock(token),
+        Effect::Purged { instance_ids } => index.instances_purged(&instance_ids),
     }
 }

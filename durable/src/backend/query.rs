@@ -1,0 +1,294 @@
+//! Instance queries and purges: what [`Backend::list_instances`](super::Backend::list_instances)
+//! and [`Backend::purge_instances`](super::Backend::purge_instances) take and return, and the
+//! continuation-token format every backend shares.
+//!
+//! A listing is ordered by `(created_at, instance_id)`, and a continuation token holds the key
+//! of the last instance of the page it ends: the next page starts strictly after it. Paging is
+//! thus stable under concurrent writes: an instance that exists when the listing starts and
+//! still matches is returned exactly once, and instances created meanwhile may appear on a
+//! later page (they sort last, created now) but never shift the others.
+
+use chrono::{DateTime, Utc};
+
+use super::{BackendError, InstanceRecord, Result};
+use crate::history::OrchestrationRuntimeStatus;
+
+/// The page size of a listing when none is given (Azure's `PageSize` default).
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+
+/// The statuses of finished instances: the only ones a purge deletes.
+pub const PURGEABLE_STATUSES: [OrchestrationRuntimeStatus; 4] = [
+    OrchestrationRuntimeStatus::Completed,
+    OrchestrationRuntimeStatus::Failed,
+    OrchestrationRuntimeStatus::Canceled,
+    OrchestrationRuntimeStatus::Terminated,
+];
+
+/// Which instances [`Backend::list_instances`](super::Backend::list_instances) returns, and
+/// from where. Every filter is optional; they combine with *and*.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceQuery {
+    /// Only instances with one of these statuses; empty for every status.
+    pub runtime_status: Vec<OrchestrationRuntimeStatus>,
+    /// Only instances created at or after this time.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Only instances created at or before this time.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Only instances whose id starts with this (case-sensitive); `None` or empty for all.
+    pub instance_id_prefix: Option<String>,
+    /// The most instances a page holds; at least 1. [`DEFAULT_PAGE_SIZE`] by default.
+    pub page_size: usize,
+    /// Where to continue: the token of the previous page, or `None` for the first page. Pass
+    /// the same filters with it.
+    pub continuation_token: Option<String>,
+}
+
+impl Default for InstanceQuery {
+    fn default() -> Self {
+        InstanceQuery {
+            runtime_status: Vec::new(),
+            created_from: None,
+            created_to: None,
+            instance_id_prefix: None,
+            page_size: DEFAULT_PAGE_SIZE,
+            continuation_token: None,
+        }
+    }
+}
+
+impl InstanceQuery {
+    /// Checks the query and decodes its continuation token; `None` for the first page.
+    ///
+    /// Errors with [`BackendError::InvalidQuery`] when the page size is 0 or the token is
+    /// malformed.
+    pub(crate) fn validate(&self) -> Result<Option<PageKey>> {
+        if self.page_size == 0 {
+            return Err(BackendError::InvalidQuery {
+                message: "the page size must be at least 1".to_owned(),
+            });
+        }
+        self.continuation_token
+            .as_deref()
+            .map(PageKey::decode)
+            .transpose()
+    }
+
+    /// The instance id prefix, when it filters anything.
+    pub(crate) fn prefix(&self) -> Option<&str> {
+        self.instance_id_prefix.as_deref().filter(|p| !p.is_empty())
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstancePage {
+    /// The instances, ordered by creation time, then id.
+    pub instances: Vec<InstanceRecord>,
+    /// The token to fetch the next page with; `None` when this is the last page.
+    pub continuation_token: Option<String>,
+}
+
+/// Which instances [`Backend::purge_instances`](super::Backend::purge_instances) deletes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PurgeFilter {
+    /// One instance, by id. Deletes nothing (returns 0) when there is no such instance, and
+    /// errors with [`BackendError::InstanceNotFinished`] when it has not finished.
+    Instance(String),
+    /// Every finished instance created in a range, optionally only with some statuses.
+    /// Unfinished instances in the range are skipped, as Azure does.
+    Created {
+        /// Only instances created at or after this time.
+        created_from: Option<DateTime<Utc>>,
+        /// Only instances created at or before this time.
+        created_to: Option<DateTime<Utc>>,
+        /// Only instances with one of these statuses, which must all be among
+        /// [`PURGEABLE_STATUSES`]; empty for all of those.
+        runtime_status: Vec<OrchestrationRuntimeStatus>,
+    },
+}
+
+impl PurgeFilter {
+    /// Checks the filter.
+    ///
+    /// Errors with [`BackendError::InvalidQuery`] when the statuses name one of an
+    /// unfinished instance (such instances are never purged, so the filter is a mistake).
+    pub(crate) fn validate(&self) -> Result<()> {
+        if let PurgeFilter::Created { runtime_status, .. } = self
+            && let Some(status) = runtime_status.iter().find(|s| !s.is_terminal())
+        {
+            return Err(BackendError::InvalidQuery {
+                message: format!(
+                    "cannot purge {status} instances: only Completed, Failed, Canceled and \
+                     Terminated instances can be purged"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The statuses to purge: those named, or every purgeable one.
+    pub(crate) fn statuses(&self) -> Vec<OrchestrationRuntimeStatus> {
+        match self {
+            PurgeFilter::Created { runtime_status, .. } if !runtime_status.is_empty() => {
+                let mut statuses = runtime_status.clone();
+                statuses.sort_by_key(|s| s.as_str());
+                statuses.dedup();
+                statuses
+            }
+            _ => PURGEABLE_STATUSES.to_vec(),
+        }
+    }
+}
+
+/// The position a continuation token stands for: the sort key of the last instance returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PageKey {
+    /// The instance's creation time.
+    pub(crate) created_at: DateTime<Utc>,
+    /// The instance id.
+    pub(crate) instance_id: String,
+}
+
+/// Marks the token format, so a later format can tell old tokens apart.
+const TOKEN_VERSION: &str = "v1.";
+
+impl PageKey {
+    /// The key of a record.
+    pub(crate) fn of(record: &InstanceRecord) -> PageKey {
+        PageKey {
+            created_at: record.created_at,
+            instance_id: record.instance_id.clone(),
+        }
+    }
+
+    /// Encodes the key as a token: `v1.` then the hex of the JSON array
+    /// `[created_at (RFC 3339), instance_id]`, so it is safe in URLs and HTTP headers.
+    pub(crate) fn encode(&self) -> String {
+        let json = serde_json::json!([
+            self.created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            self.instance_id
+        ])
+        .to_string();
+        let mut token = String::with_capacity(TOKEN_VERSION.len() + 2 * json.len());
+        token.push_str(TOKEN_VERSION);
+        for byte in json.bytes() {
+            token.push(char::from(HEX[usize::from(byte >> 4)]));
+            token.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+        token
+    }
+
+    /// Decodes a token made by [`PageKey::encode`].
+    ///
+    /// Errors with [`BackendError::InvalidQuery`] for anything else.
+    pub(crate) fn decode(token: &str) -> Result<PageKey> {
+        let invalid = |why: &str| BackendError::InvalidQuery {
+            message: format!("malformed continuation token: {why}"),
+        };
+        let hex = token
+            .strip_prefix(TOKEN_VERSION)
+            .ok_or_else(|| invalid("unknown format"))?;
+        if hex.len() % 2 != 0 {
+            return Err(invalid("odd length"));
+        }
+        let bytes = hex
+            .as_bytes()
+            .chunks(2)
+            .map(|pair| match pair {
+                [high, low] => Some(hex_value(*high)? << 4 | hex_value(*low)?),
+                _ => None,
+            })
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(|| invalid("not hexadecimal"))?;
+        let (created_at, instance_id): (String, String) =
+            serde_json::from_slice(&bytes).map_err(|_| invalid("unreadable position"))?;
+        let created_at = DateTime::parse_from_rfc3339(&created_at)
+            .map_err(|_| invalid("unreadable time"))?
+            .with_timezone(&Utc);
+        if instance_id.is_empty() {
+            return Err(invalid("empty instance id"));
+        }
+        Ok(PageKey {
+            created_at,
+            instance_id,
+        })
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip() {
+        let key = PageKey {
+            created_at: DateTime::parse_from_rfc3339("2026-01-01T00:00:00.123456789Z")
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default(),
+            instance_id: "id with \"quotes\" and ü".to_owned(),
+        };
+        let token = key.encode();
+        assert!(
+            token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.')
+        );
+        assert_eq!(PageKey::decode(&token).ok(), Some(key));
+    }
+
+    #[test]
+    fn malformed_tokens_are_rejected() {
+        let valid = PageKey {
+            created_at: Utc::now(),
+            instance_id: "x".to_owned(),
+        }
+        .encode();
+        for token in [
+            "",
+            "v1.",
+            "v2.00",
+            "v1.0",
+            "v1.zz",
+            &valid[..valid.len() - 2],
+            "v1.5b22222c22225d", // ["",""]
+            "v1.5b5d",           // []
+        ] {
+            assert!(
+                matches!(
+                    PageKey::decode(token),
+                    Err(BackendError::InvalidQuery { .. })
+                ),
+                "{token:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn purge_filters_refuse_unfinished_statuses() {
+        let filter = PurgeFilter::Created {
+            created_from: None,
+            created_to: None,
+            runtime_status: vec![
+                OrchestrationRuntimeStatus::Completed,
+                OrchestrationRuntimeStatus::Running,
+            ],
+        };
+        let error = filter.validate().err().map(|e| e.to_string());
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains("Running")),
+            "{error:?}"
+        );
+    }
+}
