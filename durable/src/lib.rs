@@ -10,6 +10,7 @@ pub mod client;
 pub mod clock;
 pub mod error;
 pub mod history;
+pub mod logging;
 pub mod orchestration;
 pub mod registry;
 pub mod testing;

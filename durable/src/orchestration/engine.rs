@@ -445,7 +445,11 @@ impl OrchestrationRun {
         };
         self.polls += 1;
         let mut cx = Context::from_waker(&self.waker);
-        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+        let replaying = self.state.with(|s| s.is_replaying);
+        let polled = crate::logging::polling(replaying, || {
+            catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
+        });
+        match polled {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(Ok(output))) => {
                 let next = self.state.with(|s| s.continue_as_new.clone());

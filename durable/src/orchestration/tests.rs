@@ -750,3 +750,101 @@ fn retries_stop_when_handle_declines() {
     assert!(turn.timers.is_empty());
     assert_eq!(failure_of(&turn).error_message, "fatal");
 }
+
+fn event(kind: EventKind) -> HistoryEvent {
+    HistoryEvent::new(t(1), kind)
+}
+
+fn collect_then_continue(
+    context: DurableOrchestrationContext,
+) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async move {
+        let n: u32 = context
+            .get_input()
+            .map_err(|e| FailureDetails::new("InvalidInput", e.to_string()))?;
+        let value: u32 = context
+            .wait_for_external_event("Value")
+            .await
+            .map_err(|e| e.details)?;
+        context.continue_as_new(n + value, true);
+        to_json("ignored")
+    })
+}
+
+static COLLECT_THEN_CONTINUE: OrchestratorRegistration = OrchestratorRegistration {
+    name: "CollectThenContinue",
+    rust_path: "tests::collect_then_continue",
+    invoke: collect_then_continue,
+    validate_input: None,
+};
+
+#[test]
+fn continue_as_new_records_the_next_input_and_carries_unprocessed_events() {
+    let mut run = run(&COLLECT_THEN_CONTINUE);
+    run.turn(t(0), vec![started(json!(10)), raised("Other", json!("x"))]);
+    let turn = run.turn(
+        t(1),
+        vec![
+            raised("Value", json!(5)),
+            raised("Value", json!(6)),
+            raised("Late", json!(7)),
+        ],
+    );
+    // The function's own return value is ignored; the next execution's input is recorded.
+    assert_eq!(
+        turn.outcome,
+        Some(Outcome::ContinuedAsNew {
+            input: json!(15),
+            carried: vec![
+                ("Other".to_owned(), json!("x")),
+                ("Value".to_owned(), json!(6)),
+                ("Late".to_owned(), json!(7)),
+            ],
+        })
+    );
+    assert!(matches!(
+        turn.new_events.last().map(|e| &e.kind),
+        Some(EventKind::ExecutionCompleted {
+            orchestration_status: OrchestrationRuntimeStatus::ContinuedAsNew,
+            result,
+            ..
+        }) if *result == json!(15)
+    ));
+}
+
+#[test]
+fn a_suspended_run_holds_events_until_resumed_and_replays_the_same_way() {
+    let mut live = run(&TWO_APPROVALS);
+    let mut history = Vec::new();
+    let mut turns = vec![
+        vec![started(Value::Null)],
+        vec![event(EventKind::ExecutionSuspended {
+            input: json!("pause"),
+        })],
+        vec![completed(0, Value::Null), raised("Approval", json!(1))],
+        vec![raised("Approval", json!(2))],
+    ];
+    for messages in turns.drain(..) {
+        let turn = live.turn(t(2), messages);
+        assert_eq!(turn.outcome, None, "nothing moves while suspended");
+        history.extend(turn.new_events);
+    }
+    let turn = live.turn(
+        t(3),
+        vec![event(EventKind::ExecutionResumed { input: json!("go") })],
+    );
+    assert!(!turn.suspended);
+    assert_eq!(turn.outcome, Some(Outcome::Completed(json!([1, 2]))));
+
+    let mut replayed = run_from(&TWO_APPROVALS, &history);
+    let turn = replayed.turn(
+        t(3),
+        vec![event(EventKind::ExecutionSuspended { input: Value::Null })],
+    );
+    assert!(turn.suspended);
+    let turn = replayed.turn(
+        t(4),
+        vec![event(EventKind::ExecutionResumed { input: Value::Null })],
+    );
+    assert_eq!(turn.outcome, Some(Outcome::Completed(json!([1, 2]))));
+}
