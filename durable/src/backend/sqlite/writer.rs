@@ -71,6 +71,8 @@ pub(super) enum Op {
 }
 
 /// The write operations.
+// Each is moved once, into the writer's channel: boxing the large variants buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(super) enum WriteOp {
     CreateQueues(Vec<QueueSpec>),
