@@ -286,10 +286,6 @@ pub enum EventKind {
         /// The reason given by the client.
         #[serde(default)]
         input: Value,
-        /// When a parent is rewound with its failed child: the parent's new execution, to
-        /// which the child now reports.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        parent_execution_id: Option<String>,
     },
     /// A client terminated the instance.
     ExecutionTerminated {

@@ -186,6 +186,9 @@ pub struct OrchestrationCommit {
     pub messages: Vec<OrchestrationMessage>,
     /// Sub-orchestrations to create.
     pub sub_orchestrations: Vec<SubOrchestrationStart>,
+    /// `new_events` is the execution's whole history, replacing what is stored (a rewind
+    /// rewrites history); otherwise they are appended.
+    pub replace_history: bool,
     /// An activity work item whose result is among `new_events` (the turn was run by the
     /// worker that produced the result, see [`Backend::try_lock_orchestration`]); it is removed
     /// in the same transaction, and the commit fails with [`BackendError::LockLost`] if its

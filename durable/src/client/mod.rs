@@ -341,11 +341,8 @@ impl DurableOrchestrationClient {
                 "only failed instances can be rewound",
             ));
         }
-        let rewound = EventKind::ExecutionRewound {
-            input: reason,
-            parent_execution_id: None,
-        };
-        self.send(instance_id, rewound).await
+        self.send(instance_id, EventKind::ExecutionRewound { input: reason })
+            .await
     }
 
     /// Starts a finished instance again with its original input and version

@@ -215,11 +215,12 @@ pub(super) async fn run_turn(
     commit(&shared, &instance, &lock, commit_data, keep).await
 }
 
-/// Rewinds a failed instance (`RewindAsync` in C#): a new execution whose history is the
-/// failed one's without its failures, so that the calls that failed are pending again. Failed
-/// activities are queued again under their original sequence numbers; a failed
-/// sub-orchestration is rewound too (or started again when it never started); the
-/// orchestrator, replayed, goes on from there.
+/// Rewinds a failed instance (`RewindAsync` in C#): its history is rewritten without its
+/// failures, so that the calls that failed are pending again. Failed activities are queued
+/// again under their original sequence numbers; a failed sub-orchestration is rewound too (or
+/// started again when it never started or was terminated); the orchestrator, replayed, goes
+/// on from there. The execution stays the same, so results, timers and child outcomes still
+/// in flight reach it.
 async fn rewind(
     shared: Arc<Shared>,
     instance: InstanceRecord,
@@ -228,10 +229,11 @@ async fn rewind(
     completed_activity: Option<WorkItemLock>,
 ) -> bool {
     let instance_id = instance.instance_id.clone();
+    let execution_id = instance.execution_id.clone();
     shared.cache.remove(&instance_id);
     let history = match shared
         .backend
-        .get_history(&instance_id, &instance.execution_id)
+        .get_history(&instance_id, &execution_id)
         .await
     {
         Ok(history) => history,
@@ -241,14 +243,10 @@ async fn rewind(
             return false;
         }
     };
-    let (reason, new_parent_execution) = match &rewound.kind {
-        EventKind::ExecutionRewound {
-            input,
-            parent_execution_id,
-        } => (input.clone(), parent_execution_id.clone()),
-        _ => (Value::Null, None),
+    let reason = match &rewound.kind {
+        EventKind::ExecutionRewound { input } => input.clone(),
+        _ => Value::Null,
     };
-    let execution_id = new_id();
     let now = shared.clock.now();
     let mut new_events = Vec::with_capacity(history.len() + 2);
     let mut failed_calls = Vec::new();
@@ -262,30 +260,7 @@ async fn rewind(
                 failure_details,
             } => failed_calls.push((task_scheduled_id, Some(failure_details.error_type))),
             EventKind::ExecutionCompleted { .. } => {}
-            EventKind::ExecutionStarted {
-                name,
-                input,
-                version,
-                mut parent_instance,
-                ..
-            } => {
-                if let (Some(parent), Some(parent_execution)) =
-                    (&mut parent_instance, &new_parent_execution)
-                {
-                    parent.execution_id.clone_from(parent_execution);
-                }
-                new_events.push(HistoryEvent::new(
-                    event.timestamp,
-                    EventKind::ExecutionStarted {
-                        name,
-                        execution_id: execution_id.clone(),
-                        input,
-                        version,
-                        parent_instance,
-                    },
-                ));
-            }
-            kind => new_events.push(HistoryEvent { kind, ..event }),
+            _ => new_events.push(event),
         }
     }
     let mut activities = Vec::new();
@@ -313,56 +288,55 @@ async fn rewind(
                 },
                 Some(error_type),
             ) => {
-                let parent = ParentInstance {
-                    name: instance.name.clone(),
-                    instance_id: instance_id.clone(),
-                    execution_id: execution_id.clone(),
-                    task_scheduled_id,
-                };
-                if error_type == "InstanceExists" || error_type == "Terminated" {
-                    // The child never started, or was stopped: start it again. (Only a
-                    // failed child can be rewound.)
-                    let if_exists = OrchestrationMessage {
-                        visible_at: None,
-                        instance_id: instance_id.clone(),
-                        execution_id: Some(execution_id.clone()),
-                        event: HistoryEvent::new(
-                            now,
-                            EventKind::SubOrchestrationInstanceFailed {
-                                task_scheduled_id,
-                                failure_details: FailureDetails::new(
-                                    "InstanceExists",
-                                    format!("an unfinished instance with id `{child_id}` exists"),
-                                ),
-                            },
-                        ),
-                    };
-                    sub_orchestrations.push(SubOrchestrationStart {
-                        instance: NewInstance {
-                            instance_id: child_id.clone(),
-                            name: name.clone(),
-                            execution_id: new_id(),
-                            input: input.clone(),
-                            created_at: now,
-                            version: shared.options.default_version.clone(),
-                            parent: Some(parent),
+                let rewind_child = OrchestrationMessage {
+                    visible_at: None,
+                    instance_id: child_id.clone(),
+                    execution_id: None,
+                    event: HistoryEvent::new(
+                        now,
+                        EventKind::ExecutionRewound {
+                            input: reason.clone(),
                         },
-                        if_exists,
-                    });
-                } else {
-                    messages.push(OrchestrationMessage {
-                        visible_at: None,
-                        instance_id: child_id.clone(),
-                        execution_id: None,
-                        event: HistoryEvent::new(
-                            now,
-                            EventKind::ExecutionRewound {
-                                input: reason.clone(),
-                                parent_execution_id: Some(execution_id.clone()),
-                            },
-                        ),
-                    });
+                    ),
+                };
+                if error_type != "InstanceExists" && error_type != "Terminated" {
+                    messages.push(rewind_child);
+                    continue;
                 }
+                // The child never started, or was stopped: start it again. (Only a failed
+                // child can be rewound.)
+                let if_exists = OrchestrationMessage {
+                    visible_at: None,
+                    instance_id: instance_id.clone(),
+                    execution_id: Some(execution_id.clone()),
+                    event: HistoryEvent::new(
+                        now,
+                        EventKind::SubOrchestrationInstanceFailed {
+                            task_scheduled_id,
+                            failure_details: FailureDetails::new(
+                                "InstanceExists",
+                                format!("an unfinished instance with id `{child_id}` exists"),
+                            ),
+                        },
+                    ),
+                };
+                sub_orchestrations.push(SubOrchestrationStart {
+                    instance: NewInstance {
+                        instance_id: child_id.clone(),
+                        name: name.clone(),
+                        execution_id: new_id(),
+                        input: input.clone(),
+                        created_at: now,
+                        version: shared.options.default_version.clone(),
+                        parent: Some(ParentInstance {
+                            name: instance.name.clone(),
+                            instance_id: instance_id.clone(),
+                            execution_id: execution_id.clone(),
+                            task_scheduled_id,
+                        }),
+                    },
+                    if_exists,
+                });
             }
             _ => {}
         }
@@ -380,6 +354,7 @@ async fn rewind(
         messages,
         sub_orchestrations,
         completed_activity,
+        replace_history: true,
     };
     commit(&shared, &instance, &lock, commit_data, None).await
 }
@@ -643,6 +618,7 @@ fn turn_commit(shared: &Shared, run: &OrchestrationRun, turn: Turn) -> Orchestra
         messages,
         sub_orchestrations,
         completed_activity: None,
+        replace_history: false,
     }
 }
 
@@ -690,6 +666,7 @@ fn unchanged(instance: &InstanceRecord) -> OrchestrationCommit {
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),
         completed_activity: None,
+        replace_history: false,
     }
 }
 

@@ -78,6 +78,7 @@ macro_rules! single_handle_suite {
             failed_turn_records_failure,
             continue_as_new_starts_a_new_execution,
             commit_starts_sub_orchestrations,
+            commit_can_replace_the_history,
             messages_arriving_during_a_lock_are_fetched_next,
             abandon_orchestration_refetches,
             stale_or_reused_orchestration_lock_is_lost,
@@ -256,6 +257,7 @@ fn running(execution_id: &str, events: Vec<HistoryEvent>) -> OrchestrationCommit
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),
         completed_activity: None,
+        replace_history: false,
     }
 }
 

@@ -660,3 +660,51 @@ pub(crate) async fn commit_starts_sub_orchestrations<H: Harness>(harness: &H) {
     assert_eq!(parent_messages, vec![refused(1)]);
     harness.close(store).await;
 }
+
+pub(crate) async fn commit_can_replace_the_history<H: Harness>(harness: &H) {
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    let item = create_and_fetch(&store, new_instance("i1", "e1", json!(null))).await;
+    let turn1 = vec![
+        orchestrator_started(1),
+        started("e1", json!(null)),
+        scheduled(0, "A", json!(1)),
+    ];
+    store
+        .complete_orchestration(&item.lock, running("e1", turn1.clone()))
+        .await
+        .must("complete_orchestration");
+    store
+        .send_message(message("i1", task_completed(0, json!("a"))))
+        .await
+        .must("send_message");
+    let item = fetch_orchestration(&store).await;
+    // A rewrite drops the first turn's scheduling event and keeps the rest.
+    let rewritten = vec![orchestrator_started(1), started("e1", json!(null))];
+    let commit = OrchestrationCommit {
+        replace_history: true,
+        ..running("e1", rewritten.clone())
+    };
+    store
+        .complete_orchestration(&item.lock, commit)
+        .await
+        .must("complete_orchestration");
+    assert_eq!(
+        store.get_history("i1", "e1").await.must("get_history"),
+        rewritten
+    );
+    // Later turns append to the rewritten history.
+    store
+        .send_message(message("i1", task_completed(0, json!("b"))))
+        .await
+        .must("send_message");
+    let item = fetch_orchestration(&store).await;
+    assert_eq!(item.history_len, 2);
+    let next = vec![orchestrator_started(4)];
+    store
+        .complete_orchestration(&item.lock, running("e1", next.clone()))
+        .await
+        .must("complete_orchestration");
+    let history = store.get_history("i1", "e1").await.must("get_history");
+    assert_eq!(history, [rewritten, next].concat());
+    harness.close(store).await;
+}

@@ -311,6 +311,12 @@ impl Writer {
         let instance_id = &lock.instance_id;
         let execution_id = &commit.execution_id;
         let start = match &lock.history {
+            _ if commit.replace_history => {
+                self.conn
+                    .prepare_cached("DELETE FROM history WHERE hub = ?1 AND instance_id = ?2")?
+                    .execute(params![hub, instance_id])?;
+                0
+            }
             Some((known, len)) if known == execution_id => *len,
             _ => {
                 // Possibly a new execution: it replaces the history of the previous ones.

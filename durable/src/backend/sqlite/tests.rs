@@ -57,6 +57,7 @@ fn commit(status: OrchestrationRuntimeStatus) -> OrchestrationCommit {
         messages: Vec::new(),
         sub_orchestrations: Vec::new(),
         completed_activity: None,
+        replace_history: false,
     }
 }
 
