@@ -30,16 +30,18 @@ pub use durable_macros::{activity_trigger, orchestration_trigger};
 pub use error::{FunctionFailed, InputError};
 pub use history::{FailureDetails, OrchestrationRuntimeStatus};
 pub use orchestration::{
-    DurableOrchestrationContext, DurableTask, OrchestratorHandle, RetryOptions, when_all, when_any,
+    DurableFuture, DurableOrchestrationContext, DurableTask, OrchestratorHandle, RetryOptions,
+    when_all, when_any,
 };
 pub use worker::{RuntimeStats, WorkerOptions};
 
 /// Everything a function app needs: `use durable::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ActivityHandle, DurableActivityContext, DurableError, DurableOrchestrationClient,
-        DurableOrchestrationContext, DurableOrchestrationStatus, DurableTask, FailureDetails,
-        FunctionFailed, InputError, OrchestrationRuntimeStatus, OrchestratorHandle, RetryOptions,
-        activity_trigger, orchestration_trigger, when_all, when_any,
+        ActivityHandle, DurableActivityContext, DurableError, DurableFuture,
+        DurableOrchestrationClient, DurableOrchestrationContext, DurableOrchestrationStatus,
+        DurableTask, FailureDetails, FunctionFailed, InputError, OrchestrationRuntimeStatus,
+        OrchestratorHandle, RetryOptions, activity_trigger, orchestration_trigger, when_all,
+        when_any,
     };
 }

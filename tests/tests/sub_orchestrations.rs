@@ -131,6 +131,41 @@ async fn retrying_parent(
         .await
 }
 
+/// Retrying calls own their arguments, so they can be built from temporaries and collected.
+#[orchestration_trigger(name = "Sub_FanOutWithRetry")]
+async fn fan_out_with_retry(
+    context: DurableOrchestrationContext,
+) -> Result<Vec<u32>, FunctionFailed> {
+    let retry = RetryOptions::new(Duration::from_millis(10), 2);
+    let calls: Vec<DurableFuture<u32>> = (0..3)
+        .map(|n| {
+            let child_id = format!("fan-out-child-{n}");
+            let input = (format!("fan-out-{n}"), 0_u32);
+            context.call_sub_orchestrator_with_retry(
+                "Sub_FlakyChild",
+                retry.clone(),
+                Some(&child_id),
+                &input,
+            )
+        })
+        .collect();
+    when_all(calls).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retrying_calls_can_be_collected() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path()).await;
+    let client = app.client();
+    let id = client
+        .start_new("Sub_FanOutWithRetry", None, ())
+        .await
+        .unwrap();
+    let status = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
+    assert_eq!(status.output, json!([1, 1, 1]));
+    app.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn children_return_their_outputs_and_name_their_parent() {
     let dir = tempfile::tempdir().unwrap();

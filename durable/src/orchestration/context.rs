@@ -10,7 +10,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::action::Action;
-use super::task::DurableTask;
+use super::task::{DurableFuture, DurableTask};
 use super::{OrchestratorHandle, RetryOptions};
 use crate::activity::ActivityHandle;
 use crate::error::{FunctionFailed, InputError};
@@ -359,7 +359,7 @@ impl DurableOrchestrationContext {
         retry: RetryOptions,
         instance_id: Option<&str>,
         input: impl Serialize,
-    ) -> impl Future<Output = Result<T, FunctionFailed>> + Send + 'static {
+    ) -> DurableFuture<T> {
         let name: Arc<str> = Arc::from(name);
         let instance_id = instance_id.map(str::to_owned);
         let input = serde_json::to_value(input);
@@ -433,7 +433,7 @@ impl DurableOrchestrationContext {
         name: &str,
         retry: RetryOptions,
         input: impl Serialize,
-    ) -> impl Future<Output = Result<T, FunctionFailed>> + Send + 'static {
+    ) -> DurableFuture<T> {
         let name: Arc<str> = Arc::from(name);
         let input = serde_json::to_value(input);
         self.with_retry(retry, move |context| {
@@ -447,10 +447,10 @@ impl DurableOrchestrationContext {
         &self,
         retry: RetryOptions,
         attempt: impl Fn(&Self) -> DurableTask<T> + Send + 'static,
-    ) -> impl Future<Output = Result<T, FunctionFailed>> + Send + 'static {
+    ) -> DurableFuture<T> {
         let first = attempt(self);
         let context = self.clone();
-        async move {
+        Box::pin(async move {
             let started = context.current_utc_date_time();
             let mut attempts = 1;
             let mut task = first;
@@ -478,7 +478,7 @@ impl DurableOrchestrationContext {
                 attempts += 1;
                 task = attempt(&context);
             }
-        }
+        })
     }
 
     /// Waits for an event, or fails with a `Timeout` failure when `timeout` passes first
@@ -489,11 +489,11 @@ impl DurableOrchestrationContext {
         &self,
         name: &str,
         timeout: std::time::Duration,
-    ) -> impl Future<Output = Result<T, FunctionFailed>> + Send + 'static {
+    ) -> DurableFuture<T> {
         let event = self.wait_for_external_event::<T>(name);
         let timer = self.create_timer(self.after(timeout));
         let name = name.to_owned();
-        async move {
+        Box::pin(async move {
             match futures::future::select(event, timer).await {
                 Either::Left((received, _timer)) => received,
                 Either::Right((_, _event)) => Err(FunctionFailed {
@@ -504,7 +504,7 @@ impl DurableOrchestrationContext {
                     function: name,
                 }),
             }
-        }
+        })
     }
 
     /// Waits for an event, or returns `default` when `timeout` passes first
@@ -514,14 +514,14 @@ impl DurableOrchestrationContext {
         name: &str,
         timeout: std::time::Duration,
         default: T,
-    ) -> impl Future<Output = Result<T, FunctionFailed>> + Send + 'static {
+    ) -> DurableFuture<T> {
         let waiting = self.wait_for_external_event_with_timeout(name, timeout);
-        async move {
+        Box::pin(async move {
             match waiting.await {
                 Err(failed) if failed.details.error_type == "Timeout" => Ok(default),
                 other => other,
             }
-        }
+        })
     }
 
     /// The orchestration's current time plus `delay`, saturating far in the future.

@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 
 pub use context::DurableOrchestrationContext;
 pub use retry::RetryOptions;
-pub use task::{DurableTask, when_all, when_any};
+pub use task::{DurableFuture, DurableTask, when_all, when_any};
 
 use crate::registry::{BoxFuture, FunctionResult};
 

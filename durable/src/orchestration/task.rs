@@ -11,6 +11,12 @@ use serde::de::DeserializeOwned;
 use super::context::{SharedState, TaskOutcome};
 use crate::error::FunctionFailed;
 use crate::history::FailureDetails;
+use crate::registry::BoxFuture;
+
+/// A composite durable operation (a call with retries, an event wait with a timeout): await it
+/// for the output. It owns everything it needs, so it can be collected, stored or raced like
+/// any other task; what it does is scheduled as it goes.
+pub type DurableFuture<T> = BoxFuture<'static, Result<T, FunctionFailed>>;
 
 /// The pending result of a durable call (`Task<T>` in C#); await it for the output.
 ///
