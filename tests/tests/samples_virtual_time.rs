@@ -347,6 +347,7 @@ async fn phone_verification_accepts_the_right_code_after_a_wrong_one() {
     let (status, history) = status_and_history(&host, &id).await;
     assert_eq!(status.runtime_status, Completed);
     assert_eq!(status.output, json!(true));
+    assert_eq!(status.last_updated_time, at(30 * SECOND));
     assert_eq!(timers_created(&history), [at(90 * SECOND)]);
     assert!(timers_fired(&history).is_empty());
     assert_eq!(count(&history, "EventRaised"), 2);
@@ -459,6 +460,7 @@ async fn approval_in_time_is_processed_without_escalation() {
     let (status, history) = status_and_history(&host, &id).await;
     assert_eq!(status.runtime_status, Completed);
     assert_eq!(status.output, json!("Approved"));
+    assert_eq!(status.last_updated_time, at(71 * HOUR));
     assert_eq!(
         activities_scheduled(&history, "ProcessApproval"),
         [json!(["purchase order 17", true])]

@@ -100,7 +100,8 @@ pub(super) struct RecordUpdate {
     pub(super) output: serde_json::Value,
     pub(super) custom_status: serde_json::Value,
     pub(super) failure: Option<crate::history::FailureDetails>,
-    pub(super) updated_at: DateTime<Utc>,
+    /// `None` when the commit recorded nothing.
+    pub(super) updated_at: Option<DateTime<Utc>>,
 }
 
 /// The in-memory queue index. Guarded by a mutex; never held across an await.
@@ -418,7 +419,9 @@ impl Index {
                 record.output = update.output;
                 record.custom_status = update.custom_status;
                 record.failure = update.failure;
-                record.last_updated_at = update.updated_at;
+                if let Some(updated_at) = update.updated_at {
+                    record.last_updated_at = updated_at;
+                }
             }
         }
         self.mark_ready(&instance_id);

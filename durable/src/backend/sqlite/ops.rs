@@ -359,11 +359,15 @@ impl Writer {
             .as_ref()
             .map(|failure| to_json(failure, "the failure details"))
             .transpose()?;
+        // A commit that records nothing (it only consumes late messages) leaves the instance's
+        // last-updated time alone.
+        let updated_at = (!commit.new_events.is_empty()).then_some(batch.now);
         let updated = self
             .conn
             .prepare_cached(
                 "UPDATE instances SET execution_id = ?3, status = ?4, output = ?5, \
-                   custom_status = ?6, failure = ?7, updated_at = ?8, input = COALESCE(?9, input) \
+                   custom_status = ?6, failure = ?7, updated_at = COALESCE(?8, updated_at), \
+                   input = COALESCE(?9, input) \
                  WHERE hub = ?1 AND instance_id = ?2",
             )?
             .execute(params![
@@ -374,7 +378,7 @@ impl Writer {
                 to_json(&commit.output, "the output")?,
                 to_json(&commit.custom_status, "the custom status")?,
                 failure_json,
-                batch.now_text,
+                updated_at.map(|_| batch.now_text.as_str()),
                 input_json,
             ])?;
         if updated == 0 {
@@ -396,7 +400,7 @@ impl Writer {
                 output: commit.output,
                 custom_status: commit.custom_status,
                 failure: commit.failure,
-                updated_at: batch.now,
+                updated_at,
             },
             history_len: seq,
             completed_activity,
