@@ -17,6 +17,15 @@ fn samples(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+fn stdout_ok(output: &Output) -> Vec<u8> {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout.clone()
+}
+
 fn stdout_json(output: &Output) -> Value {
     assert!(
         output.status.success(),
@@ -134,4 +143,133 @@ fn bad_input_fails_with_a_clear_message_and_writes_nothing() {
             .all(|line| line.trim_end().ends_with(" 0")),
         "{listing}"
     );
+}
+
+/// Kills the serving child process when the test ends, however it ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn status_of(dir: &Path, id: &str) -> Value {
+    stdout_json(&samples(dir, &["status", id]))
+}
+
+fn wait_for_status(dir: &Path, id: &str, wanted: &str) -> Value {
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = status_of(dir, id);
+        if status["runtimeStatus"] == wanted {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < give_up,
+            "{id} never became {wanted}: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn instances_are_controlled_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_durable-samples"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("DURABLE_DB", dir.path().join("durable.db"))
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it serves the hub (else `start` below could take the hub first); keep
+    // draining its log so that it never blocks on a full pipe.
+    let log = child.stderr.take().unwrap();
+    let _server = Server(child);
+    let (serving, is_serving) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
+            if line.contains("serving") {
+                let _ = serving.send(());
+            }
+        }
+    });
+    is_serving
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the app serves");
+    let dir = dir.path();
+    // `start` hands the instance to the serving process.
+    let started = samples(
+        dir,
+        &[
+            "start",
+            "ApprovalWorkflow",
+            "--input",
+            "\"purchase order 17\"",
+            "--instance-id",
+            "po-17",
+            "--no-wait",
+        ],
+    );
+    let id = String::from_utf8(stdout_ok(&started))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(id, "po-17");
+    wait_for_status(dir, &id, "Running");
+
+    assert!(
+        samples(dir, &["suspend", &id, "--reason", "lunch"])
+            .status
+            .success()
+    );
+    wait_for_status(dir, &id, "Suspended");
+    assert!(
+        samples(
+            dir,
+            &["raise-event", &id, "ApprovalEvent", "--data", "true"]
+        )
+        .status
+        .success()
+    );
+    // Held while suspended.
+    assert_eq!(
+        wait_for_status(dir, &id, "Suspended")["output"],
+        Value::Null
+    );
+    assert!(samples(dir, &["resume", &id]).status.success());
+    let done = wait_for_status(dir, &id, "Completed");
+    assert_eq!(done["output"], json!("Approved"));
+
+    let listed = stdout_json(&samples(dir, &["list", "--status", "completed"]));
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["instanceId"] == "po-17"),
+        "{listed}"
+    );
+    // Refusals name what is wrong and change nothing.
+    let refused = samples(dir, &["rewind", &id]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("only failed instances can be rewound")
+    );
+    let refused = samples(
+        dir,
+        &["raise-event", &id, "ApprovalEvent", "--data", "{oops"],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--data"));
+
+    let purged = stdout_json(&samples(dir, &["purge", &id]));
+    assert_eq!(purged, json!({ "instancesDeleted": 1 }));
+    let gone = samples(dir, &["status", &id]);
+    assert!(!gone.status.success());
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("no instance with id `po-17`"));
 }

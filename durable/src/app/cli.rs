@@ -47,8 +47,53 @@ enum Command {
         #[arg(long)]
         history: bool,
     },
+    /// List instances as JSON, newest last.
+    List {
+        /// Only instances with this runtime status (repeatable).
+        #[arg(long = "status")]
+        statuses: Vec<String>,
+        /// Only instances whose id starts with this.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        top: usize,
+    },
+    /// Send an event to an instance.
+    RaiseEvent {
+        /// The instance id.
+        instance_id: String,
+        /// The event name.
+        event_name: String,
+        /// The event data, as JSON.
+        #[arg(long)]
+        data: Option<String>,
+    },
+    /// Terminate an instance.
+    Terminate(Control),
+    /// Suspend an instance.
+    Suspend(Control),
+    /// Resume a suspended instance.
+    Resume(Control),
+    /// Rewind a failed instance.
+    Rewind(Control),
+    /// Delete a finished instance and its history.
+    Purge {
+        /// The instance id.
+        instance_id: String,
+    },
     /// List the task hub's queues with their depth.
     Queues,
+}
+
+/// An instance and the reason for acting on it.
+#[derive(clap::Args, Debug)]
+struct Control {
+    /// The instance id.
+    instance_id: String,
+    /// Why (recorded in the instance's history).
+    #[arg(long, default_value = "")]
+    reason: String,
 }
 
 pub(super) async fn run<I, T>(mut app: FunctionApp, args: I) -> Result<(), Error>
@@ -70,16 +115,9 @@ where
             no_wait,
             timeout,
         } => {
-            let input: serde_json::Value = match input {
-                None => serde_json::Value::Null,
-                Some(text) => serde_json::from_str(&text).map_err(|e| Error::Config {
-                    source_name: "--input".to_owned(),
-                    message: format!("not valid JSON: {e}"),
-                })?,
-            };
             let request = StartRequest {
                 name,
-                input,
+                input: json_arg("--input", input)?,
                 instance_id,
                 no_wait,
                 timeout: Duration::from_secs(timeout),
@@ -100,6 +138,67 @@ where
                 Some(status) => print_json(&status),
                 None => Err(crate::client::DurableError::InstanceNotFound { instance_id }.into()),
             }
+        }
+        Command::List {
+            statuses,
+            prefix,
+            top,
+        } => {
+            let runtime_status = statuses
+                .iter()
+                .map(|name| {
+                    crate::OrchestrationRuntimeStatus::parse(name).ok_or_else(|| Error::Config {
+                        source_name: "--status".to_owned(),
+                        message: format!("unknown runtime status `{name}`"),
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            let condition = crate::client::OrchestrationStatusQueryCondition {
+                runtime_status,
+                instance_id_prefix: prefix,
+                page_size: top,
+                ..Default::default()
+            };
+            let page = app.connect().await?.list_instances(&condition).await?;
+            print_json(&page.durable_orchestration_state)
+        }
+        Command::RaiseEvent {
+            instance_id,
+            event_name,
+            data,
+        } => {
+            let data = json_arg("--data", data)?;
+            let client = app.connect().await?;
+            client.raise_event(&instance_id, &event_name, data).await?;
+            Ok(())
+        }
+        Command::Terminate(c) => Ok(app
+            .connect()
+            .await?
+            .terminate(&c.instance_id, c.reason)
+            .await?),
+        Command::Suspend(c) => Ok(app
+            .connect()
+            .await?
+            .suspend(&c.instance_id, c.reason)
+            .await?),
+        Command::Resume(c) => Ok(app
+            .connect()
+            .await?
+            .resume(&c.instance_id, c.reason)
+            .await?),
+        Command::Rewind(c) => Ok(app
+            .connect()
+            .await?
+            .rewind(&c.instance_id, c.reason)
+            .await?),
+        Command::Purge { instance_id } => {
+            let purged = app
+                .connect()
+                .await?
+                .purge_instance_history(&instance_id)
+                .await?;
+            print_json(&purged)
         }
         Command::Queues => {
             let client = app.connect().await?;
@@ -173,6 +272,17 @@ async fn start_and_wait(
         });
     }
     print_json(&status.output)
+}
+
+/// Parses a JSON command-line value; `null` when absent.
+fn json_arg(name: &str, text: Option<String>) -> Result<serde_json::Value, Error> {
+    match text {
+        None => Ok(serde_json::Value::Null),
+        Some(text) => serde_json::from_str(&text).map_err(|e| Error::Config {
+            source_name: name.to_owned(),
+            message: format!("not valid JSON: {e}"),
+        }),
+    }
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
