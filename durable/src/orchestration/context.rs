@@ -204,12 +204,15 @@ impl DurableOrchestrationContext {
     }
 
     /// A new UUID that is the same on every replay (`NewGuid()` in C#): a name-based UUID of
-    /// the instance id, the current turn's time and a per-execution counter.
+    /// the instance id, the execution id, the current turn's time and a per-execution counter.
     pub fn new_guid(&self) -> Uuid {
         self.state.with(|s| {
+            // The execution id keeps `continue_as_new` executions apart when their turns
+            // share a timestamp (a coarse or virtual clock).
             let name = format!(
-                "{}_{}_{}",
+                "{}_{}_{}_{}",
                 s.instance_id,
+                s.execution_id,
                 s.current_time.to_rfc3339_opts(SecondsFormat::Nanos, true),
                 s.guid_counter
             );

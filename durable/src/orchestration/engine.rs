@@ -28,11 +28,11 @@ pub(crate) enum Outcome {
     Completed(Value),
     Failed(FailureDetails),
     Terminated(Value),
-    /// `continue_as_new`: the next execution's input and the external events it inherits
-    /// (name, data), in arrival order.
+    /// `continue_as_new`: the next execution's input and the events it inherits (external
+    /// events and client requests), in arrival order.
     ContinuedAsNew {
         input: Value,
-        carried: Vec<(String, Value)>,
+        carried: Vec<EventKind>,
     },
 }
 
@@ -205,19 +205,28 @@ impl OrchestrationRun {
             self.apply(&message);
             new_events.push(message);
         }
-        // External events the finished execution did not take (buffered, held while
-        // suspended, or not yet applied): carried by `continue_as_new` when it preserves
-        // unprocessed events, dropped otherwise.
-        if let Some(Outcome::ContinuedAsNew { carried, .. }) = &mut self.outcome
-            && self
+        // What the finished execution did not take goes to the next one, in arrival order:
+        // client requests (terminate, suspend, resume) always, external events (buffered,
+        // held while suspended, or not yet applied) when `continue_as_new` preserves them.
+        if let Some(Outcome::ContinuedAsNew { carried, .. }) = &mut self.outcome {
+            let preserve = self
                 .state
-                .with(|s| s.continue_as_new.as_ref().is_some_and(|c| c.1))
-        {
-            carried.extend(self.state.with(State::take_unprocessed_events));
+                .with(|s| s.continue_as_new.as_ref().is_some_and(|c| c.1));
+            if preserve {
+                let buffered = self.state.with(State::take_unprocessed_events);
+                carried.extend(
+                    buffered
+                        .into_iter()
+                        .map(|(name, input)| EventKind::EventRaised { name, input }),
+                );
+            }
             let unapplied = std::mem::take(&mut self.held).into_iter().chain(messages);
-            carried.extend(unapplied.filter_map(|event| match event.kind {
-                EventKind::EventRaised { name, input } => Some((name, input)),
-                _ => None,
+            carried.extend(unapplied.map(|event| event.kind).filter(|kind| match kind {
+                EventKind::EventRaised { .. } => preserve,
+                EventKind::ExecutionTerminated { .. }
+                | EventKind::ExecutionSuspended { .. }
+                | EventKind::ExecutionResumed { .. } => true,
+                _ => false,
             }));
         }
 

@@ -796,9 +796,9 @@ fn continue_as_new_records_the_next_input_and_carries_unprocessed_events() {
         Some(Outcome::ContinuedAsNew {
             input: json!(15),
             carried: vec![
-                ("Other".to_owned(), json!("x")),
-                ("Value".to_owned(), json!(6)),
-                ("Late".to_owned(), json!(7)),
+                raised("Other", json!("x")).kind,
+                raised("Value", json!(6)).kind,
+                raised("Late", json!(7)).kind,
             ],
         })
     );
@@ -809,6 +809,16 @@ fn continue_as_new_records_the_next_input_and_carries_unprocessed_events() {
             result,
             ..
         }) if *result == json!(15)
+    ));
+
+    // A client request that arrives with the finishing event goes to the next execution.
+    let mut second = super::engine::OrchestrationRun::new(&COLLECT_THEN_CONTINUE, "instance-2");
+    second.turn(t(0), vec![started(json!(1))]);
+    let terminate = event(EventKind::ExecutionTerminated { input: json!("stop") });
+    let turn = second.turn(t(1), vec![raised("Value", json!(1)), terminate.clone()]);
+    assert!(matches!(
+        turn.outcome,
+        Some(Outcome::ContinuedAsNew { carried, .. }) if carried == vec![terminate.kind]
     ));
 }
 

@@ -131,22 +131,24 @@ pub(super) async fn run_turn(
         }
         _ => None,
     });
-    let (execution_id, history_len) = match next_execution {
-        Some(next) => (next, 0),
+    let (execution_id, history_len) = match &next_execution {
+        Some(next) => (next.clone(), 0),
         None => (instance.execution_id.clone(), history_len),
     };
-    let mut events: Vec<HistoryEvent> = messages
+    if next_execution.is_some() {
+        // The next execution starts, then takes what the previous one handed over (it
+        // arrived first), then what was sent to the instance meanwhile.
+        messages.sort_by_key(|m| match (&m.event.kind, &m.execution_id) {
+            (EventKind::ExecutionStarted { .. }, _) => 0,
+            (_, Some(_)) => 1,
+            (_, None) => 2,
+        });
+    }
+    let events: Vec<HistoryEvent> = messages
         .into_iter()
         .filter(|m| m.execution_id.as_ref().is_none_or(|e| *e == execution_id))
         .map(|m| m.event)
         .collect();
-    if let Some(at) = events
-        .iter()
-        .position(|e| matches!(e.kind, EventKind::ExecutionStarted { .. }))
-    {
-        let started = events.remove(at);
-        events.insert(0, started);
-    }
 
     if instance.runtime_status.is_terminal() || events.is_empty() {
         // Late results for a finished execution, or messages for an old one: consume them.
@@ -587,11 +589,7 @@ fn turn_commit(shared: &Shared, run: &OrchestrationRun, turn: Turn) -> Orchestra
                 ..to_self(event)
             };
             messages.push(to_next(started));
-            messages.extend(
-                carried
-                    .into_iter()
-                    .map(|(name, input)| to_next(EventKind::EventRaised { name, input })),
-            );
+            messages.extend(carried.into_iter().map(to_next));
         }
         Some(outcome) => {
             if let Some(parent) = run.parent()
