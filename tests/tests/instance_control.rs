@@ -73,6 +73,60 @@ async fn fragile_parent(
         .await
 }
 
+/// Fails the first `n` calls for a key, then succeeds.
+#[activity_trigger(name = "Ctl_FailTimes")]
+fn fail_times(input: (String, u32)) -> Result<u32, String> {
+    static CALLS: Mutex<BTreeMap<String, u32>> = Mutex::new(BTreeMap::new());
+    let (key, fails) = input;
+    let mut calls = CALLS.lock().unwrap();
+    let n = calls.entry(key).or_default();
+    *n += 1;
+    if *n <= fails {
+        Err(format!("call {n} failed"))
+    } else {
+        Ok(*n)
+    }
+}
+
+#[orchestration_trigger(name = "Ctl_RetriesExhausted")]
+async fn retries_exhausted(
+    context: DurableOrchestrationContext,
+    key: String,
+) -> Result<u32, FunctionFailed> {
+    let retry = RetryOptions::new(Duration::from_millis(10), 2);
+    context
+        .call_activity_with_retry("Ctl_FailTimes", retry, (key, 2))
+        .await
+}
+
+static SLOW_RELEASED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static SLOW_DONE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Returns once the test releases it.
+#[activity_trigger(name = "Ctl_Slow")]
+async fn slow() -> String {
+    while !SLOW_RELEASED.load(std::sync::atomic::Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    SLOW_DONE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    "slow done".to_owned()
+}
+
+/// Fails on its first call while its second is still running.
+#[orchestration_trigger(name = "Ctl_FailsWhileBusy")]
+async fn fails_while_busy(
+    context: DurableOrchestrationContext,
+) -> Result<Vec<String>, FunctionFailed> {
+    let first = context.call_activity::<String>("Ctl_FailOnce", "busy-a");
+    let second = context.call_activity::<String>("Ctl_Slow", ());
+    Ok(vec![first.await?, second.await?])
+}
+
+#[orchestration_trigger(name = "Ctl_OwnError")]
+async fn own_error(_context: DurableOrchestrationContext) -> Result<(), String> {
+    Err("the orchestrator itself gave up".to_owned())
+}
+
 #[orchestration_trigger(name = "Ctl_Version")]
 async fn version(context: DurableOrchestrationContext) -> Result<Vec<String>, FunctionFailed> {
     let child: Vec<String> = if context.parent_instance_id().is_none() {
@@ -403,5 +457,82 @@ async fn the_version_is_fixed_at_start_from_configuration_or_the_client() {
         .await
         .unwrap();
     assert_eq!(done.output, json!(["2.0", "1.0"]));
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rewind_after_exhausted_retries_runs_only_the_last_attempt_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path()).await;
+    let client = app.client();
+    let id = client
+        .start_new("Ctl_RetriesExhausted", None, "exhausted")
+        .await
+        .unwrap();
+    let failed = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
+    assert_eq!(failed.runtime_status, Failed);
+    client.rewind(&id, "try once more").await.unwrap();
+    wait_for_status(&client, &id, Completed).await;
+    let done = client.get_status_with_history(&id).await.unwrap().unwrap();
+    // The handled first failure and its retry timer stay; the third call succeeded.
+    assert_eq!(done.output, json!(3));
+    let types = event_types(&done);
+    assert_eq!(
+        types.iter().filter(|t| **t == "TaskFailed").count(),
+        1,
+        "{types:?}"
+    );
+    assert_eq!(
+        types.iter().filter(|t| **t == "TimerFired").count(),
+        1,
+        "{types:?}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rewind_runs_again_work_whose_result_came_while_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path()).await;
+    let client = app.client();
+    let id = client
+        .start_new("Ctl_FailsWhileBusy", None, ())
+        .await
+        .unwrap();
+    let failed = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
+    assert_eq!(failed.runtime_status, Failed);
+    // The slow call finishes while the instance is failed: its result is dropped.
+    SLOW_RELEASED.store(true, std::sync::atomic::Ordering::SeqCst);
+    wait_for("the slow call", TIMEOUT, || async {
+        (SLOW_DONE.load(std::sync::atomic::Ordering::SeqCst) == 1).then_some(())
+    })
+    .await;
+    client.rewind(&id, "again").await.unwrap();
+    wait_for_status(&client, &id, Completed).await;
+    let done = status(&client, &id).await;
+    assert_eq!(done.output, json!(["busy-a: ok on call 2", "slow done"]));
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_failed_in_its_own_code_cannot_be_rewound() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path()).await;
+    let client = app.client();
+    let id = client.start_new("Ctl_OwnError", None, ()).await.unwrap();
+    let failed = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
+    assert_eq!(failed.runtime_status, Failed);
+    let refused = client.rewind(&id, "no").await;
+    assert!(
+        matches!(
+            &refused,
+            Err(DurableError::InvalidState {
+                operation: "rewind",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(status(&client, &id).await.runtime_status, Failed);
     app.shutdown().await;
 }

@@ -25,7 +25,7 @@ use crate::clock::Clock;
 use crate::history::{EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
 use crate::orchestration::OrchestratorHandle;
 use crate::registry::Registry;
-use crate::worker::{Completions, LocalStarter, new_id};
+use crate::worker::{Completions, LocalStarter, new_id, rewindable_failures};
 
 /// How often a waiting client re-reads the status when no in-process notification can reach
 /// it (the instance runs in another process).
@@ -339,6 +339,17 @@ impl DurableOrchestrationClient {
                 &record,
                 "rewind",
                 "only failed instances can be rewound",
+            ));
+        }
+        let history = self
+            .backend
+            .get_history(instance_id, &record.execution_id)
+            .await?;
+        if rewindable_failures(&history).is_empty() {
+            return Err(invalid_state(
+                &record,
+                "rewind",
+                "it failed in its own code, not in a call that could run again",
             ));
         }
         self.send(instance_id, EventKind::ExecutionRewound { input: reason })

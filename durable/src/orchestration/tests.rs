@@ -814,7 +814,9 @@ fn continue_as_new_records_the_next_input_and_carries_unprocessed_events() {
     // A client request that arrives with the finishing event goes to the next execution.
     let mut second = super::engine::OrchestrationRun::new(&COLLECT_THEN_CONTINUE, "instance-2");
     second.turn(t(0), vec![started(json!(1))]);
-    let terminate = event(EventKind::ExecutionTerminated { input: json!("stop") });
+    let terminate = event(EventKind::ExecutionTerminated {
+        input: json!("stop"),
+    });
     let turn = second.turn(t(1), vec![raised("Value", json!(1)), terminate.clone()]);
     assert!(matches!(
         turn.outcome,

@@ -19,6 +19,7 @@ use crate::registry::Registry;
 
 pub(crate) use completions::Completions;
 use orchestrations::InstanceCache;
+pub(crate) use orchestrations::rewindable_failures;
 
 /// How long a dispatcher waits for work before checking for shutdown.
 const FETCH_WAIT: Duration = Duration::from_millis(500);

@@ -217,12 +217,38 @@ pub(super) async fn run_turn(
     commit(&shared, &instance, &lock, commit_data, keep).await
 }
 
-/// Rewinds a failed instance (`RewindAsync` in C#): its history is rewritten without its
-/// failures, so that the calls that failed are pending again. Failed activities are queued
-/// again under their original sequence numbers; a failed sub-orchestration is rewound too (or
-/// started again when it never started or was terminated); the orchestrator, replayed, goes
-/// on from there. The execution stays the same, so results, timers and child outcomes still
-/// in flight reach it.
+/// The positions of the failures a rewind undoes: those recorded after the history's last
+/// scheduling event, which the orchestrator did not react to (a failure it caught and
+/// answered, by a retry say, stays). Empty when the instance failed in its own code.
+pub(crate) fn rewindable_failures(history: &[HistoryEvent]) -> Vec<usize> {
+    let after = history
+        .iter()
+        .rposition(|e| {
+            matches!(
+                e.kind,
+                EventKind::TaskScheduled { .. }
+                    | EventKind::TimerCreated { .. }
+                    | EventKind::SubOrchestrationInstanceCreated { .. }
+            )
+        })
+        .map_or(0, |last| last + 1);
+    (after..history.len())
+        .filter(|&i| {
+            matches!(
+                history[i].kind,
+                EventKind::TaskFailed { .. } | EventKind::SubOrchestrationInstanceFailed { .. }
+            )
+        })
+        .collect()
+}
+
+/// Rewinds a failed instance (`RewindAsync` in C#): its history is rewritten without the
+/// failures that ended it (see [`rewindable_failures`]), so that those calls are pending
+/// again. The execution stays the same. What is pending then runs (again): every activity
+/// call without an outcome is queued under its original sequence number (its result may have
+/// been dropped while the instance was failed), every timer that has not fired is set again,
+/// a failed sub-orchestration is rewound, and one that never started or was terminated is
+/// started again. The orchestrator, replayed, goes on from there.
 async fn rewind(
     shared: Arc<Shared>,
     instance: InstanceRecord,
@@ -245,102 +271,124 @@ async fn rewind(
             return false;
         }
     };
+    let undone = rewindable_failures(&history);
+    if undone.is_empty() {
+        // The client checked this; the history changed since. Nothing to run again.
+        tracing::warn!(%instance_id, "rewind ignored: no failed call to run again");
+        let consume = OrchestrationCommit {
+            completed_activity,
+            ..unchanged(&instance)
+        };
+        return commit(&shared, &instance, &lock, consume, None).await;
+    }
     let reason = match &rewound.kind {
         EventKind::ExecutionRewound { input } => input.clone(),
         _ => Value::Null,
     };
     let now = shared.clock.now();
+    let mut failed_children = Vec::new();
     let mut new_events = Vec::with_capacity(history.len() + 2);
-    let mut failed_calls = Vec::new();
-    for event in history {
-        match event.kind {
-            EventKind::TaskFailed {
-                task_scheduled_id, ..
-            } => failed_calls.push((task_scheduled_id, None)),
+    for (i, event) in history.into_iter().enumerate() {
+        match &event.kind {
             EventKind::SubOrchestrationInstanceFailed {
                 task_scheduled_id,
                 failure_details,
-            } => failed_calls.push((task_scheduled_id, Some(failure_details.error_type))),
+            } if undone.contains(&i) => {
+                failed_children.push((*task_scheduled_id, failure_details.error_type.clone()));
+            }
+            EventKind::TaskFailed { .. } if undone.contains(&i) => {}
             EventKind::ExecutionCompleted { .. } => {}
             _ => new_events.push(event),
         }
     }
+    let answered: std::collections::HashSet<i64> = new_events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::TaskCompleted {
+                task_scheduled_id, ..
+            }
+            | EventKind::TaskFailed {
+                task_scheduled_id, ..
+            } => Some(task_scheduled_id),
+            EventKind::TimerFired { timer_id, .. } => Some(timer_id),
+            _ => None,
+        })
+        .collect();
     let mut activities = Vec::new();
     let mut messages = Vec::new();
+    for event in &new_events {
+        if answered.contains(&event.event_id) {
+            continue;
+        }
+        match &event.kind {
+            EventKind::TaskScheduled { name, input } => activities.push(ActivityRequest {
+                instance_id: instance_id.clone(),
+                execution_id: execution_id.clone(),
+                task_scheduled_id: event.event_id,
+                name: name.clone(),
+                input: input.clone(),
+            }),
+            EventKind::TimerCreated { fire_at } => messages.push(OrchestrationMessage {
+                visible_at: Some(*fire_at),
+                instance_id: instance_id.clone(),
+                execution_id: Some(execution_id.clone()),
+                event: HistoryEvent::new(
+                    *fire_at,
+                    EventKind::TimerFired {
+                        timer_id: event.event_id,
+                        fire_at: *fire_at,
+                    },
+                ),
+            }),
+            _ => {}
+        }
+    }
     let mut sub_orchestrations = Vec::new();
-    for (task_scheduled_id, child_failure) in failed_calls {
-        let Some(call) = new_events.iter().find(|e| e.event_id == task_scheduled_id) else {
+    for (task_scheduled_id, error_type) in failed_children {
+        let created = new_events.iter().find_map(|e| match &e.kind {
+            EventKind::SubOrchestrationInstanceCreated {
+                name,
+                instance_id,
+                input,
+            } if e.event_id == task_scheduled_id => Some((name, instance_id, input)),
+            _ => None,
+        });
+        let Some((name, child_id, input)) = created else {
             continue;
         };
-        match (&call.kind, child_failure) {
-            (EventKind::TaskScheduled { name, input }, None) => {
-                activities.push(ActivityRequest {
-                    instance_id: instance_id.clone(),
-                    execution_id: execution_id.clone(),
-                    task_scheduled_id,
-                    name: name.clone(),
-                    input: input.clone(),
-                });
-            }
-            (
-                EventKind::SubOrchestrationInstanceCreated {
-                    name,
-                    instance_id: child_id,
-                    input,
-                },
-                Some(error_type),
-            ) => {
-                let rewind_child = OrchestrationMessage {
-                    visible_at: None,
-                    instance_id: child_id.clone(),
-                    execution_id: None,
-                    event: HistoryEvent::new(
-                        now,
-                        EventKind::ExecutionRewound {
-                            input: reason.clone(),
-                        },
-                    ),
-                };
-                if error_type != "InstanceExists" && error_type != "Terminated" {
-                    messages.push(rewind_child);
-                    continue;
-                }
-                // The child never started, or was stopped: start it again. (Only a failed
-                // child can be rewound.)
-                let if_exists = OrchestrationMessage {
-                    visible_at: None,
-                    instance_id: instance_id.clone(),
-                    execution_id: Some(execution_id.clone()),
-                    event: HistoryEvent::new(
-                        now,
-                        EventKind::SubOrchestrationInstanceFailed {
-                            task_scheduled_id,
-                            failure_details: FailureDetails::new(
-                                "InstanceExists",
-                                format!("an unfinished instance with id `{child_id}` exists"),
-                            ),
-                        },
-                    ),
-                };
-                sub_orchestrations.push(SubOrchestrationStart {
-                    instance: NewInstance {
-                        instance_id: child_id.clone(),
-                        name: name.clone(),
-                        execution_id: new_id(),
-                        input: input.clone(),
-                        created_at: now,
-                        version: shared.options.default_version.clone(),
-                        parent: Some(ParentInstance {
-                            name: instance.name.clone(),
-                            instance_id: instance_id.clone(),
-                            execution_id: execution_id.clone(),
-                            task_scheduled_id,
-                        }),
+        if matches!(
+            error_type.as_str(),
+            "InstanceExists" | "Terminated" | "FunctionNotFound"
+        ) {
+            // The child never started, or was stopped: start it again. (Only a failed child
+            // can be rewound.)
+            let parent = ParentInstance {
+                name: instance.name.clone(),
+                instance_id: instance_id.clone(),
+                execution_id: execution_id.clone(),
+                task_scheduled_id,
+            };
+            let call = (name.as_str(), child_id.clone(), input.clone());
+            start_child(
+                &shared,
+                parent,
+                call,
+                now,
+                &mut sub_orchestrations,
+                &mut messages,
+            );
+        } else {
+            messages.push(OrchestrationMessage {
+                visible_at: None,
+                instance_id: child_id.clone(),
+                execution_id: None,
+                event: HistoryEvent::new(
+                    now,
+                    EventKind::ExecutionRewound {
+                        input: reason.clone(),
                     },
-                    if_exists,
-                });
-            }
-            _ => {}
+                ),
+            });
         }
     }
     new_events.push(HistoryEvent::new(now, EventKind::OrchestratorStarted {}));
@@ -525,40 +573,21 @@ fn turn_commit(shared: &Shared, run: &OrchestrationRun, turn: Turn) -> Orchestra
     }
     let mut sub_orchestrations = Vec::with_capacity(turn.sub_orchestrations.len());
     for child in turn.sub_orchestrations {
-        if shared.registry.orchestrator(&child.name).is_none() {
-            messages.push(to_self(EventKind::SubOrchestrationInstanceFailed {
-                task_scheduled_id: child.event_id,
-                failure_details: not_registered("orchestrator", &child.name),
-            }));
-            continue;
-        }
-        let if_exists = to_self(EventKind::SubOrchestrationInstanceFailed {
+        let parent = ParentInstance {
+            name: run.name(),
+            instance_id: instance_id.clone(),
+            execution_id: execution_id.clone(),
             task_scheduled_id: child.event_id,
-            failure_details: FailureDetails::new(
-                "InstanceExists",
-                format!(
-                    "sub-orchestration `{}` could not start: an unfinished instance with id `{}` exists",
-                    child.name, child.instance_id
-                ),
-            ),
-        });
-        sub_orchestrations.push(SubOrchestrationStart {
-            instance: NewInstance {
-                instance_id: child.instance_id,
-                name: child.name.to_string(),
-                execution_id: new_id(),
-                input: child.input,
-                created_at: now,
-                version: shared.options.default_version.clone(),
-                parent: Some(ParentInstance {
-                    name: run.name(),
-                    instance_id: instance_id.clone(),
-                    execution_id: execution_id.clone(),
-                    task_scheduled_id: child.event_id,
-                }),
-            },
-            if_exists,
-        });
+        };
+        let call = (&*child.name, child.instance_id, child.input);
+        start_child(
+            shared,
+            parent,
+            call,
+            now,
+            &mut sub_orchestrations,
+            &mut messages,
+        );
     }
     for timer in turn.timers {
         messages.push(OrchestrationMessage {
@@ -618,6 +647,53 @@ fn turn_commit(shared: &Shared, run: &OrchestrationRun, turn: Turn) -> Orchestra
         completed_activity: None,
         replace_history: false,
     }
+}
+
+/// Adds a sub-orchestration to create with the parent's commit to `starts`, or, when no
+/// orchestrator of that name is registered, the parent's notice that the call failed to
+/// `messages`.
+fn start_child(
+    shared: &Shared,
+    parent: ParentInstance,
+    (name, instance_id, input): (&str, String, Value),
+    now: DateTime<Utc>,
+    starts: &mut Vec<SubOrchestrationStart>,
+    messages: &mut Vec<OrchestrationMessage>,
+) {
+    let notice = |failure_details| OrchestrationMessage {
+        visible_at: None,
+        instance_id: parent.instance_id.clone(),
+        execution_id: Some(parent.execution_id.clone()),
+        event: HistoryEvent::new(
+            now,
+            EventKind::SubOrchestrationInstanceFailed {
+                task_scheduled_id: parent.task_scheduled_id,
+                failure_details,
+            },
+        ),
+    };
+    if shared.registry.orchestrator(name).is_none() {
+        messages.push(notice(not_registered("orchestrator", name)));
+        return;
+    }
+    let if_exists = notice(FailureDetails::new(
+        "InstanceExists",
+        format!(
+            "sub-orchestration `{name}` could not start: an unfinished instance with id `{instance_id}` exists"
+        ),
+    ));
+    starts.push(SubOrchestrationStart {
+        instance: NewInstance {
+            instance_id,
+            name: name.to_owned(),
+            execution_id: new_id(),
+            input,
+            created_at: now,
+            version: shared.options.default_version.clone(),
+            parent: Some(parent),
+        },
+        if_exists,
+    });
 }
 
 /// The event that tells a parent how its sub-orchestration ended; `None` while it goes on
