@@ -9,10 +9,15 @@
 //! it to its layers:
 //!
 //! ```
+//! use tracing_subscriber::filter::LevelFilter;
 //! use tracing_subscriber::prelude::*;
 //!
 //! let _ = tracing_subscriber::registry()
-//!     .with(tracing_subscriber::fmt::layer().with_filter(durable::logging::replay_safe()))
+//!     .with(
+//!         tracing_subscriber::fmt::layer()
+//!             .with_filter(LevelFilter::INFO)
+//!             .with_filter(durable::logging::replay_safe()),
+//!     )
 //!     .try_init();
 //! ```
 //!

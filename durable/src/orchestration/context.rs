@@ -568,6 +568,9 @@ impl DurableOrchestrationContext {
         };
         let instance_id = match instance_id {
             Some(id) => match check_instance_id(&id) {
+                Ok(()) if id == self.instance_id() => {
+                    return invalid_input(&name, format!("`{id}` is the caller's own instance id"));
+                }
                 Ok(()) => id,
                 Err(reason) => {
                     return invalid_input(&name, format!("invalid instance id `{id}`: {reason}"));

@@ -159,22 +159,49 @@ pub(super) async fn run_turn(
             completed_activity,
             ..unchanged(&instance)
         };
-        return commit(&shared, &instance, &lock, consume, None).await;
+        return commit(
+            &shared,
+            &instance,
+            &lock,
+            consume,
+            None,
+            &Failing::current(&instance),
+        )
+        .await;
     }
 
+    // What a failure without running the code must record (see `failed`).
+    let started = events
+        .first()
+        .filter(|e| matches!(e.kind, EventKind::ExecutionStarted { .. }))
+        .cloned();
+    let mut failing = Failing {
+        execution_id: execution_id.clone(),
+        parent: started.as_ref().and_then(parent_of),
+        started,
+    };
     let Some(registration) = shared.registry.orchestrator(&instance.name) else {
-        let failure = FailureDetails::new(
-            "FunctionNotFound",
-            format!(
-                "no orchestrator function named `{}` is registered in this app",
-                instance.name
-            ),
-        );
+        if failing.started.is_none() {
+            // An execution under way: its parent, if any, is named in its history.
+            match shared
+                .backend
+                .get_history(&instance_id, &execution_id)
+                .await
+            {
+                Ok(history) => failing.parent = history.first().and_then(parent_of),
+                Err(error) => {
+                    tracing::error!(%instance_id, %error, "loading history failed");
+                    abandon(&shared, &lock).await;
+                    return false;
+                }
+            }
+        }
+        let failure = not_registered("orchestrator", &instance.name);
         let fail = OrchestrationCommit {
             completed_activity,
-            ..failed(&instance, failure, shared.clock.now())
+            ..failed(&instance, &failing, failure, shared.clock.now())
         };
-        return commit(&shared, &instance, &lock, fail, None).await;
+        return commit(&shared, &instance, &lock, fail, None, &failing).await;
     };
 
     let cached = shared.cache.take(&instance_id, &execution_id, history_len);
@@ -213,8 +240,9 @@ pub(super) async fn run_turn(
     };
     let new_len = history_len + commit_data.new_events.len() as u64;
     let finished = run.is_finished();
+    failing.parent = run.parent();
     let keep = (!finished && shared.options.extended_sessions_enabled).then_some((run, new_len));
-    commit(&shared, &instance, &lock, commit_data, keep).await
+    commit(&shared, &instance, &lock, commit_data, keep, &failing).await
 }
 
 /// The positions of the failures a rewind undoes: those recorded after the history's last
@@ -279,7 +307,15 @@ async fn rewind(
             completed_activity,
             ..unchanged(&instance)
         };
-        return commit(&shared, &instance, &lock, consume, None).await;
+        return commit(
+            &shared,
+            &instance,
+            &lock,
+            consume,
+            None,
+            &Failing::current(&instance),
+        )
+        .await;
     }
     let reason = match &rewound.kind {
         EventKind::ExecutionRewound { input } => input.clone(),
@@ -406,7 +442,15 @@ async fn rewind(
         completed_activity,
         replace_history: true,
     };
-    commit(&shared, &instance, &lock, commit_data, None).await
+    commit(
+        &shared,
+        &instance,
+        &lock,
+        commit_data,
+        None,
+        &Failing::current(&instance),
+    )
+    .await
 }
 
 /// Starts an instance by running its first turn here and committing it together with the
@@ -475,6 +519,7 @@ async fn commit(
     lock: &WorkItemLock,
     commit: OrchestrationCommit,
     keep: Option<(OrchestrationRun, u64)>,
+    failing: &Failing,
 ) -> bool {
     let instance_id = instance.instance_id.as_str();
     let completed_activity = commit.completed_activity.clone();
@@ -511,7 +556,7 @@ async fn commit(
                 );
                 let fail = OrchestrationCommit {
                     completed_activity,
-                    ..failed(instance, failure, shared.clock.now())
+                    ..failed(instance, failing, failure, shared.clock.now())
                 };
                 if shared
                     .backend
@@ -720,6 +765,16 @@ fn report_to_parent(parent: &ParentInstance, name: &str, outcome: &Outcome) -> O
     })
 }
 
+/// The parent named by an `ExecutionStarted` event.
+fn parent_of(event: &HistoryEvent) -> Option<ParentInstance> {
+    match &event.kind {
+        EventKind::ExecutionStarted {
+            parent_instance, ..
+        } => parent_instance.clone(),
+        _ => None,
+    }
+}
+
 fn not_registered(kind: &str, name: &str) -> FailureDetails {
     FailureDetails::new(
         "FunctionNotFound",
@@ -744,26 +799,63 @@ fn unchanged(instance: &InstanceRecord) -> OrchestrationCommit {
     }
 }
 
-/// A commit that fails the instance without running it.
+/// The execution a commit that fails it without running its code must record.
+struct Failing {
+    execution_id: String,
+    /// The execution's `ExecutionStarted`, when this turn was to start it.
+    started: Option<HistoryEvent>,
+    /// Whom to tell, for a sub-orchestration.
+    parent: Option<ParentInstance>,
+}
+
+impl Failing {
+    /// The instance's current execution, already started, with no parent to tell.
+    fn current(instance: &InstanceRecord) -> Self {
+        Failing {
+            execution_id: instance.execution_id.clone(),
+            started: None,
+            parent: None,
+        }
+    }
+}
+
+/// A commit that fails the execution without running its code, and tells the parent.
 fn failed(
     instance: &InstanceRecord,
+    failing: &Failing,
     failure: FailureDetails,
     now: DateTime<Utc>,
 ) -> OrchestrationCommit {
+    let mut new_events: Vec<HistoryEvent> = failing.started.iter().cloned().collect();
+    new_events.push(HistoryEvent::new(now, EventKind::OrchestratorStarted {}));
+    new_events.push(HistoryEvent::new(
+        now,
+        EventKind::ExecutionCompleted {
+            orchestration_status: OrchestrationRuntimeStatus::Failed,
+            result: Value::Null,
+            failure_details: Some(failure.clone()),
+        },
+    ));
+    let outcome = Outcome::Failed(failure.clone());
+    let messages = failing
+        .parent
+        .iter()
+        .filter_map(|parent| {
+            let report = report_to_parent(parent, &instance.name, &outcome)?;
+            Some(OrchestrationMessage {
+                visible_at: None,
+                instance_id: parent.instance_id.clone(),
+                execution_id: Some(parent.execution_id.clone()),
+                event: HistoryEvent::new(now, report),
+            })
+        })
+        .collect();
     OrchestrationCommit {
-        new_events: vec![
-            HistoryEvent::new(now, EventKind::OrchestratorStarted {}),
-            HistoryEvent::new(
-                now,
-                EventKind::ExecutionCompleted {
-                    orchestration_status: OrchestrationRuntimeStatus::Failed,
-                    result: Value::Null,
-                    failure_details: Some(failure.clone()),
-                },
-            ),
-        ],
+        execution_id: failing.execution_id.clone(),
+        new_events,
         status: OrchestrationRuntimeStatus::Failed,
         failure: Some(failure),
+        messages,
         ..unchanged(instance)
     }
 }
