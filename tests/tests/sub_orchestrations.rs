@@ -120,6 +120,19 @@ async fn parent_of_taken_id(
     }
 }
 
+/// Tries to start a child under its own instance id.
+#[orchestration_trigger(name = "Sub_SelfNamed")]
+async fn self_named(context: DurableOrchestrationContext) -> Result<String, FunctionFailed> {
+    let own = context.instance_id();
+    match context
+        .call_sub_orchestrator::<Value>("Sub_Child", Some(&own), 1)
+        .await
+    {
+        Ok(_) => Ok("started".to_owned()),
+        Err(failed) => Ok(failed.details.error_message),
+    }
+}
+
 #[orchestration_trigger(name = "Sub_RetryingParent")]
 async fn retrying_parent(
     context: DurableOrchestrationContext,
@@ -312,6 +325,38 @@ async fn a_child_id_held_by_a_running_instance_fails_the_call() {
             ..
         }
     ));
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_may_not_take_its_callers_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path()).await;
+    let client = app.client();
+    let id = client
+        .start_new("Sub_SelfNamed", Some("self-named"), ())
+        .await
+        .unwrap();
+    let status = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
+    assert_eq!(status.runtime_status, Completed);
+    assert!(
+        status
+            .output
+            .as_str()
+            .unwrap()
+            .contains("`self-named` is the caller's own instance id"),
+        "{:?}",
+        status.output
+    );
+    // Nothing was scheduled: the instance's history has no sub-orchestration.
+    let history = client.get_status_with_history(&id).await.unwrap().unwrap();
+    assert!(
+        !history
+            .history
+            .unwrap()
+            .iter()
+            .any(|e| e.kind.type_name() == "SubOrchestrationInstanceCreated")
+    );
     app.shutdown().await;
 }
 

@@ -232,3 +232,39 @@ async fn an_app_that_does_not_settle_fails_the_wait_instead_of_hanging() {
     assert_eq!(status.runtime_status, Completed);
     host.shutdown().await;
 }
+
+/// Records one `new_guid` per execution, continuing as new until it has three.
+#[orchestration_trigger(name = "VtGuidPerExecution")]
+async fn vt_guid_per_execution(
+    context: DurableOrchestrationContext,
+    mut guids: Vec<String>,
+) -> Result<Vec<String>, FunctionFailed> {
+    guids.push(context.new_guid().to_string());
+    if guids.len() < 3 {
+        context.continue_as_new(guids.clone(), false);
+    }
+    Ok(guids)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_guid_differs_between_executions_that_share_a_timestamp() {
+    let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let host = TestHost::start_at(start).await.unwrap();
+    let client = host.client();
+    let id = client
+        .start_new("VtGuidPerExecution", None, Vec::<String>::new())
+        .await
+        .unwrap();
+    host.wait_for_idle().await.unwrap();
+    let done = client.get_status(&id).await.unwrap().unwrap();
+    assert_eq!(done.runtime_status, Completed);
+    // The clock never moved, so every execution's turn had the same time.
+    assert_eq!(done.last_updated_time, start);
+    let guids: Vec<String> = done.output_as().unwrap();
+    assert_eq!(guids.len(), 3);
+    assert!(
+        guids[0] != guids[1] && guids[1] != guids[2] && guids[0] != guids[2],
+        "{guids:?}"
+    );
+    host.shutdown().await;
+}
