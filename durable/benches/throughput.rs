@@ -114,13 +114,14 @@ fn peak_rss_mib() -> Option<f64> {
 #[tokio::main]
 async fn main() -> BenchResult {
     let dir = tempfile::tempdir()?;
-    let config = HostConfig {
+    let mut config = HostConfig {
         storage: StorageConfig::Sqlite {
             path: dir.path().join("bench.db"),
         },
         full_durability: std::env::var("DURABLE_BENCH_SYNC").as_deref() != Ok("normal"),
         ..HostConfig::default()
     };
+    config.http.listen = None;
     println!(
         "durable throughput benchmark: SQLite, synchronous={}, {} cores",
         if config.full_durability {

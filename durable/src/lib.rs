@@ -10,10 +10,12 @@ pub mod client;
 pub mod clock;
 pub mod error;
 pub mod history;
+pub mod http;
 pub mod logging;
 pub mod orchestration;
 pub mod registry;
 pub mod testing;
+pub mod timer_trigger;
 mod worker;
 
 #[doc(hidden)]
@@ -26,7 +28,11 @@ pub use client::{DurableError, DurableOrchestrationClient, DurableOrchestrationS
 pub use client::{
     OrchestrationStatusQueryCondition, OrchestrationStatusQueryResult, PurgeHistoryResult,
 };
-pub use durable_macros::{activity_trigger, orchestration_trigger};
+pub use durable_macros::{
+    activity_trigger, orchestration_trigger, //TEMP http_trigger, orchestration_client, timer_trigger,
+};
+pub use http::{AuthLevel, HttpRequest, HttpResponse};
+pub use timer_trigger::TimerInfo;
 pub use error::{FunctionFailed, InputError};
 pub use history::{FailureDetails, OrchestrationRuntimeStatus};
 pub use orchestration::{
@@ -38,10 +44,10 @@ pub use worker::{RuntimeStats, WorkerOptions};
 /// Everything a function app needs: `use durable::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ActivityHandle, DurableActivityContext, DurableError, DurableFuture,
+        ActivityHandle, AuthLevel, DurableActivityContext, DurableError, DurableFuture,
         DurableOrchestrationClient, DurableOrchestrationContext, DurableOrchestrationStatus,
         DurableTask, FailureDetails, FunctionFailed, InputError, OrchestrationRuntimeStatus,
-        OrchestratorHandle, RetryOptions, activity_trigger, orchestration_trigger, when_all,
-        when_any,
+        HttpRequest, HttpResponse, OrchestratorHandle, RetryOptions, TimerInfo, activity_trigger,
+        orchestration_trigger, when_all, when_any, //TEMP http_trigger orchestration_client timer_trigger
     };
 }

@@ -130,3 +130,76 @@ pub async fn run_blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'sta
         },
     }
 }
+
+pub use crate::client::{DurableError, DurableOrchestrationClient};
+pub use crate::http::{AuthLevel, HttpFunctionRegistration, HttpRequest, HttpResponse};
+pub use crate::timer_trigger::{TimerFunctionRegistration, TimerInfo};
+
+/// Reads a route parameter of an HTTP function as `T`; a missing or unparsable value is a 400
+/// naming the parameter.
+pub fn route_param<T>(request: &HttpRequest, name: &str) -> Result<T, HttpResponse>
+where
+    T: std::str::FromStr,
+    T::Err: Display,
+{
+    let text = request.route_param(name).ok_or_else(|| {
+        crate::http::bad_request(format!("the route parameter `{name}` is missing"))
+    })?;
+    text.parse().map_err(|e| {
+        crate::http::bad_request(format!("the route parameter `{name}` (`{text}`) is invalid: {e}"))
+    })
+}
+
+/// Reads an optional (`{name?}`) route parameter of an HTTP function as `T`.
+pub fn optional_route_param<T>(request: &HttpRequest, name: &str) -> Result<Option<T>, HttpResponse>
+where
+    T: std::str::FromStr,
+    T::Err: Display,
+{
+    match request.route_param(name) {
+        None => Ok(None),
+        Some(_) => route_param(request, name).map(Some),
+    }
+}
+
+/// What an HTTP function's `Ok` value may be.
+pub trait IntoHttpResponse {
+    /// The response.
+    fn into_http_response(self) -> HttpResponse;
+}
+
+impl IntoHttpResponse for HttpResponse {
+    fn into_http_response(self) -> HttpResponse {
+        self
+    }
+}
+
+/// Picks how an HTTP function's error becomes a response, by its type (autoref
+/// specialization, as [`Causes`]): `(&ErrorResponse(&error)).error_response()` with both
+/// traits in scope. A [`DurableError`] answers with its own status (404 for an unknown
+/// instance, 400 for a bad body, …); any other `Display` error is a 500.
+pub struct ErrorResponse<'a, E>(pub &'a E);
+
+/// The response for a [`DurableError`].
+pub trait DurableErrorResponse {
+    /// The response.
+    fn error_response(&self) -> HttpResponse;
+}
+
+impl DurableErrorResponse for ErrorResponse<'_, DurableError> {
+    fn error_response(&self) -> HttpResponse {
+        crate::http::error_response(self.0)
+    }
+}
+
+/// The response for any other error: a 500 with its message.
+pub trait DisplayErrorResponse {
+    /// The response.
+    fn error_response(&self) -> HttpResponse;
+}
+
+impl<E: Display> DisplayErrorResponse for &ErrorResponse<'_, E> {
+    fn error_response(&self) -> HttpResponse {
+        crate::http::internal_error(self.0)
+    }
+}

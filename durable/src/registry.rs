@@ -67,6 +67,27 @@ pub struct DuplicateFunction {
     pub second: String,
 }
 
+/// Refuses two functions of any kind (`(name, rust_path)`) with one name: a function app's
+/// function names are unique, as in Azure.
+pub(crate) fn check_unique_names(
+    functions: impl IntoIterator<Item = (&'static str, &'static str)>,
+) -> Result<(), DuplicateFunction> {
+    let mut seen: HashMap<&'static str, &'static str> = HashMap::new();
+    for (name, rust_path) in functions {
+        if let Some(first) = seen.insert(name, rust_path) {
+            // Report in a stable order regardless of link order.
+            let mut paths = [first, rust_path];
+            paths.sort_unstable();
+            return Err(DuplicateFunction {
+                name: name.to_owned(),
+                first: paths[0].to_owned(),
+                second: paths[1].to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The registered functions of this binary, by name.
 #[derive(Debug, Default)]
 pub struct Registry {
@@ -84,19 +105,10 @@ impl Registry {
     pub fn from_registrations(
         registrations: impl IntoIterator<Item = &'static Registration>,
     ) -> Result<Self, DuplicateFunction> {
-        let mut seen: HashMap<&'static str, &'static Registration> = HashMap::new();
+        let registrations: Vec<&'static Registration> = registrations.into_iter().collect();
+        check_unique_names(registrations.iter().map(|r| (r.name(), r.rust_path())))?;
         let mut registry = Registry::default();
         for registration in registrations {
-            if let Some(first) = seen.insert(registration.name(), registration) {
-                // Report in a stable order regardless of link order.
-                let mut paths = [first.rust_path(), registration.rust_path()];
-                paths.sort_unstable();
-                return Err(DuplicateFunction {
-                    name: registration.name().to_owned(),
-                    first: paths[0].to_owned(),
-                    second: paths[1].to_owned(),
-                });
-            }
             match registration {
                 Registration::Activity(r) => {
                     registry.activities.insert(r.name, r);
@@ -107,6 +119,13 @@ impl Registry {
             }
         }
         Ok(registry)
+    }
+
+    /// The name and Rust path of every registered function.
+    pub(crate) fn names(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        let activities = self.activities.values().map(|r| (r.name, r.rust_path));
+        let orchestrators = self.orchestrators.values().map(|r| (r.name, r.rust_path));
+        activities.chain(orchestrators)
     }
 
     /// The activity registered under `name`.

@@ -118,11 +118,15 @@ impl TestHost {
 
     /// As [`TestHost::start`], with the virtual clock reading `start`.
     pub async fn start_at(start: DateTime<Utc>) -> Result<TestHost, Error> {
-        Self::start_with(HostConfig::default(), start).await
+        let mut config = HostConfig::default();
+        config.http.listen = None;
+        Self::start_with(config, start).await
     }
 
-    /// As [`TestHost::start_at`], with the hub name and worker settings of `config` (its
-    /// storage and clock are replaced by a fresh in-memory store and the virtual clock).
+    /// As [`TestHost::start_at`], with the hub name, worker and HTTP settings of `config`
+    /// (its storage and clock are replaced by a fresh in-memory store and the virtual clock).
+    /// It serves HTTP when `config.http.listen` is set (port 0 picks a free port; see
+    /// [`RunningApp::http_addr`]).
     ///
     /// ```standalone_crate
     /// # #[tokio::main]
@@ -132,6 +136,7 @@ impl TestHost {
     ///
     /// let mut config = HostConfig::default();
     /// config.worker.extended_sessions_enabled = false; // replay every turn from history
+    /// config.http.listen = None; // no HTTP host
     /// let host = TestHost::start_with(config, chrono::Utc::now()).await?;
     /// host.shutdown().await;
     /// # Ok(()) }

@@ -25,6 +25,7 @@ pub async fn start_app(dir: &Path) -> RunningApp {
 }
 
 /// Starts an app on a fresh SQLite file in `dir`, after `adjust` edits the configuration.
+/// It serves no HTTP unless `adjust` sets `http.listen`.
 pub async fn start_app_with(dir: &Path, adjust: impl FnOnce(&mut HostConfig)) -> RunningApp {
     let mut config = HostConfig {
         storage: StorageConfig::Sqlite {
@@ -32,6 +33,7 @@ pub async fn start_app_with(dir: &Path, adjust: impl FnOnce(&mut HostConfig)) ->
         },
         ..HostConfig::default()
     };
+    config.http.listen = None;
     adjust(&mut config);
     match FunctionApp::new(config).start().await {
         Ok(app) => app,

@@ -179,6 +179,7 @@ fn instances_are_controlled_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_durable-samples"))
         .arg("serve")
+        .env("DURABLE_LISTEN", "127.0.0.1:0")
         .current_dir(dir.path())
         .env("DURABLE_DB", dir.path().join("durable.db"))
         .env("RUST_LOG", "info")

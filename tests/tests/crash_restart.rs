@@ -26,6 +26,7 @@ const KILL_AFTER_STARTS: usize = 300;
 fn serve(dir: &Path, log: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_durable-samples"))
         .arg("serve")
+        .env("DURABLE_LISTEN", "127.0.0.1:0")
         .current_dir(dir)
         .env("DURABLE_DB", dir.join("durable.db"))
         .env("DURABLE_BACKUP_DIR", dir.join("backups"))

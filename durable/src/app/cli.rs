@@ -20,8 +20,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the app's functions until interrupted (the default).
-    Serve,
+    /// Run the app's functions and serve HTTP until interrupted (the default).
+    Serve(ServeArgs),
     /// Start an orchestration and print its output when it completes.
     Start {
         /// The orchestrator function name.
@@ -86,6 +86,18 @@ enum Command {
     Queues,
 }
 
+/// How to serve.
+#[derive(clap::Args, Debug, Default)]
+struct ServeArgs {
+    /// The address to serve HTTP on (default 127.0.0.1:7071, or DURABLE_LISTEN); a bare
+    /// port means 127.0.0.1. Beyond loopback, keys are required.
+    #[arg(long)]
+    listen: Option<String>,
+    /// Create the keys file with random keys if it does not exist yet.
+    #[arg(long)]
+    generate_keys: bool,
+}
+
 /// An instance and the reason for acting on it.
 #[derive(clap::Args, Debug)]
 struct Control {
@@ -106,8 +118,18 @@ where
     if let Some(db) = &cli.db {
         app.config.storage = storage_from_arg(db);
     }
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(app).await,
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => {
+            if let Some(listen) = args.listen {
+                let addr = super::config::parse_listen(&listen).map_err(|message| Error::Config {
+                    source_name: "--listen".to_owned(),
+                    message,
+                })?;
+                app.config.http.listen = Some(addr);
+            }
+            app.config.http.keys.generate |= args.generate_keys;
+            serve(app).await
+        }
         Command::Start {
             name,
             input,
@@ -219,6 +241,17 @@ where
 async fn serve(app: FunctionApp) -> Result<(), Error> {
     let hub = app.config.hub_name.clone();
     let running = app.start().await?;
+    if let Some(addr) = running.http_addr() {
+        let origin = crate::http::listen_origin(addr);
+        tracing::info!("listening on {origin}");
+        for function in crate::http::registered() {
+            let methods = match function.methods {
+                [] => "*".to_owned(),
+                methods => methods.join(","),
+            };
+            tracing::info!("{}: [{methods}] {origin}/api/{}", function.name, function.route);
+        }
+    }
     tracing::info!(hub, "serving; press Ctrl+C to stop");
     shutdown_signal().await?;
     tracing::info!("shutting down");
@@ -235,8 +268,10 @@ struct StartRequest {
     timeout: Duration,
 }
 
-/// Starts an instance; runs it in this process unless another process serves the hub.
-async fn start(app: FunctionApp, request: StartRequest) -> Result<(), Error> {
+/// Starts an instance; runs it in this process (without serving HTTP) unless another process
+/// serves the hub.
+async fn start(mut app: FunctionApp, request: StartRequest) -> Result<(), Error> {
+    app.config.http.listen = None;
     let (client, running) = match app.clone().start().await {
         Ok(running) => (running.client(), Some(running)),
         Err(Error::HubBusy { .. }) => (app.connect().await?, None),

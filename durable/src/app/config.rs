@@ -1,3 +1,4 @@
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -5,6 +6,7 @@ use serde::Deserialize;
 
 use super::Error;
 use crate::clock::Clock;
+use crate::http::{KeySettings, Secret};
 use crate::worker::WorkerOptions;
 
 /// Where the task hub is stored.
@@ -25,7 +27,8 @@ pub enum StorageConfig {
 /// `maxConcurrentActivityFunctions`, `maxConcurrentOrchestratorFunctions`,
 /// `extendedSessionsEnabled`, `defaultVersion`, and `storageProvider` with `type` (`"sqlite"`), `path`,
 /// `synchronous` (`"full"` or `"normal"`) and `activityLeaseSeconds`. Environment variables
-/// `DURABLE_DB` (a path, or `:memory:`) and `DURABLE_HUB_NAME` override them.
+/// `DURABLE_DB` (a path, or `:memory:`) and `DURABLE_HUB_NAME` override them; see
+/// [`HttpConfig`] for the HTTP host's variables.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
     /// The task hub name: the namespace of this app's instances and queues in the store.
@@ -42,6 +45,33 @@ pub struct HostConfig {
     /// timers are due, record timestamps. The system clock, unless a test host runs the app
     /// on virtual time ([`crate::testing`]).
     pub clock: Clock,
+    /// The HTTP host.
+    pub http: HttpConfig,
+}
+
+/// The HTTP host's settings. Environment variables: `DURABLE_LISTEN` (an address such as
+/// `0.0.0.0:7071`), `FUNCTIONS_REQUEST_BODY_SIZE_LIMIT` (bytes, Azure's name),
+/// `DURABLE_MASTER_KEY`, `DURABLE_SYSTEM_KEY`, `DURABLE_FUNCTION_KEY`, `DURABLE_KEYS_FILE`
+/// and `DURABLE_GENERATE_KEYS` (`true` to create the keys file on first run).
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Where to serve; `None` serves no HTTP. Default `127.0.0.1:7071`, the port of
+    /// `func start`. An address beyond loopback is refused unless keys are configured.
+    pub listen: Option<SocketAddr>,
+    /// The largest request body accepted; larger ones get 413. Default 16 MiB.
+    pub max_request_body: usize,
+    /// The function keys.
+    pub keys: KeySettings,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 7071))),
+            max_request_body: 16 * 1024 * 1024,
+            keys: KeySettings::default(),
+        }
+    }
 }
 
 impl Default for HostConfig {
@@ -55,6 +85,7 @@ impl Default for HostConfig {
             activity_lease: Duration::from_secs(300),
             worker: WorkerOptions::default(),
             clock: Clock::system(),
+            http: HttpConfig::default(),
         }
     }
 }
@@ -111,6 +142,7 @@ impl HostConfig {
         if let Ok(hub) = std::env::var("DURABLE_HUB_NAME") {
             config.hub_name = hub;
         }
+        config.http.read_env()?;
         config.validate()?;
         Ok(config)
     }
@@ -209,6 +241,45 @@ impl HostConfig {
         }
         Ok(())
     }
+}
+
+impl HttpConfig {
+    fn read_env(&mut self) -> Result<(), Error> {
+        let env_error = |name: &str, message: String| Error::Config {
+            source_name: name.to_owned(),
+            message,
+        };
+        if let Ok(listen) = std::env::var("DURABLE_LISTEN") {
+            self.listen = Some(parse_listen(&listen).map_err(|m| env_error("DURABLE_LISTEN", m))?);
+        }
+        if let Ok(limit) = std::env::var("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT") {
+            self.max_request_body = limit.trim().parse().map_err(|e| {
+                env_error("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT", format!("`{limit}`: {e}"))
+            })?;
+        }
+        let key = |name: &str| std::env::var(name).ok().filter(|k| !k.is_empty()).map(Secret::new);
+        self.keys.master = key("DURABLE_MASTER_KEY").or(self.keys.master.take());
+        self.keys.system = key("DURABLE_SYSTEM_KEY").or(self.keys.system.take());
+        self.keys.function = key("DURABLE_FUNCTION_KEY").or(self.keys.function.take());
+        if let Some(file) = std::env::var_os("DURABLE_KEYS_FILE") {
+            self.keys.file = PathBuf::from(file);
+        }
+        if let Ok(generate) = std::env::var("DURABLE_GENERATE_KEYS") {
+            self.keys.generate = generate.trim().eq_ignore_ascii_case("true") || generate.trim() == "1";
+        }
+        Ok(())
+    }
+}
+
+/// An address to listen on: `host:port`, or a bare port (on 127.0.0.1).
+pub(super) fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse().map_err(|_| {
+        format!("`{text}` is not an address to listen on; expected e.g. 127.0.0.1:7071 or 0.0.0.0:8080")
+    })
 }
 
 /// `:memory:` or a path.

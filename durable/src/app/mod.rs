@@ -3,13 +3,19 @@
 mod cli;
 mod config;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use config::{HostConfig, StorageConfig};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{HostConfig, HttpConfig, StorageConfig};
 
 use crate::backend::{Backend, BackendError, SqliteBackend, SqliteOptions, Synchronous};
-use crate::client::{DurableError, DurableOrchestrationClient};
-use crate::registry::{DuplicateFunction, Registry};
+use crate::client::{DurableError, DurableOrchestrationClient, Webhook};
+use crate::http::{ApiRoutes, HostKeys, HostState, KeysError, RouteError};
+use crate::registry::{DuplicateFunction, Registry, check_unique_names};
+use crate::timer_trigger::ScheduleError;
 use crate::worker::{Completions, RuntimeStats, Worker};
 
 /// Errors starting or running a function app.
@@ -65,6 +71,28 @@ pub enum Error {
     /// A virtual clock could not be moved.
     #[error(transparent)]
     Clock(#[from] crate::clock::ClockError),
+    /// The keys could not be read or created.
+    #[error(transparent)]
+    Keys(#[from] KeysError),
+    /// An HTTP function's route is malformed or taken.
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    /// A timer function's schedule is malformed.
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    /// The app was asked to listen beyond loopback without keys.
+    #[error(
+        "refusing to serve on {addr} without keys: anyone who can reach it could start and \
+         terminate instances. Set DURABLE_MASTER_KEY (and DURABLE_SYSTEM_KEY / \
+         DURABLE_FUNCTION_KEY), or pass --generate-keys (DURABLE_GENERATE_KEYS=true) to create \
+         them in {keys_file}, readable only by you; or serve on 127.0.0.1"
+    )]
+    KeysRequired {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Where generated keys would go.
+        keys_file: String,
+    },
 }
 
 // `main` returning `Err` prints the `Debug` form; make it the readable message.
@@ -127,6 +155,13 @@ impl FunctionApp {
     /// registrations share a name.
     pub async fn start(self) -> Result<RunningApp, Error> {
         let (backend, registry) = self.open().await?;
+        let api = ApiRoutes::new(crate::http::registered())?;
+        let keys = self.keys()?;
+        let listener = match self.config.http.listen {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+            None => None,
+        };
+        let http_addr = listener.as_ref().map(|l| l.local_addr()).transpose()?;
         if !backend.acquire_dispatch().await? {
             return Err(Error::HubBusy {
                 hub_name: self.config.hub_name,
@@ -141,21 +176,82 @@ impl FunctionApp {
             self.config.clock.clone(),
         );
         let starter = Some(worker.starter());
+        let origin = crate::http::listen_origin(
+            http_addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7071))),
+        );
         let client =
             DurableOrchestrationClient::new(backend.clone(), registry, completions, starter)
                 .with_default_version(self.config.worker.default_version.clone())
-                .with_clock(self.config.clock.clone());
+                .with_clock(self.config.clock.clone())
+                .with_webhook(self.webhook(origin.clone(), &keys));
+        let (stop, stopped) = watch::channel(false);
+        let timers = crate::timer_trigger::start(
+            crate::timer_trigger::registered(),
+            client.clone(),
+            self.config.clock.clone(),
+            stopped.clone(),
+        )?;
+        let http = listener.map(|listener| {
+            let state = HostState {
+                client: client.clone(),
+                keys,
+                api,
+                max_request_body: self.config.http.max_request_body,
+                hub_name: self.config.hub_name.clone(),
+                origin,
+            };
+            crate::http::serve(listener, Arc::new(state), stopped)
+        });
         Ok(RunningApp {
             client,
             worker,
             backend,
+            http_addr,
+            stop,
+            http,
+            timers,
         })
+    }
+
+    /// The keys in force; refuses to listen beyond loopback without any.
+    fn keys(&self) -> Result<HostKeys, Error> {
+        let settings = &self.config.http.keys;
+        let (keys, generated) = HostKeys::load(settings)?;
+        if generated {
+            tracing::info!(file = %settings.file.display(), "generated function keys (readable only by this user)");
+        }
+        if let Some(addr) = self.config.http.listen
+            && !addr.ip().is_loopback()
+            && !keys.enabled()
+        {
+            return Err(Error::KeysRequired {
+                addr,
+                keys_file: settings.file.display().to_string(),
+            });
+        }
+        Ok(keys)
+    }
+
+    fn webhook(&self, origin: String, keys: &HostKeys) -> Webhook {
+        Webhook {
+            origin,
+            hub_name: self.config.hub_name.clone(),
+            connection: "Storage".to_owned(),
+            code: keys.management_code().map(|k| k.expose().to_owned()),
+        }
     }
 
     /// Opens the store as a client only, without running any function: for tools that start
     /// or inspect instances that another process runs.
     pub async fn connect(self) -> Result<DurableOrchestrationClient, Error> {
         let (backend, registry) = self.open().await?;
+        // Management URLs made here carry no key: a tool has no business reading them.
+        let origin = crate::http::listen_origin(
+            self.config
+                .http
+                .listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7071))),
+        );
         Ok(DurableOrchestrationClient::new(
             backend,
             registry,
@@ -163,11 +259,15 @@ impl FunctionApp {
             None,
         )
         .with_default_version(self.config.worker.default_version.clone())
-        .with_clock(self.config.clock.clone()))
+        .with_clock(self.config.clock.clone())
+        .with_webhook(self.webhook(origin, &HostKeys::default())))
     }
 
     async fn open(&self) -> Result<(Arc<dyn Backend>, Arc<Registry>), Error> {
         let registry = Arc::new(Registry::discover()?);
+        let http_functions = crate::http::registered().map(|f| (f.name, f.rust_path));
+        let timer_functions = crate::timer_trigger::registered().map(|f| (f.name, f.rust_path));
+        check_unique_names(registry.names().chain(http_functions).chain(timer_functions))?;
         let options = SqliteOptions {
             synchronous: if self.config.full_durability {
                 Synchronous::Full
@@ -187,17 +287,28 @@ impl FunctionApp {
     }
 }
 
-/// A started app: its functions run until [`shutdown`](RunningApp::shutdown).
+/// A started app: its functions run, and its HTTP host serves, until
+/// [`shutdown`](RunningApp::shutdown).
 pub struct RunningApp {
     client: DurableOrchestrationClient,
     worker: Worker,
     backend: Arc<dyn Backend>,
+    http_addr: Option<SocketAddr>,
+    /// Tells the HTTP host and the timer functions to stop.
+    stop: watch::Sender<bool>,
+    http: Option<JoinHandle<std::io::Result<()>>>,
+    timers: Vec<JoinHandle<()>>,
 }
 
 impl RunningApp {
     /// A client bound to this app's task hub.
     pub fn client(&self) -> DurableOrchestrationClient {
         self.client.clone()
+    }
+
+    /// The address the HTTP host listens on, when it serves.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
     }
 
     /// Counters of the work done so far.
@@ -215,8 +326,20 @@ impl RunningApp {
         &self.backend
     }
 
-    /// Stops taking new work and waits for the work in flight.
+    /// Stops taking new work (HTTP requests, timer runs, work items) and waits for the work
+    /// in flight.
     pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        if let Some(http) = self.http {
+            match http.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, "the HTTP host failed"),
+                Err(error) => tracing::error!(%error, "the HTTP host panicked"),
+            }
+        }
+        for timer in self.timers {
+            let _ = timer.await;
+        }
         self.worker.shutdown().await;
     }
 }

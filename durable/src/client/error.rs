@@ -94,6 +94,19 @@ pub enum DurableError {
         /// How long the client waited.
         timeout: Duration,
     },
+    /// An HTTP request's body is not what the function reads: not UTF-8, not JSON, or JSON
+    /// of another shape.
+    #[error("invalid request body: {message}")]
+    InvalidRequestBody {
+        /// What is wrong with it.
+        message: String,
+    },
+    /// An HTTP request's `Content-Type` is not JSON or text.
+    #[error("unsupported content type `{content_type}`: send JSON (`application/json`)")]
+    UnsupportedMediaType {
+        /// The content type the request named.
+        content_type: String,
+    },
     /// The input could not be serialized.
     #[error("the input could not be serialized: {0}")]
     Serialization(#[source] serde_json::Error),

@@ -2,6 +2,7 @@
 //! terminate them, list and purge them (`IDurableOrchestrationClient` in C#).
 
 mod error;
+mod http_management;
 mod instance_id;
 mod query;
 mod status;
@@ -14,6 +15,8 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 pub use error::DurableError;
+pub(crate) use http_management::{WEBHOOK_PATH, Webhook};
+pub use http_management::HttpManagementPayload;
 pub use instance_id::{MAX_INSTANCE_ID_LEN, validate_instance_id};
 pub use query::{
     OrchestrationStatusQueryCondition, OrchestrationStatusQueryResult, PurgeHistoryResult,
@@ -33,6 +36,8 @@ const STATUS_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// How often it re-reads the status anyway when this process runs the instance and will
 /// announce its completion: a safety net, not the mechanism.
 const LOCAL_STATUS_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// The shortest interval a caller may ask for.
+const MIN_STATUS_POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Starts and manages orchestration instances.
 ///
@@ -49,6 +54,8 @@ pub struct DurableOrchestrationClient {
     /// The version of instances started without one (`defaultVersion`).
     default_version: String,
     clock: Clock,
+    /// Where the management API is served, for management URLs.
+    webhook: Arc<Webhook>,
 }
 
 impl std::fmt::Debug for DurableOrchestrationClient {
@@ -73,6 +80,7 @@ impl DurableOrchestrationClient {
             local_worker,
             default_version: String::new(),
             clock: Clock::system(),
+            webhook: Arc::default(),
         }
     }
 
@@ -223,13 +231,30 @@ impl DurableOrchestrationClient {
         instance_id: &str,
         timeout: Duration,
     ) -> Result<DurableOrchestrationStatus, DurableError> {
+        self.wait_for_completion_polling(instance_id, timeout, STATUS_POLL_INTERVAL)
+            .await
+    }
+
+    /// [`wait_for_completion`](Self::wait_for_completion), re-reading the status every
+    /// `poll_interval` when another process runs the instance.
+    pub(crate) async fn wait_for_completion_polling(
+        &self,
+        instance_id: &str,
+        timeout: Duration,
+        poll_interval: Duration,
+    ) -> Result<DurableOrchestrationStatus, DurableError> {
         // Saturates: a timeout too long to add to now waits "forever" (a century).
         let deadline = Instant::now()
             .checked_add(timeout)
             .or_else(|| Instant::now().checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
             .unwrap_or_else(Instant::now);
+        let interval = if self.local_worker.is_some() {
+            LOCAL_STATUS_POLL_INTERVAL
+        } else {
+            poll_interval.max(MIN_STATUS_POLL_INTERVAL)
+        };
         let result = self
-            .wait_until_finished(instance_id, deadline, timeout)
+            .wait_until_finished(instance_id, deadline, timeout, interval)
             .await;
         self.completions.unsubscribe_closed(instance_id);
         result
@@ -240,6 +265,7 @@ impl DurableOrchestrationClient {
         instance_id: &str,
         deadline: Instant,
         timeout: Duration,
+        interval: Duration,
     ) -> Result<DurableOrchestrationStatus, DurableError> {
         loop {
             // Subscribe before reading, so a completion between the two is not missed.
@@ -252,11 +278,6 @@ impl DurableOrchestrationClient {
             if status.runtime_status.is_terminal() {
                 return Ok(status);
             }
-            let interval = if self.local_worker.is_some() {
-                LOCAL_STATUS_POLL_INTERVAL
-            } else {
-                STATUS_POLL_INTERVAL
-            };
             let next_check = (Instant::now() + interval).min(deadline);
             let _ = tokio::time::timeout_at(next_check, finished).await;
             if Instant::now() >= deadline {

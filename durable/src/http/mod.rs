@@ -1,0 +1,196 @@
+//! The function app's HTTP host: HTTP-triggered functions under `/api/{route}`, Azure's
+//! management API under `/runtime/webhooks/durabletask`, function keys, and the
+//! [`HttpRequest`]/[`HttpResponse`] types client functions use.
+//!
+//! Every error the host answers is JSON in the shape of Azure's HTTP APIs,
+//! `{"Message": …, "ExceptionMessage": …}`, with the fitting status: 400 for malformed input,
+//! 401 without the right key, 404 for an unknown route or instance, 405 for a wrong method,
+//! 410 for an operation on a finished instance, 413 for a body over the limit and 415 for a
+//! body that is not JSON.
+
+mod check_status;
+mod error;
+mod functions;
+mod history;
+mod keys;
+mod management;
+mod query;
+mod request;
+mod response;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tokio::sync::watch;
+
+pub use axum::http::StatusCode;
+pub(crate) use error::error_response;
+pub use functions::{HttpFunctionRegistration, RouteError};
+pub(crate) use functions::{ApiRoutes, registered};
+pub use keys::{AuthLevel, HostKeys, KeySettings, KeysError, Secret};
+pub use request::HttpRequest;
+pub use response::HttpResponse;
+
+use crate::client::{DurableOrchestrationClient, WEBHOOK_PATH};
+
+/// What the host serves with.
+pub(crate) struct HostState {
+    pub(crate) client: DurableOrchestrationClient,
+    pub(crate) keys: HostKeys,
+    pub(crate) api: ApiRoutes,
+    pub(crate) max_request_body: usize,
+    pub(crate) hub_name: String,
+    /// The origin to use when a request's `Host` header is missing or unusable.
+    pub(crate) origin: String,
+}
+
+/// Serves `state` on `listener` until `shutdown` turns true; requests in flight finish.
+pub(crate) fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<HostState>,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    let management = management::router(&state).method_not_allowed_fallback(method_fallback);
+    let app = Router::new()
+        .nest(WEBHOOK_PATH, management)
+        .fallback(api)
+        .with_state(state);
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            })
+            .await
+    })
+}
+
+/// Everything outside the management API: HTTP functions under `/api/`, else 404.
+async fn api(State(state): State<Arc<HostState>>, request: Request) -> HttpResponse {
+    let path = request.uri().path().to_owned();
+    let api_path = match path.strip_prefix("/api") {
+        Some("") => "",
+        Some(rest) if rest.starts_with('/') => &rest[1..],
+        _ => return not_found(format!("nothing is served at {path}")),
+    };
+    let request = match read_request(&state, request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let query = query::Query::parse(Some(request.query_string())).ok();
+    let presented = request
+        .header("x-functions-key")
+        .or_else(|| query.as_ref().and_then(|q| q.get("code")));
+    state
+        .api
+        .dispatch(api_path, request.clone(), presented, &state.keys, &state.client)
+        .await
+}
+
+/// The 405 of the management API: JSON, with `Allow`.
+async fn method_fallback(request: Request) -> HttpResponse {
+    functions::method_not_allowed(request.method().as_str(), "see the route's documentation")
+}
+
+/// The key a request presents: the `x-functions-key` header, else the `code` query parameter.
+pub(crate) fn presented_key<'a>(headers: &'a HeaderMap, query: &'a query::Query) -> Option<&'a str> {
+    headers
+        .get("x-functions-key")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| query.get("code"))
+}
+
+/// Reads a whole request, refusing a body over the limit with 413.
+pub(crate) async fn read_request(
+    state: &HostState,
+    request: Request,
+) -> Result<HttpRequest, HttpResponse> {
+    let (parts, body) = request.into_parts();
+    let limit = state.max_request_body;
+    let too_large = || {
+        HttpResponse::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request body is too large.",
+            format!("the request body is larger than the limit of {limit} bytes"),
+        )
+    };
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
+    }
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
+        Err(e) => return Err(bad_request(format!("the request body could not be read: {e}"))),
+    };
+    let origin = request_origin(&parts.headers).unwrap_or_else(|| state.origin.clone());
+    Ok(HttpRequest::from_parts(
+        parts.method.as_str().to_owned(),
+        origin,
+        parts.uri.path().to_owned(),
+        parts.uri.query().unwrap_or_default().to_owned(),
+        parts.headers,
+        body,
+    ))
+}
+
+/// The scheme and authority the client addressed (`Host`, and `X-Forwarded-Proto` from a
+/// TLS-terminating proxy); `None` when the header is missing or not a plain authority.
+fn request_origin(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    let plain = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'));
+    if !plain {
+        return None;
+    }
+    let scheme = match headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
+        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    };
+    Some(format!("{scheme}://{host}"))
+}
+
+/// The origin of the address the host listens on, for URLs made without a request: an
+/// unspecified address (`0.0.0.0`) reads as `localhost`.
+pub(crate) fn listen_origin(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
+/// A 400 with Azure's error shape.
+pub(crate) fn bad_request(detail: impl Into<String>) -> HttpResponse {
+    HttpResponse::error(
+        StatusCode::BAD_REQUEST,
+        "One or more of the arguments submitted is incorrect",
+        detail,
+    )
+}
+
+/// A 404 with Azure's error shape.
+pub(crate) fn not_found(detail: impl Into<String>) -> HttpResponse {
+    HttpResponse::error(StatusCode::NOT_FOUND, "Not found.", detail)
+}
+
+/// A 500 for an error an HTTP function returned; logged, since nobody else may see it.
+pub(crate) fn internal_error(error: &impl std::fmt::Display) -> HttpResponse {
+    tracing::error!(%error, "HTTP function failed");
+    HttpResponse::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "An error has occurred.",
+        error.to_string(),
+    )
+}
+
