@@ -29,9 +29,9 @@ pub use client::{
     OrchestrationStatusQueryCondition, OrchestrationStatusQueryResult, PurgeHistoryResult,
 };
 pub use durable_macros::{
-    activity_trigger, orchestration_trigger, //TEMP http_trigger, orchestration_client, timer_trigger,
+    activity_trigger, http_trigger, orchestration_client, orchestration_trigger, timer_trigger,
 };
-pub use http::{AuthLevel, HttpRequest, HttpResponse};
+pub use http::{AuthLevel, HttpRequest, HttpResponse, StatusCode};
 pub use timer_trigger::TimerInfo;
 pub use error::{FunctionFailed, InputError};
 pub use history::{FailureDetails, OrchestrationRuntimeStatus};
@@ -47,7 +47,8 @@ pub mod prelude {
         ActivityHandle, AuthLevel, DurableActivityContext, DurableError, DurableFuture,
         DurableOrchestrationClient, DurableOrchestrationContext, DurableOrchestrationStatus,
         DurableTask, FailureDetails, FunctionFailed, InputError, OrchestrationRuntimeStatus,
+        StatusCode,
         HttpRequest, HttpResponse, OrchestratorHandle, RetryOptions, TimerInfo, activity_trigger,
-        orchestration_trigger, when_all, when_any, //TEMP http_trigger orchestration_client timer_trigger
+        http_trigger, orchestration_client, orchestration_trigger, timer_trigger, when_all, when_any,
     };
 }

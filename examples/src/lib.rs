@@ -10,6 +10,7 @@ pub mod approval_workflow;
 pub mod backup_site_content;
 pub mod device_provisioning;
 pub mod hello_sequence;
+pub mod http_start;
 pub mod monitor;
 pub mod outbox;
 pub mod periodic_cleanup;

@@ -5,6 +5,8 @@
 // Linking the samples library is what registers its functions.
 use durable_examples as _;
 
+mod scheduled;
+
 #[tokio::main]
 async fn main() -> Result<(), durable::Error> {
     durable::FunctionApp::from_env()?.run().await

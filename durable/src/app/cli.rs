@@ -252,6 +252,9 @@ async fn serve(app: FunctionApp) -> Result<(), Error> {
             tracing::info!("{}: [{methods}] {origin}/api/{}", function.name, function.route);
         }
     }
+    for function in crate::timer_trigger::registered() {
+        tracing::info!("{}: timerTrigger ({})", function.name, function.schedule);
+    }
     tracing::info!(hub, "serving; press Ctrl+C to stop");
     shutdown_signal().await?;
     tracing::info!("shutting down");

@@ -94,10 +94,10 @@ pub enum DurableError {
         /// How long the client waited.
         timeout: Duration,
     },
-    /// An HTTP request's body is not what the function reads: not UTF-8, not JSON, or JSON
-    /// of another shape.
-    #[error("invalid request body: {message}")]
-    InvalidRequestBody {
+    /// An HTTP request is not what the function reads: a body that is not UTF-8, not JSON,
+    /// or JSON of another shape, or a query parameter that does not parse.
+    #[error("invalid request: {message}")]
+    InvalidRequest {
         /// What is wrong with it.
         message: String,
     },

@@ -27,12 +27,19 @@ pub struct DurableOrchestrationStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_details: Option<FailureDetails>,
     /// When the instance was created.
+    #[serde(serialize_with = "azure_time")]
     pub created_time: DateTime<Utc>,
     /// When the instance last changed.
+    #[serde(serialize_with = "azure_time")]
     pub last_updated_time: DateTime<Utc>,
     /// The history of the current execution, when requested.
     #[serde(rename = "historyEvents", skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<HistoryEvent>>,
+}
+
+/// Azure's status times: `yyyy-MM-ddTHH:mm:ssZ`, whole seconds.
+fn azure_time<S: serde::Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&time.format("%Y-%m-%dT%H:%M:%SZ"))
 }
 
 impl DurableOrchestrationStatus {

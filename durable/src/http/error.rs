@@ -12,7 +12,7 @@ pub(crate) fn status_of(error: &DurableError) -> StatusCode {
         | DurableError::InvalidInput { .. }
         | DurableError::InvalidQuery { .. }
         | DurableError::InvalidEventName
-        | DurableError::InvalidRequestBody { .. } => StatusCode::BAD_REQUEST,
+        | DurableError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
         DurableError::UnknownOrchestrator { .. } | DurableError::InstanceNotFound { .. } => {
             StatusCode::NOT_FOUND
         }

@@ -167,10 +167,10 @@ impl HttpRequest {
         &self.body
     }
 
-    /// The body as text. Errors with [`DurableError::InvalidRequestBody`] when it is not
+    /// The body as text. Errors with [`DurableError::InvalidRequest`] when it is not
     /// UTF-8.
     pub fn text(&self) -> Result<&str, DurableError> {
-        std::str::from_utf8(&self.body).map_err(|e| DurableError::InvalidRequestBody {
+        std::str::from_utf8(&self.body).map_err(|e| DurableError::InvalidRequest {
             message: format!("the request body is not UTF-8 text: {e}"),
         })
     }
@@ -180,13 +180,13 @@ impl HttpRequest {
     ///
     /// Errors with [`DurableError::UnsupportedMediaType`] when the `Content-Type` names
     /// something other than JSON or text (a missing one is fine, and so is curl's default
-    /// `application/x-www-form-urlencoded`), and with [`DurableError::InvalidRequestBody`]
+    /// `application/x-www-form-urlencoded`), and with [`DurableError::InvalidRequest`]
     /// when the body is not JSON or does not fit `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, DurableError> {
         self.check_json_content_type()?;
         let text = self.text()?;
         let text = if text.trim().is_empty() { "null" } else { text };
-        serde_json::from_str(text).map_err(|e| DurableError::InvalidRequestBody {
+        serde_json::from_str(text).map_err(|e| DurableError::InvalidRequest {
             message: format!("the request body is not valid JSON for this function: {e}"),
         })
     }
@@ -246,7 +246,7 @@ mod tests {
         let bad = HttpRequest::new("POST", "/x").with_body("{nope");
         assert!(matches!(
             bad.json::<serde_json::Value>(),
-            Err(DurableError::InvalidRequestBody { .. })
+            Err(DurableError::InvalidRequest { .. })
         ));
         let xml = HttpRequest::new("POST", "/x")
             .with_header("Content-Type", "application/xml")
