@@ -59,6 +59,7 @@ pub(crate) fn serve(
     let app = Router::new()
         .nest(WEBHOOK_PATH, management)
         .fallback(api)
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(state);
     tokio::spawn(async move {
         axum::serve(listener, app)
@@ -67,6 +68,16 @@ pub(crate) fn serve(
             })
             .await
     })
+}
+
+/// Logs each request's method, path and status; never the query, which may hold a key.
+async fn log_request(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::debug!(%method, path, status = response.status().as_u16(), elapsed = ?started.elapsed(), "HTTP request");
+    response
 }
 
 /// Everything outside the management API: HTTP functions under `/api/`, else 404.
