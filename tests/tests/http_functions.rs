@@ -9,6 +9,9 @@ use durable::RunningApp;
 use durable::http::Secret;
 use durable::prelude::*;
 use durable_tests::{start_app_with, wait_for};
+
+// Links the samples: HttpStart, HttpSyncStart and the orchestrators they start.
+use durable_examples as _;
 use serde_json::{Value, json};
 
 /// Echoes what the host bound: a typed route parameter, an optional one, the query, a header
