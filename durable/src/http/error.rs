@@ -29,9 +29,9 @@ pub(crate) fn status_of(error: &DurableError) -> StatusCode {
 }
 
 /// A short, fixed summary of the error's kind, for the `Message` field.
-fn summary(status: StatusCode) -> &'static str {
+pub(crate) fn summary(status: StatusCode) -> &'static str {
     match status {
-        StatusCode::BAD_REQUEST => "The request is invalid.",
+        StatusCode::BAD_REQUEST => "One or more of the arguments submitted is incorrect",
         StatusCode::NOT_FOUND => "Not found.",
         StatusCode::GONE => "The instance has already finished.",
         StatusCode::CONFLICT => "The request conflicts with the instance's current state.",

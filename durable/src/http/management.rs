@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{FromRequestParts, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
@@ -29,6 +29,28 @@ const CONTINUATION_HEADER: &str = "x-ms-continuation-token";
 
 /// What a handler answers: the response either way.
 type Answer = Result<HttpResponse, HttpResponse>;
+
+/// Path parameters; a path that does not decode (invalid percent-encoding, say) is a JSON
+/// 400 rather than axum's plain-text one.
+struct Path<T>(T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = HttpResponse;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|rejection| bad_request(format!("the path is invalid: {rejection}")))
+    }
+}
 
 /// The management routes, relative to the webhook path.
 pub(crate) fn router(state: &Arc<HostState>) -> Router<Arc<HostState>> {

@@ -183,11 +183,7 @@ pub(crate) fn listen_origin(addr: SocketAddr) -> String {
 
 /// A 400 with Azure's error shape.
 pub(crate) fn bad_request(detail: impl Into<String>) -> HttpResponse {
-    HttpResponse::error(
-        StatusCode::BAD_REQUEST,
-        "One or more of the arguments submitted is incorrect",
-        detail,
-    )
+    HttpResponse::error(StatusCode::BAD_REQUEST, error::summary(StatusCode::BAD_REQUEST), detail)
 }
 
 /// A 404 with Azure's error shape.
