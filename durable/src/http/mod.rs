@@ -143,11 +143,17 @@ pub(crate) async fn read_request(
         Err(e) => return Err(bad_request(format!("the request body could not be read: {e}"))),
     };
     let origin = request_origin(&parts.headers).unwrap_or_else(|| state.origin.clone());
+    // Under the management API's nested router the path has lost its prefix; the request URL
+    // is the one the client sent.
+    let uri = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or(&parts.uri, |original| &original.0);
     Ok(HttpRequest::from_parts(
         parts.method.as_str().to_owned(),
         origin,
-        parts.uri.path().to_owned(),
-        parts.uri.query().unwrap_or_default().to_owned(),
+        uri.path().to_owned(),
+        uri.query().unwrap_or_default().to_owned(),
         parts.headers,
         body,
     ))

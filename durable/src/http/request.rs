@@ -175,23 +175,29 @@ impl HttpRequest {
         })
     }
 
-    /// The body parsed as JSON into `T`; an empty body reads as `null`, so `Option<T>` and
-    /// `serde_json::Value` accept it.
+    /// The body parsed as JSON into `T`; an empty body reads as `null` (whatever its
+    /// `Content-Type`), so `Option<T>` and `serde_json::Value` accept it.
     ///
     /// Errors with [`DurableError::UnsupportedMediaType`] when the `Content-Type` names
     /// something other than JSON or text (a missing one is fine, and so is curl's default
     /// `application/x-www-form-urlencoded`), and with [`DurableError::InvalidRequest`]
     /// when the body is not JSON or does not fit `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, DurableError> {
-        self.check_json_content_type()?;
         let text = self.text()?;
-        let text = if text.trim().is_empty() { "null" } else { text };
+        // No body is no input, whatever the content type says (aiohttp labels an empty body
+        // `application/octet-stream`).
+        let text = if text.trim().is_empty() {
+            "null"
+        } else {
+            self.check_json_content_type()?;
+            text
+        };
         serde_json::from_str(text).map_err(|e| DurableError::InvalidRequest {
             message: format!("the request body is not valid JSON for this function: {e}"),
         })
     }
 
-    pub(crate) fn check_json_content_type(&self) -> Result<(), DurableError> {
+    fn check_json_content_type(&self) -> Result<(), DurableError> {
         let Some(content_type) = self.headers.get(axum::http::header::CONTENT_TYPE) else {
             return Ok(());
         };
