@@ -1,10 +1,10 @@
 //! Turns a valid trigger into the unchanged fn, its typed handle and its registration.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Ident, Item};
+use syn::{Ident, Item, Type};
 
 use crate::model::{Kind, Output, Trigger};
 use crate::validate::{Input, Valid, validate};
@@ -20,13 +20,52 @@ pub(crate) fn trigger(kind: Kind, args: TokenStream, item: TokenStream) -> Token
     let trigger = Trigger::new(kind, args, parsed);
     match validate(&trigger) {
         Ok(valid) => expand(kind, &valid),
-        Err(errors) => {
-            let errors = errors.iter().map(syn::Error::to_compile_error);
-            quote! {
-                #item
-                #(#errors)*
-            }
-        }
+        Err(errors) => with_errors(item, &errors),
+    }
+}
+
+/// The item, unchanged, followed by the errors.
+pub(crate) fn with_errors(item: impl ToTokens, errors: &[syn::Error]) -> TokenStream {
+    let errors = errors.iter().map(syn::Error::to_compile_error);
+    quote! {
+        #item
+        #(#errors)*
+    }
+}
+
+/// The failure details of `error`, the `Err` of a fn whose return type is `ty` (`Result<T, E>`
+/// with `err` = `E`, or an alias such as `io::Result<T>` without it), with its causes. A type
+/// that is not `Display` is reported on `E`.
+pub(crate) fn failure(ty: &Type, err: Option<&Type>, error: &Ident) -> TokenStream {
+    let private = quote!(::durable::__private);
+    let causes = quote! {{
+        #[allow(unused_imports)]
+        use #private::{NoCauses as _, StdErrorCauses as _};
+        (&#private::Causes(&#error)).causes()
+    }};
+    // The causes are read before the error moves into `error`.
+    match err {
+        Some(err) => quote_spanned! {err.span()=> {
+            let causes = #causes;
+            #private::error::<#err>(#error, causes)
+        }},
+        None => quote_spanned! {ty.span()=> {
+            let causes = #causes;
+            #private::error(#error, causes)
+        }},
+    }
+}
+
+/// The Rust path of the fn named `fn_name`, for diagnostics.
+pub(crate) fn rust_path(fn_name: &str) -> TokenStream {
+    quote!(::core::concat!(::core::module_path!(), "::", #fn_name))
+}
+
+/// `body` in a boxed future. Boxing checks that the future is `Send`; a failure points at the
+/// fn's name, `ident`.
+pub(crate) fn boxed(ident: &Ident, body: TokenStream) -> TokenStream {
+    quote_spanned! {ident.span()=>
+        ::std::boxed::Box::pin(async move { #body })
     }
 }
 
@@ -41,6 +80,7 @@ fn expand(kind: Kind, valid: &Valid<'_>) -> TokenStream {
     let fn_name = ident.unraw().to_string();
     let handle = &valid.handle;
     let name = &valid.name;
+    let rust_path = rust_path(&fn_name);
 
     // Items of the generated code; they live in their own `const _` block.
     let invoke = Ident::new("__durable_invoke", Span::call_site());
@@ -111,22 +151,7 @@ fn expand(kind: Kind, valid: &Valid<'_>) -> TokenStream {
             let ok_value = quote_spanned! {ok.span()=>
                 #private::output::<#ok>(#name, #output)
             };
-            let causes = quote! {{
-                #[allow(unused_imports)]
-                use #private::{NoCauses as _, StdErrorCauses as _};
-                (&#private::Causes(&#error)).causes()
-            }};
-            // The causes are read before the error moves into `error`.
-            let err_value = match err {
-                Some(err) => quote_spanned! {err.span()=> {
-                    let causes = #causes;
-                    #private::error::<#err>(#error, causes)
-                }},
-                None => quote_spanned! {ty.span()=> {
-                    let causes = #causes;
-                    #private::error(#error, causes)
-                }},
-            };
+            let err_value = failure(ty, err.as_deref(), &error);
             quote! {
                 match #output {
                     ::core::result::Result::Ok(#output) => #ok_value,
@@ -136,15 +161,14 @@ fn expand(kind: Kind, valid: &Valid<'_>) -> TokenStream {
         }
     };
 
-    // Boxing checks that the future is `Send`; a failure points at the fn's name.
-    let body = quote! {
-        #take_input
-        let #output = #call;
-        #finish
-    };
-    let boxed = quote_spanned! {ident.span()=>
-        ::std::boxed::Box::pin(async move { #body })
-    };
+    let boxed = boxed(
+        ident,
+        quote! {
+            #take_input
+            let #output = #call;
+            #finish
+        },
+    );
 
     // An orchestrator's input is parsed by one fn, used both to validate a new instance's input
     // and to deserialize it, so that a type that is not `DeserializeOwned` is reported once.
@@ -200,7 +224,7 @@ fn expand(kind: Kind, valid: &Valid<'_>) -> TokenStream {
             #private::inventory::submit! {
                 #private::Registration::#variant(#private::#registration {
                     name: #name,
-                    rust_path: ::core::concat!(::core::module_path!(), "::", #fn_name),
+                    rust_path: #rust_path,
                     invoke: #invoke,
                     #validate_input
                 })

@@ -1,5 +1,6 @@
 //! The trigger attribute macros of [`durable`](https://docs.rs/durable): `#[activity_trigger]`
-//! and `#[orchestration_trigger]`.
+//! and `#[orchestration_trigger]`, and for client functions `#[http_trigger]`,
+//! `#[timer_trigger]` and `#[orchestration_client]`.
 //!
 //! Use them through `durable` (`use durable::prelude::*;`), never directly: the code they emit
 //! names `::durable::__private`.
@@ -11,13 +12,24 @@
 //! 2. a typed handle: a unit struct named after the fn in CamelCase that carries the function
 //!    name and its input and output types;
 //! 3. a registration, collected at link time with `inventory`.
+//!
+//! Client functions (`client`) have no typed handle, since nothing calls them but the host;
+//! `http` and `timer` check and expand them, with the help of `route` for route templates.
+//! `args` checks every attribute's `key = value` arguments; `ctxt` collects the errors.
 
+mod args;
+mod client;
+mod ctxt;
 mod expand;
+mod http;
 mod model;
+mod route;
+mod timer;
 mod validate;
 
 use proc_macro::TokenStream;
 
+use crate::client::{Attribute, TriggerKind};
 use crate::model::Kind;
 
 /// Registers an activity function (`[FunctionName]` + `[ActivityTrigger]` in C#).
@@ -106,4 +118,126 @@ pub fn activity_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn orchestration_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::trigger(Kind::Orchestrator, args.into(), item.into()).into()
+}
+
+/// Marks a client function (`[DurableClient]` in C#): one that takes a
+/// `DurableOrchestrationClient` to start and manage orchestrations.
+///
+/// It goes with the function's trigger, `#[http_trigger(…)]` or `#[timer_trigger(…)]`, in
+/// either order; a client function without a trigger does not compile, nor does a
+/// `DurableOrchestrationClient` parameter without `#[orchestration_client]`.
+///
+/// ```
+/// use durable::prelude::*;
+///
+/// #[orchestration_client]
+/// #[http_trigger(methods = ["POST"], route = "orchestrators/{function_name}")]
+/// async fn http_start(
+///     req: HttpRequest,
+///     starter: DurableOrchestrationClient,
+///     function_name: String,
+/// ) -> Result<HttpResponse, DurableError> {
+///     let input: serde_json::Value = req.json()?;
+///     let instance_id = starter.start_new(&function_name, None, input).await?;
+///     Ok(starter.create_check_status_response(&req, &instance_id))
+/// }
+/// ```
+///
+/// The client is the one the host runs with: same task hub, same backend.
+#[proc_macro_attribute]
+pub fn orchestration_client(args: TokenStream, item: TokenStream) -> TokenStream {
+    client::attribute(Attribute::Client, args.into(), item.into()).into()
+}
+
+/// Registers an HTTP-triggered function (`[FunctionName]` + `[HttpTrigger]` in C#), served
+/// under `/api/{route}`.
+///
+/// ```
+/// use durable::prelude::*;
+///
+/// #[http_trigger(route = "greetings/{name}/{times?}", methods = ["GET"], auth_level = "anonymous")]
+/// async fn greet(name: String, times: Option<u32>) -> HttpResponse {
+///     let greeting = format!("Hello {name}! ").repeat(times.unwrap_or(1) as usize);
+///     HttpResponse::text(StatusCode::OK, greeting)
+/// }
+/// ```
+///
+/// # Arguments
+///
+/// All optional:
+///
+/// - `route = "…"`: the route below `/api/`, in Azure's syntax: segments separated by `/`, each
+///   literal text or a whole parameter, `{name}`, `{name?}` (optional, last segment only) or
+///   `{*name}` (the rest of the path, last segment only). Route constraints (`{id:int}`) are
+///   not supported: take the parameter as a typed fn parameter instead. The default is the
+///   function name.
+/// - `methods = ["GET", "POST"]`: the methods it answers, among GET, POST, PUT, DELETE, PATCH,
+///   HEAD and OPTIONS, in any case; every method when absent or empty.
+/// - `auth_level = "anonymous"`: the key a caller needs: `"anonymous"` (none), `"function"`
+///   (the function key or the master key; the default, as in Azure) or `"admin"` (the master
+///   key).
+/// - `name = "…"`: the function name; the fn's name by default.
+///
+/// # Accepted forms
+///
+/// An HTTP function is an `async fn` whose future is `Send`. Its parameters, in any order, are
+/// recognized by their types:
+///
+/// - the request: `req: HttpRequest` or `req: &HttpRequest`;
+/// - the client, with `#[orchestration_client]`: `starter: DurableOrchestrationClient`;
+/// - route parameters, bound by name: `function_name: String` takes `{function_name}` of the
+///   route, parsed with `FromStr` (a value that does not parse answers 400 before the fn runs).
+///   An optional `{name?}` is taken as an `Option`: `name: Option<u32>`.
+///
+/// It returns an `HttpResponse`, or a `Result<HttpResponse, E>`: an `Err` answers with its
+/// status for a `DurableError` (404 for an unknown instance, 400 for a bad body, …) and 500
+/// with its message for any other `Display` error.
+#[proc_macro_attribute]
+pub fn http_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
+    client::attribute(
+        Attribute::Trigger(TriggerKind::Http),
+        args.into(),
+        item.into(),
+    )
+    .into()
+}
+
+/// Registers a timer-triggered function (`[FunctionName]` + `[TimerTrigger]` in C#), run on a
+/// schedule.
+///
+/// ```
+/// use durable::prelude::*;
+///
+/// #[orchestration_client]
+/// #[timer_trigger(schedule = "0 0 * * * *")]
+/// async fn hourly_report(timer: TimerInfo, starter: DurableOrchestrationClient) -> Result<(), DurableError> {
+///     if !timer.is_past_due {
+///         starter.start_new("Report", None, ()).await?;
+///     }
+///     Ok(())
+/// }
+/// ```
+///
+/// # Arguments
+///
+/// - `schedule = "…"` (required): a six-field NCRONTAB expression,
+///   `{second} {minute} {hour} {day} {month} {day-of-week}`, in UTC: `"0 */5 * * * *"` is
+///   every five minutes. It is checked at compile time.
+/// - `run_on_startup = true`: also run once when the app starts (`false` by default).
+/// - `name = "…"`: the function name; the fn's name by default.
+///
+/// # Accepted forms
+///
+/// A timer function is an `async fn` whose future is `Send`. It takes, in any order and each
+/// optionally, `timer: TimerInfo` (the occurrence it runs for) and, with
+/// `#[orchestration_client]`, `starter: DurableOrchestrationClient`. It returns nothing, or a
+/// `Result<(), E>` whose error implements `Display`: an `Err` is logged as the run's failure.
+#[proc_macro_attribute]
+pub fn timer_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
+    client::attribute(
+        Attribute::Trigger(TriggerKind::Timer),
+        args.into(),
+        item.into(),
+    )
+    .into()
 }

@@ -4,7 +4,8 @@
 use proc_macro2::TokenStream;
 use syn::parse::{ParseStream, Parser};
 use syn::{
-    FnArg, GenericArgument, Item, ItemFn, Meta, PathArguments, ReturnType, Token, Type, TypePath,
+    FnArg, GenericArgument, Ident, Item, ItemFn, Meta, PathArguments, ReturnType, Token, Type,
+    TypePath,
 };
 
 /// The kind of function a trigger attribute registers.
@@ -19,10 +20,7 @@ pub(crate) enum Kind {
 impl Kind {
     /// The attribute's name, as the user wrote it.
     pub(crate) fn attribute(self) -> &'static str {
-        match self {
-            Kind::Activity => "activity_trigger",
-            Kind::Orchestrator => "orchestration_trigger",
-        }
+        self.subject().attribute
     }
 
     /// What the function is called in messages and docs.
@@ -32,6 +30,33 @@ impl Kind {
             Kind::Orchestrator => "orchestrator",
         }
     }
+
+    /// How messages name the function.
+    pub(crate) fn subject(self) -> Subject {
+        match self {
+            Kind::Activity => Subject {
+                attribute: "activity_trigger",
+                a_noun: "an activity",
+                plural: "activity functions",
+            },
+            Kind::Orchestrator => Subject {
+                attribute: "orchestration_trigger",
+                a_noun: "an orchestrator",
+                plural: "orchestrator functions",
+            },
+        }
+    }
+}
+
+/// How messages name the fn an attribute registers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Subject {
+    /// The attribute, e.g. `activity_trigger`.
+    pub(crate) attribute: &'static str,
+    /// The function with its article, e.g. "an activity".
+    pub(crate) a_noun: &'static str,
+    /// The function in the plural, e.g. "orchestrator functions".
+    pub(crate) plural: &'static str,
 }
 
 /// One of the two context types, recognized by the last segment of a parameter's type path.
@@ -52,22 +77,26 @@ impl ContextKind {
         }
     }
 
-    fn of_path(path: &TypePath) -> Option<Self> {
-        if path.qself.is_some() {
-            return None;
-        }
-        let last = path.path.segments.last()?;
-        if !last.arguments.is_none() {
-            return None;
-        }
-        if last.ident == "DurableActivityContext" {
+    pub(crate) fn of_path(path: &TypePath) -> Option<Self> {
+        let ident = type_name(path)?;
+        if ident == "DurableActivityContext" {
             Some(ContextKind::Activity)
-        } else if last.ident == "DurableOrchestrationContext" {
+        } else if ident == "DurableOrchestrationContext" {
             Some(ContextKind::Orchestration)
         } else {
             None
         }
     }
+}
+
+/// The last segment of a type path without generic arguments: `durable::HttpRequest` →
+/// `HttpRequest`.
+pub(crate) fn type_name(path: &TypePath) -> Option<&Ident> {
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    last.arguments.is_none().then_some(&last.ident)
 }
 
 /// A whole trigger: the attribute's arguments and the item it is applied to.
@@ -86,7 +115,7 @@ impl Trigger {
         };
         Trigger {
             kind,
-            args: Args::parse(args),
+            args: Args::parse(args, "name"),
             item,
         }
     }
@@ -109,14 +138,18 @@ pub(crate) struct Args {
 }
 
 impl Args {
-    fn parse(tokens: TokenStream) -> Self {
+    /// Parses `key = value, …`; a lone literal is taken for the value of `bare_key` in the
+    /// error message.
+    pub(crate) fn parse(tokens: TokenStream, bare_key: &str) -> Self {
         let mut metas = Vec::new();
         let parser = |input: ParseStream<'_>| -> syn::Result<()> {
             while !input.is_empty() {
                 let start = input.cursor();
                 match input.parse::<Meta>() {
                     Ok(meta) => metas.push(meta),
-                    Err(_) => return Err(not_a_key_value(start.token_stream(), input)),
+                    Err(_) => {
+                        return Err(not_a_key_value(start.token_stream(), input, bare_key));
+                    }
                 }
                 if input.is_empty() {
                     break;
@@ -131,10 +164,10 @@ impl Args {
 }
 
 /// The error for an argument that is not `key = value` at all, e.g. a bare string literal.
-fn not_a_key_value(rest: TokenStream, input: ParseStream<'_>) -> syn::Error {
+fn not_a_key_value(rest: TokenStream, input: ParseStream<'_>, bare_key: &str) -> syn::Error {
     let example = match syn::parse2::<syn::LitStr>(rest.into_iter().take(1).collect()) {
-        Ok(lit) => format!("expected `name = {lit:?}`", lit = lit.value()),
-        Err(_) => "expected `name = \"…\"`".to_owned(),
+        Ok(lit) => format!("expected `{bare_key} = {lit:?}`", lit = lit.value()),
+        Err(_) => format!("expected `{bare_key} = \"…\"`"),
     };
     input.error(example)
 }
@@ -248,7 +281,8 @@ pub(crate) enum Output {
 }
 
 impl Output {
-    fn new(output: &ReturnType) -> Self {
+    /// The shape of a fn's return type.
+    pub(crate) fn new(output: &ReturnType) -> Self {
         let ReturnType::Type(_, ty) = output else {
             return Output::Unit;
         };

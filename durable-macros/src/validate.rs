@@ -1,17 +1,15 @@
 //! Checks a parsed trigger against the accepted forms, collecting every mistake on the span
-//! the user wrote.
+//! the user wrote. The checks of the signature itself (`check_signature`, `receiver`) serve
+//! client functions too.
 
-use std::fmt::Display;
-
-use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
-use syn::{Expr, ExprLit, FnArg, GenericArgument, Ident, Lit, Meta, PathArguments, Type};
+use syn::{FnArg, GenericArgument, Ident, PathArguments, Signature, Type};
 
-use crate::model::{Annotated, Args, ContextKind, Function, Kind, Output, Role, Trigger};
-
-/// The longest function name the host accepts.
-const MAX_NAME_LEN: usize = 128;
+use crate::args::{self, NAME};
+use crate::ctxt::Ctxt;
+use crate::model::{Annotated, ContextKind, Function, Kind, Output, Role, Subject, Trigger};
 
 /// A trigger that passed every check, with what the checks worked out.
 pub(crate) struct Valid<'a> {
@@ -36,42 +34,11 @@ pub(crate) enum Input<'a> {
     Value(&'a Type),
 }
 
-/// Collects errors so that all of them are reported at once (serde's `Ctxt`).
-#[derive(Default)]
-struct Ctxt {
-    errors: Vec<syn::Error>,
-}
-
-impl Ctxt {
-    /// Records an error spanning `tokens`.
-    fn error_spanned_by(&mut self, tokens: impl ToTokens, message: impl Display) {
-        self.errors.push(syn::Error::new_spanned(tokens, message));
-    }
-
-    /// Records an error at `span`.
-    fn error_at(&mut self, span: Span, message: impl Display) {
-        self.errors.push(syn::Error::new(span, message));
-    }
-
-    /// Records a parse error.
-    fn syn_error(&mut self, error: syn::Error) {
-        self.errors.push(error);
-    }
-
-    /// The recorded errors, if any.
-    fn check(self) -> Result<(), Vec<syn::Error>> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(self.errors)
-        }
-    }
-}
-
 /// Checks `trigger`, returning every error found.
 pub(crate) fn validate(trigger: &Trigger) -> Result<Valid<'_>, Vec<syn::Error>> {
     let mut cx = Ctxt::default();
-    let name = check_args(&mut cx, &trigger.args);
+    let [name] = args::values(&mut cx, &trigger.args, &[NAME]);
+    let name = name.and_then(|value| args::function_name(&mut cx, value));
     let function = match &trigger.item {
         Annotated::Fn(function) => function,
         Annotated::Other(item) => {
@@ -82,16 +49,21 @@ pub(crate) fn validate(trigger: &Trigger) -> Result<Valid<'_>, Vec<syn::Error>> 
                     trigger.kind.attribute()
                 ),
             );
-            return Err(cx.errors);
+            return Err(cx.into_errors());
         }
     };
     let kind = trigger.kind;
     let name = match name {
         Some(name) => name,
-        None => default_name(&mut cx, kind, function),
+        None => args::default_name(&mut cx, kind.attribute(), &function.item.sig.ident),
     };
     let handle = handle_ident(&mut cx, kind, function);
-    check_signature(&mut cx, kind, function);
+    check_signature(
+        &mut cx,
+        kind.subject(),
+        &function.item.sig,
+        kind == Kind::Orchestrator,
+    );
     let input = match kind {
         Kind::Activity => activity_params(&mut cx, function),
         Kind::Orchestrator => orchestrator_params(&mut cx, function),
@@ -109,7 +81,7 @@ pub(crate) fn validate(trigger: &Trigger) -> Result<Valid<'_>, Vec<syn::Error>> 
 }
 
 /// The tokens that name an item, without its attributes and body: `struct Foo`, `impl`, ….
-fn item_head(item: &syn::Item) -> TokenStream {
+pub(crate) fn item_head(item: &syn::Item) -> TokenStream {
     let mut tokens = item.to_token_stream().into_iter().peekable();
     let mut head = TokenStream::new();
     while let Some(token) = tokens.next() {
@@ -124,100 +96,6 @@ fn item_head(item: &syn::Item) -> TokenStream {
         }
     }
     head
-}
-
-/// Checks the attribute's `key = value` arguments; returns the `name` when one was given and
-/// is valid.
-fn check_args(cx: &mut Ctxt, args: &Args) -> Option<String> {
-    let mut name = None;
-    let mut seen_name = false;
-    for meta in &args.metas {
-        let path = meta.path();
-        if !path.is_ident("name") {
-            cx.error_spanned_by(
-                path,
-                format_args!(
-                    "unknown key `{}`; expected `name = \"…\"`",
-                    path.to_token_stream().to_string().replace(' ', "")
-                ),
-            );
-            continue;
-        }
-        if seen_name {
-            cx.error_spanned_by(path, "duplicate key `name`; give it once");
-            continue;
-        }
-        seen_name = true;
-        let Meta::NameValue(pair) = meta else {
-            cx.error_spanned_by(
-                meta,
-                "expected `name = \"…\"`, e.g. `name = \"E1_SayHello\"`",
-            );
-            continue;
-        };
-        let Expr::Lit(ExprLit {
-            lit: Lit::Str(lit), ..
-        }) = &pair.value
-        else {
-            cx.error_spanned_by(
-                &pair.value,
-                "expected a string literal: `name = \"E1_SayHello\"`",
-            );
-            continue;
-        };
-        let value = lit.value();
-        match check_name(&value) {
-            Ok(()) => name = Some(value),
-            Err(problem) => cx.error_at(lit.span(), problem),
-        }
-    }
-    if let Some(error) = &args.error {
-        cx.syn_error(error.clone());
-    }
-    name
-}
-
-/// Why `name` is not a valid function name (`^[A-Za-z][A-Za-z0-9_-]{0,127}$`), if it is not.
-fn check_name(name: &str) -> Result<(), String> {
-    let Some(first) = name.chars().next() else {
-        return Err("a function name cannot be empty".to_owned());
-    };
-    if !first.is_ascii_alphabetic() {
-        return Err(format!(
-            "invalid function name `{name}`: it must start with a letter (A-Z, a-z)"
-        ));
-    }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-    {
-        return Err(format!(
-            "invalid function name `{name}`: `{bad}` is not allowed; use letters, digits, `_` and `-`"
-        ));
-    }
-    let len = name.len();
-    if len > MAX_NAME_LEN {
-        return Err(format!(
-            "invalid function name `{name}`: it is {len} characters long; at most {MAX_NAME_LEN} are allowed"
-        ));
-    }
-    Ok(())
-}
-
-/// The function name taken from the fn's identifier, when no `name` is given.
-fn default_name(cx: &mut Ctxt, kind: Kind, function: &Function) -> String {
-    let ident = &function.item.sig.ident;
-    let name = ident.unraw().to_string();
-    if let Err(problem) = check_name(&name) {
-        cx.error_at(
-            ident.span(),
-            format_args!(
-                "{problem}\nthe function name defaults to the fn's name; give another one with `#[{}(name = \"…\")]`",
-                kind.attribute()
-            ),
-        );
-    }
-    name
 }
 
 /// The handle's identifier: the fn's identifier in CamelCase.
@@ -254,54 +132,57 @@ fn camel_case(snake: &str) -> String {
         .collect()
 }
 
-/// Checks what the signature may not have, whatever its parameters.
-fn check_signature(cx: &mut Ctxt, kind: Kind, function: &Function) {
-    let sig = &function.item.sig;
-    let attribute = kind.attribute();
-    let noun = kind.noun();
+/// Checks what the signature may not have, whatever its parameters; `async_only` when it
+/// must be an `async fn`.
+pub(crate) fn check_signature(cx: &mut Ctxt, subject: Subject, sig: &Signature, async_only: bool) {
+    let Subject {
+        attribute,
+        a_noun,
+        plural,
+    } = subject;
     if let Some(constness) = &sig.constness {
         cx.error_spanned_by(
             constness,
-            format_args!("an {noun} cannot be a `const fn`; remove `const`"),
+            format_args!("{a_noun} cannot be a `const fn`; remove `const`"),
         );
     }
     if let Some(unsafety) = &sig.unsafety {
         cx.error_spanned_by(
             unsafety,
-            format_args!("an {noun} cannot be an `unsafe fn`; remove `unsafe`"),
+            format_args!("{a_noun} cannot be an `unsafe fn`; remove `unsafe`"),
         );
     }
     if let Some(abi) = &sig.abi {
         cx.error_spanned_by(
             abi,
             format_args!(
-                "an {noun} cannot be an `extern` fn; remove `{}`",
+                "{a_noun} cannot be an `extern` fn; remove `{}`",
                 abi.to_token_stream()
             ),
         );
     }
-    if sig.asyncness.is_none() && kind == Kind::Orchestrator {
+    if sig.asyncness.is_none() && async_only {
         cx.error_spanned_by(
             sig.fn_token,
-            "orchestrator functions must be `async fn`: write `async fn`",
+            format_args!("{plural} must be `async fn`: write `async fn`"),
         );
     }
     if !sig.generics.params.is_empty() {
         cx.error_spanned_by(
             &sig.generics,
             format_args!(
-                "an {noun} cannot be generic: `#[{attribute}]` registers one fn with concrete input and output types"
+                "{a_noun} cannot be generic: `#[{attribute}]` registers one fn with concrete input and output types"
             ),
         );
     }
     if let Some(where_clause) = &sig.generics.where_clause {
         cx.error_spanned_by(
             where_clause,
-            format_args!("an {noun} cannot have a `where` clause: its types must be concrete"),
+            format_args!("{a_noun} cannot have a `where` clause: its types must be concrete"),
         );
     }
     if let Some(variadic) = &sig.variadic {
-        cx.error_spanned_by(variadic, format_args!("an {noun} cannot be variadic"));
+        cx.error_spanned_by(variadic, format_args!("{a_noun} cannot be variadic"));
     }
 }
 
@@ -310,7 +191,7 @@ fn activity_params<'a>(cx: &mut Ctxt, function: &'a Function) -> Input<'a> {
     let mut input = Input::Nothing;
     for param in &function.params {
         match &param.role {
-            Role::Receiver => receiver(cx, Kind::Activity, &param.arg),
+            Role::Receiver => receiver(cx, Kind::Activity.subject(), &param.arg),
             Role::Context(ContextKind::Activity) => input = Input::Context,
             Role::ContextRef(ContextKind::Activity) => by_value(cx, &param.arg, ContextKind::Activity),
             Role::Context(ContextKind::Orchestration)
@@ -358,7 +239,7 @@ fn orchestrator_params<'a>(cx: &mut Ctxt, function: &'a Function) -> Input<'a> {
             );
         }
         Some((_, Role::Context(ContextKind::Orchestration))) => {}
-        Some((param, Role::Receiver)) => receiver(cx, Kind::Orchestrator, &param.arg),
+        Some((param, Role::Receiver)) => receiver(cx, Kind::Orchestrator.subject(), &param.arg),
         Some((param, Role::ContextRef(ContextKind::Orchestration))) => {
             by_value(cx, &param.arg, ContextKind::Orchestration);
         }
@@ -387,7 +268,7 @@ fn orchestrator_params<'a>(cx: &mut Ctxt, function: &'a Function) -> Input<'a> {
                 check_input(cx, ty);
                 input = Input::Value(ty);
             }
-            Role::Receiver => receiver(cx, Kind::Orchestrator, &param.arg),
+            Role::Receiver => receiver(cx, Kind::Orchestrator.subject(), &param.arg),
             Role::Context(_) | Role::ContextRef(_) => cx.error_spanned_by(
                 &param.arg,
                 "an orchestrator takes its context once; its second parameter is its input, e.g. `input: String`",
@@ -407,12 +288,13 @@ fn orchestrator_params<'a>(cx: &mut Ctxt, function: &'a Function) -> Input<'a> {
     input
 }
 
-fn receiver(cx: &mut Ctxt, kind: Kind, arg: &FnArg) {
+/// The error for `self`.
+pub(crate) fn receiver(cx: &mut Ctxt, subject: Subject, arg: &FnArg) {
     cx.error_spanned_by(
         arg,
         format_args!(
-            "an {} is a free fn, not a method: remove `self`",
-            kind.noun()
+            "{} is a free fn, not a method: remove `self`",
+            subject.a_noun
         ),
     );
 }
@@ -427,7 +309,8 @@ fn by_value(cx: &mut Ctxt, arg: &FnArg, context: ContextKind) {
     );
 }
 
-fn param_type(arg: &FnArg) -> TokenStream {
+/// The type of a parameter, or `self`.
+pub(crate) fn param_type(arg: &FnArg) -> TokenStream {
     match arg {
         FnArg::Typed(typed) => typed.ty.to_token_stream(),
         FnArg::Receiver(receiver) => receiver.to_token_stream(),
@@ -524,18 +407,5 @@ mod tests {
         assert_eq!(camel_case("e1_say_hello"), "E1SayHello");
         assert_eq!(camel_case("hello"), "Hello");
         assert_eq!(camel_case("_private__fn_"), "PrivateFn");
-    }
-
-    #[test]
-    fn function_names() {
-        assert!(check_name("E1_SayHello").is_ok());
-        assert!(check_name("a-b_1").is_ok());
-        assert!(check_name(&"a".repeat(128)).is_ok());
-        assert!(check_name(&"a".repeat(129)).is_err());
-        assert!(check_name("").is_err());
-        assert!(check_name("1a").is_err());
-        assert!(check_name("_a").is_err());
-        assert!(check_name("a b").is_err());
-        assert!(check_name("é").is_err());
     }
 }

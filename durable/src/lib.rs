@@ -31,14 +31,14 @@ pub use client::{
 pub use durable_macros::{
     activity_trigger, http_trigger, orchestration_client, orchestration_trigger, timer_trigger,
 };
-pub use http::{AuthLevel, HttpRequest, HttpResponse, StatusCode};
-pub use timer_trigger::TimerInfo;
 pub use error::{FunctionFailed, InputError};
 pub use history::{FailureDetails, OrchestrationRuntimeStatus};
+pub use http::{AuthLevel, HttpRequest, HttpResponse, StatusCode};
 pub use orchestration::{
     DurableFuture, DurableOrchestrationContext, DurableTask, OrchestratorHandle, RetryOptions,
     when_all, when_any,
 };
+pub use timer_trigger::TimerInfo;
 pub use worker::{RuntimeStats, WorkerOptions};
 
 /// Everything a function app needs: `use durable::prelude::*;`.
@@ -46,9 +46,9 @@ pub mod prelude {
     pub use crate::{
         ActivityHandle, AuthLevel, DurableActivityContext, DurableError, DurableFuture,
         DurableOrchestrationClient, DurableOrchestrationContext, DurableOrchestrationStatus,
-        DurableTask, FailureDetails, FunctionFailed, InputError, OrchestrationRuntimeStatus,
-        StatusCode,
-        HttpRequest, HttpResponse, OrchestratorHandle, RetryOptions, TimerInfo, activity_trigger,
-        http_trigger, orchestration_client, orchestration_trigger, timer_trigger, when_all, when_any,
+        DurableTask, FailureDetails, FunctionFailed, HttpRequest, HttpResponse, InputError,
+        OrchestrationRuntimeStatus, OrchestratorHandle, RetryOptions, StatusCode, TimerInfo,
+        activity_trigger, http_trigger, orchestration_client, orchestration_trigger, timer_trigger,
+        when_all, when_any,
     };
 }

@@ -146,7 +146,9 @@ where
         crate::http::bad_request(format!("the route parameter `{name}` is missing"))
     })?;
     text.parse().map_err(|e| {
-        crate::http::bad_request(format!("the route parameter `{name}` (`{text}`) is invalid: {e}"))
+        crate::http::bad_request(format!(
+            "the route parameter `{name}` (`{text}`) is invalid: {e}"
+        ))
     })
 }
 

@@ -111,7 +111,13 @@ pub(crate) fn start(
     Ok(scheduled
         .into_iter()
         .map(|(function, cron)| {
-            let run = run_schedule(function, cron, client.clone(), clock.clone(), shutdown.clone());
+            let run = run_schedule(
+                function,
+                cron,
+                client.clone(),
+                clock.clone(),
+                shutdown.clone(),
+            );
             tokio::spawn(run)
         })
         .collect())

@@ -121,10 +121,11 @@ where
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => {
             if let Some(listen) = args.listen {
-                let addr = super::config::parse_listen(&listen).map_err(|message| Error::Config {
-                    source_name: "--listen".to_owned(),
-                    message,
-                })?;
+                let addr =
+                    super::config::parse_listen(&listen).map_err(|message| Error::Config {
+                        source_name: "--listen".to_owned(),
+                        message,
+                    })?;
                 app.config.http.listen = Some(addr);
             }
             app.config.http.keys.generate |= args.generate_keys;
@@ -249,7 +250,11 @@ async fn serve(app: FunctionApp) -> Result<(), Error> {
                 [] => "*".to_owned(),
                 methods => methods.join(","),
             };
-            tracing::info!("{}: [{methods}] {origin}/api/{}", function.name, function.route);
+            tracing::info!(
+                "{}: [{methods}] {origin}/api/{}",
+                function.name,
+                function.route
+            );
         }
     }
     for function in crate::timer_trigger::registered() {

@@ -254,10 +254,18 @@ impl HttpConfig {
         }
         if let Ok(limit) = std::env::var("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT") {
             self.max_request_body = limit.trim().parse().map_err(|e| {
-                env_error("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT", format!("`{limit}`: {e}"))
+                env_error(
+                    "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
+                    format!("`{limit}`: {e}"),
+                )
             })?;
         }
-        let key = |name: &str| std::env::var(name).ok().filter(|k| !k.is_empty()).map(Secret::new);
+        let key = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|k| !k.is_empty())
+                .map(Secret::new)
+        };
         self.keys.master = key("DURABLE_MASTER_KEY").or(self.keys.master.take());
         self.keys.system = key("DURABLE_SYSTEM_KEY").or(self.keys.system.take());
         self.keys.function = key("DURABLE_FUNCTION_KEY").or(self.keys.function.take());
@@ -265,7 +273,8 @@ impl HttpConfig {
             self.keys.file = PathBuf::from(file);
         }
         if let Ok(generate) = std::env::var("DURABLE_GENERATE_KEYS") {
-            self.keys.generate = generate.trim().eq_ignore_ascii_case("true") || generate.trim() == "1";
+            self.keys.generate =
+                generate.trim().eq_ignore_ascii_case("true") || generate.trim() == "1";
         }
         Ok(())
     }
@@ -278,7 +287,9 @@ pub(super) fn parse_listen(text: &str) -> Result<SocketAddr, String> {
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
     }
     text.parse().map_err(|_| {
-        format!("`{text}` is not an address to listen on; expected e.g. 127.0.0.1:7071 or 0.0.0.0:8080")
+        format!(
+            "`{text}` is not an address to listen on; expected e.g. 127.0.0.1:7071 or 0.0.0.0:8080"
+        )
     })
 }
 

@@ -267,7 +267,12 @@ impl FunctionApp {
         let registry = Arc::new(Registry::discover()?);
         let http_functions = crate::http::registered().map(|f| (f.name, f.rust_path));
         let timer_functions = crate::timer_trigger::registered().map(|f| (f.name, f.rust_path));
-        check_unique_names(registry.names().chain(http_functions).chain(timer_functions))?;
+        check_unique_names(
+            registry
+                .names()
+                .chain(http_functions)
+                .chain(timer_functions),
+        )?;
         let options = SqliteOptions {
             synchronous: if self.config.full_durability {
                 Synchronous::Full

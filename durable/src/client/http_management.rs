@@ -73,7 +73,8 @@ impl Webhook {
             query.push_str("&code=");
             query.push_str(&encode(code));
         }
-        let with_reason = |operation: &str| format!("{instance}/{operation}?reason={{text}}&{query}");
+        let with_reason =
+            |operation: &str| format!("{instance}/{operation}?reason={{text}}&{query}");
         HttpManagementPayload {
             id: instance_id.to_owned(),
             status_query_get_uri: format!("{instance}?{query}"),

@@ -15,8 +15,8 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 pub use error::DurableError;
-pub(crate) use http_management::{WEBHOOK_PATH, Webhook};
 pub use http_management::HttpManagementPayload;
+pub(crate) use http_management::{WEBHOOK_PATH, Webhook};
 pub use instance_id::{MAX_INSTANCE_ID_LEN, validate_instance_id};
 pub use query::{
     OrchestrationStatusQueryCondition, OrchestrationStatusQueryResult, PurgeHistoryResult,

@@ -38,7 +38,10 @@ pub struct DurableOrchestrationStatus {
 }
 
 /// Azure's status times: `yyyy-MM-ddTHH:mm:ssZ`, whole seconds.
-fn azure_time<S: serde::Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+fn azure_time<S: serde::Serializer>(
+    time: &DateTime<Utc>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.collect_str(&time.format("%Y-%m-%dT%H:%M:%SZ"))
 }
 

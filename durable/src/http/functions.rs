@@ -93,7 +93,11 @@ impl ApiRoutes {
             let methods: Vec<String> = if function.methods.is_empty() {
                 vec!["*".to_owned()]
             } else {
-                function.methods.iter().map(|m| m.to_ascii_uppercase()).collect()
+                function
+                    .methods
+                    .iter()
+                    .map(|m| m.to_ascii_uppercase())
+                    .collect()
             };
             for method in methods {
                 let conflict = taken

@@ -55,7 +55,11 @@ pub(crate) fn azure_history(events: &[HistoryEvent], view: HistoryView) -> Vec<V
         .collect()
 }
 
-fn shape(event: &HistoryEvent, scheduled: &HashMap<i64, &HistoryEvent>, view: HistoryView) -> Value {
+fn shape(
+    event: &HistoryEvent,
+    scheduled: &HashMap<i64, &HistoryEvent>,
+    view: HistoryView,
+) -> Value {
     let Ok(Value::Object(mut fields)) = serde_json::to_value(event) else {
         return Value::Null;
     };

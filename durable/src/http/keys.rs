@@ -131,9 +131,7 @@ pub enum KeysError {
         message: String,
     },
     /// Other users may read the file.
-    #[error(
-        "keys file {path} can be read by other users (mode {mode:o}); run `chmod 600 {path}`"
-    )]
+    #[error("keys file {path} can be read by other users (mode {mode:o}); run `chmod 600 {path}`")]
     Insecure {
         /// The keys file.
         path: PathBuf,
@@ -225,7 +223,11 @@ fn read_keys_file(path: &Path) -> Result<Option<KeysFile>, KeysError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map_err(io_error)?.permissions().mode() & 0o777;
+        let mode = std::fs::metadata(path)
+            .map_err(io_error)?
+            .permissions()
+            .mode()
+            & 0o777;
         if mode & 0o077 != 0 {
             return Err(KeysError::Insecure {
                 path: path.to_owned(),
@@ -318,21 +320,21 @@ mod tests {
                 .map(|m| m.permissions().mode() & 0o777)
                 .unwrap_or_default();
             assert_eq!(mode, 0o600);
-            let _ = std::fs::set_permissions(
-                &settings.file,
-                std::fs::Permissions::from_mode(0o644),
-            );
+            let _ =
+                std::fs::set_permissions(&settings.file, std::fs::Permissions::from_mode(0o644));
             assert!(matches!(
                 HostKeys::load(&settings),
                 Err(KeysError::Insecure { .. })
             ));
         }
-        assert!(!format!("{first:?}").contains(
-            first
-                .master
-                .as_ref()
-                .map(Secret::expose)
-                .unwrap_or("missing")
-        ));
+        assert!(
+            !format!("{first:?}").contains(
+                first
+                    .master
+                    .as_ref()
+                    .map(Secret::expose)
+                    .unwrap_or("missing")
+            )
+        );
     }
 }

@@ -118,7 +118,11 @@ async fn start_instance(state: &HostState, path: StartPath, request: Request) ->
                 .start_new_with_version(&path.function_name, instance_id, version, input)
                 .await
         }
-        None => client.start_new(&path.function_name, instance_id, input).await,
+        None => {
+            client
+                .start_new(&path.function_name, instance_id, input)
+                .await
+        }
     };
     let instance_id = started.map_err(|e| start_error(&e))?;
     match seconds(&query, "timeout")? {
@@ -168,14 +172,20 @@ async fn instance_status(state: &HostState, instance_id: &str, request: Request)
     let show_history = query.flag("showHistory", false)?;
     let error_on_failure = query.flag("returnInternalServerErrorOnFailure", false)?;
     valid_id(instance_id)?;
-    status_response(&state.client, instance_id, show_history, view, error_on_failure)
-        .await
-        .map(|response| match response.status() {
-            StatusCode::ACCEPTED => response
-                .with_header("Location", request.url())
-                .with_header("Retry-After", "5"),
-            _ => response,
-        })
+    status_response(
+        &state.client,
+        instance_id,
+        show_history,
+        view,
+        error_on_failure,
+    )
+    .await
+    .map(|response| match response.status() {
+        StatusCode::ACCEPTED => response
+            .with_header("Location", request.url())
+            .with_header("Retry-After", "5"),
+        _ => response,
+    })
 }
 
 /// The status object of an instance, with the status code Azure gives it.
@@ -194,9 +204,7 @@ pub(crate) async fn status_response(
     .map_err(|e| error_response(&e))?
     .ok_or_else(|| not_found(format!("no instance with id `{instance_id}`")))?;
     let code = match status.runtime_status {
-        OrchestrationRuntimeStatus::Failed if error_on_failure => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        OrchestrationRuntimeStatus::Failed if error_on_failure => StatusCode::INTERNAL_SERVER_ERROR,
         s if s.is_terminal() => StatusCode::OK,
         _ => StatusCode::ACCEPTED,
     };
@@ -277,7 +285,10 @@ async fn purge_one(state: &HostState, instance_id: &str) -> Answer {
 }
 
 /// `DELETE /instances?createdTimeFrom=…`: 200 with the count, 404 when nothing matched.
-async fn purge_by_filter(State(state): State<Arc<HostState>>, RawQuery(raw): RawQuery) -> HttpResponse {
+async fn purge_by_filter(
+    State(state): State<Arc<HostState>>,
+    RawQuery(raw): RawQuery,
+) -> HttpResponse {
     answer(purge_matching(&state, raw.as_deref()).await)
 }
 
@@ -396,7 +407,9 @@ async fn run_operation(state: &HostState, path: OperationPath, request: Request)
 /// expect.
 fn rewind_error(error: DurableError) -> HttpResponse {
     match &error {
-        DurableError::InvalidState { status, .. } if *status != OrchestrationRuntimeStatus::Failed => {
+        DurableError::InvalidState { status, .. }
+            if *status != OrchestrationRuntimeStatus::Failed =>
+        {
             HttpResponse::error(
                 StatusCode::GONE,
                 "Only failed instances can be rewound.",

@@ -30,8 +30,8 @@ use tokio::sync::watch;
 
 pub use axum::http::StatusCode;
 pub(crate) use error::error_response;
-pub use functions::{HttpFunctionRegistration, RouteError};
 pub(crate) use functions::{ApiRoutes, registered};
+pub use functions::{HttpFunctionRegistration, RouteError};
 pub use keys::{AuthLevel, HostKeys, KeySettings, KeysError, Secret};
 pub use request::HttpRequest;
 pub use response::HttpResponse;
@@ -98,7 +98,13 @@ async fn api(State(state): State<Arc<HostState>>, request: Request) -> HttpRespo
         .or_else(|| query.as_ref().and_then(|q| q.get("code")));
     state
         .api
-        .dispatch(api_path, request.clone(), presented, &state.keys, &state.client)
+        .dispatch(
+            api_path,
+            request.clone(),
+            presented,
+            &state.keys,
+            &state.client,
+        )
         .await
 }
 
@@ -108,7 +114,10 @@ async fn method_fallback(request: Request) -> HttpResponse {
 }
 
 /// The key a request presents: the `x-functions-key` header, else the `code` query parameter.
-pub(crate) fn presented_key<'a>(headers: &'a HeaderMap, query: &'a query::Query) -> Option<&'a str> {
+pub(crate) fn presented_key<'a>(
+    headers: &'a HeaderMap,
+    query: &'a query::Query,
+) -> Option<&'a str> {
     headers
         .get("x-functions-key")
         .and_then(|v| v.to_str().ok())
@@ -140,7 +149,11 @@ pub(crate) async fn read_request(
     let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
-        Err(e) => return Err(bad_request(format!("the request body could not be read: {e}"))),
+        Err(e) => {
+            return Err(bad_request(format!(
+                "the request body could not be read: {e}"
+            )));
+        }
     };
     let origin = request_origin(&parts.headers).unwrap_or_else(|| state.origin.clone());
     // Under the management API's nested router the path has lost its prefix; the request URL
@@ -170,7 +183,10 @@ fn request_origin(headers: &HeaderMap) -> Option<String> {
     if !plain {
         return None;
     }
-    let scheme = match headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
         Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
         _ => "http",
     };
@@ -189,7 +205,11 @@ pub(crate) fn listen_origin(addr: SocketAddr) -> String {
 
 /// A 400 with Azure's error shape.
 pub(crate) fn bad_request(detail: impl Into<String>) -> HttpResponse {
-    HttpResponse::error(StatusCode::BAD_REQUEST, error::summary(StatusCode::BAD_REQUEST), detail)
+    HttpResponse::error(
+        StatusCode::BAD_REQUEST,
+        error::summary(StatusCode::BAD_REQUEST),
+        detail,
+    )
 }
 
 /// A 404 with Azure's error shape.
@@ -206,4 +226,3 @@ pub(crate) fn internal_error(error: &impl std::fmt::Display) -> HttpResponse {
         error.to_string(),
     )
 }
-

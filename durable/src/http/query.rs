@@ -74,7 +74,10 @@ impl Query {
     }
 
     /// Runtime statuses: every value, each a comma-separated list of names in any case.
-    pub(crate) fn statuses(&self, name: &str) -> Result<Vec<OrchestrationRuntimeStatus>, HttpResponse> {
+    pub(crate) fn statuses(
+        &self,
+        name: &str,
+    ) -> Result<Vec<OrchestrationRuntimeStatus>, HttpResponse> {
         let mut statuses = Vec::new();
         for item in self.all(name).flat_map(|v| v.split(',')).map(str::trim) {
             if item.is_empty() {

@@ -121,8 +121,7 @@ fn parse_segment(part: &str, last: bool) -> Result<Segment, String> {
         if part.is_empty() {
             return Err("a route may not contain an empty segment (`//`)".to_owned());
         }
-        if part.contains(['{', '}', '?', '#', '%', '\\']) || part.chars().any(char::is_whitespace)
-        {
+        if part.contains(['{', '}', '?', '#', '%', '\\']) || part.chars().any(char::is_whitespace) {
             return Err(format!(
                 "route segment `{part}` must be literal text or a whole `{{parameter}}`"
             ));
@@ -143,10 +142,15 @@ fn parse_segment(part: &str, last: bool) -> Result<Segment, String> {
              a typed fn parameter instead"
         ));
     }
-    let valid_name = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+    let valid_name = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_alphanumeric() || c == '_');
     if !valid_name {
-        return Err(format!("route parameter name `{name}` is not an identifier"));
+        return Err(format!(
+            "route parameter name `{name}` is not an identifier"
+        ));
     }
     if (optional || catch_all) && !last {
         return Err(format!(
