@@ -12,7 +12,7 @@ use crate::client::{ClientFunction, ClientRole, Known, Taken, common_param};
 use crate::ctxt::Ctxt;
 use crate::expand::{boxed, rust_path};
 use crate::model::{Output, Subject, ungroup};
-use crate::route::{ParamKind, Route};
+use crate::route::{ParamKind, Route, Segment};
 use crate::validate::{check_signature, param_type};
 
 const SUBJECT: Subject = Subject {
@@ -53,7 +53,7 @@ const AUTH_LEVELS: [(&str, &str); 3] = [
 pub(crate) struct ValidHttp<'a> {
     function: &'a ClientFunction,
     name: String,
-    route: String,
+    route: Route,
     /// Upper case; empty for every method.
     methods: Vec<String>,
     /// The `AuthLevel` variant.
@@ -115,7 +115,7 @@ pub(crate) fn validate(
     Ok(ValidHttp {
         function,
         name,
-        route: route.template,
+        route,
         methods,
         auth_level,
         args,
@@ -444,7 +444,18 @@ pub(crate) fn expand(valid: &ValidHttp<'_>) -> TokenStream {
         },
     );
     let name = &valid.name;
-    let route = &valid.route;
+    let route = &valid.route.template;
+    let segments = valid.route.segments.iter().map(|segment| match segment {
+        Segment::Literal(text) => quote!(#private::RouteSegment::Literal(#text)),
+        Segment::Param(param) => {
+            let name = &param.name;
+            match param.kind {
+                ParamKind::Required => quote!(#private::RouteSegment::Param(#name)),
+                ParamKind::Optional => quote!(#private::RouteSegment::OptionalParam(#name)),
+                ParamKind::CatchAll => quote!(#private::RouteSegment::CatchAll(#name)),
+            }
+        }
+    });
     let methods = &valid.methods;
     let auth_level = Ident::new(valid.auth_level, Span::call_site());
     let rust_path = rust_path(&ident.unraw().to_string());
@@ -464,6 +475,7 @@ pub(crate) fn expand(valid: &ValidHttp<'_>) -> TokenStream {
                     name: #name,
                     rust_path: #rust_path,
                     route: #route,
+                    segments: &[#(#segments),*],
                     methods: &[#(#methods),*],
                     auth_level: #private::AuthLevel::#auth_level,
                     invoke: #invoke,

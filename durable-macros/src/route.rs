@@ -1,5 +1,6 @@
 //! Route templates of HTTP functions in Azure's syntax (`orchestrators/{functionName}/{id?}`),
-//! checked at compile time by the rules the runtime parses them with.
+//! parsed and checked here, at compile time, only: the registration carries the segments the
+//! runtime matches requests against.
 
 /// A valid route template.
 #[derive(Debug, PartialEq, Eq)]
@@ -8,10 +9,22 @@ pub(crate) struct Route {
     pub(crate) template: String,
     /// Its parameters, in order.
     pub(crate) params: Vec<RouteParam>,
+    /// Its segments, in order: what the registration carries, so that the runtime matches
+    /// requests without parsing the template again.
+    pub(crate) segments: Vec<Segment>,
+}
+
+/// One segment of a route.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Segment {
+    /// Literal text.
+    Literal(String),
+    /// A `{parameter}`.
+    Param(RouteParam),
 }
 
 /// A `{parameter}` of a route.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RouteParam {
     /// Its name.
     pub(crate) name: String,
@@ -40,18 +53,24 @@ impl Route {
             trimmed.split('/').collect()
         };
         let mut params: Vec<RouteParam> = Vec::new();
+        let mut segments = Vec::new();
         for (index, part) in parts.iter().enumerate() {
             let last = index + 1 == parts.len();
-            if let Some(param) = parse_segment(part, last)? {
-                if params.iter().any(|p| p.name == param.name) {
-                    return Err(format!("route parameter `{}` appears twice", param.name));
+            match parse_segment(part, last)? {
+                Some(param) => {
+                    if params.iter().any(|p| p.name == param.name) {
+                        return Err(format!("route parameter `{}` appears twice", param.name));
+                    }
+                    params.push(param.clone());
+                    segments.push(Segment::Param(param));
                 }
-                params.push(param);
+                None => segments.push(Segment::Literal((*part).to_owned())),
             }
         }
         Ok(Route {
             template: trimmed.to_owned(),
             params,
+            segments,
         })
     }
 

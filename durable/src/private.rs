@@ -132,7 +132,9 @@ pub async fn run_blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'sta
 }
 
 pub use crate::client::{DurableError, DurableOrchestrationClient};
-pub use crate::http::{AuthLevel, HttpFunctionRegistration, HttpRequest, HttpResponse};
+pub use crate::http::{
+    AuthLevel, HttpFunctionRegistration, HttpRequest, HttpResponse, RouteSegment,
+};
 pub use crate::timer_trigger::{TimerFunctionRegistration, TimerInfo};
 
 /// Reads a route parameter of an HTTP function as `T`; a missing or unparsable value is a 400

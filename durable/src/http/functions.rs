@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use futures::FutureExt;
 
 use super::keys::{Access, AuthLevel, HostKeys};
-use super::routes::RouteTemplate;
+use super::routes::{RouteSegment, RouteTemplate};
 use super::{HttpRequest, HttpResponse};
 use crate::client::DurableOrchestrationClient;
 use crate::registry::{BoxFuture, panic_message};
@@ -22,6 +22,8 @@ pub struct HttpFunctionRegistration {
     pub rust_path: &'static str,
     /// The route below `/api/` (Azure's template syntax: `orchestrators/{functionName}`).
     pub route: &'static str,
+    /// The route's segments, as the macro parsed them.
+    pub segments: &'static [RouteSegment],
     /// The methods it answers, upper case; empty for every method.
     pub methods: &'static [&'static str],
     /// Who may call it.
@@ -37,19 +39,9 @@ pub(crate) fn registered() -> impl Iterator<Item = &'static HttpFunctionRegistra
     inventory::iter::<HttpFunctionRegistration>.into_iter()
 }
 
-/// Two HTTP functions answer the same requests, or a route does not parse.
+/// Two HTTP functions answer the same requests.
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
-    /// The route template is malformed.
-    #[error("the route `{route}` of HTTP function `{function}` is invalid: {message}")]
-    Invalid {
-        /// The function.
-        function: String,
-        /// Its route.
-        route: String,
-        /// What is wrong.
-        message: String,
-    },
     /// Two functions share a route and a method.
     #[error("HTTP functions `{first}` and `{second}` both answer {method} /api/{route}")]
     Conflict {
@@ -75,8 +67,8 @@ pub(crate) struct ApiRoutes {
 }
 
 impl ApiRoutes {
-    /// Parses every function's route; refuses malformed routes and two functions answering
-    /// the same method on routes of the same shape.
+    /// Orders the functions' routes; refuses two functions answering the same method on
+    /// routes of the same shape.
     pub(crate) fn new(
         functions: impl IntoIterator<Item = &'static HttpFunctionRegistration>,
     ) -> Result<ApiRoutes, RouteError> {
@@ -84,12 +76,7 @@ impl ApiRoutes {
         let mut taken: HashMap<(String, String), &'static HttpFunctionRegistration> =
             HashMap::new();
         for function in functions {
-            let template =
-                RouteTemplate::parse(function.route).map_err(|message| RouteError::Invalid {
-                    function: function.name.to_owned(),
-                    route: function.route.to_owned(),
-                    message,
-                })?;
+            let template = RouteTemplate::new(function.segments);
             let methods: Vec<String> = if function.methods.is_empty() {
                 vec!["*".to_owned()]
             } else {

@@ -27,19 +27,7 @@ pub(crate) fn azure_history(events: &[HistoryEvent], view: HistoryView) -> Vec<V
             EventKind::TaskScheduled { .. } | EventKind::SubOrchestrationInstanceCreated { .. } => {
                 scheduled.insert(event.event_id, event);
             }
-            EventKind::TaskCompleted {
-                task_scheduled_id, ..
-            }
-            | EventKind::TaskFailed {
-                task_scheduled_id, ..
-            }
-            | EventKind::SubOrchestrationInstanceCompleted {
-                task_scheduled_id, ..
-            }
-            | EventKind::SubOrchestrationInstanceFailed {
-                task_scheduled_id, ..
-            } => answered.push(*task_scheduled_id),
-            _ => {}
+            kind => answered.extend(answered_call(kind)),
         }
     }
     events
@@ -71,20 +59,9 @@ fn shape(
                 fields.remove(internal);
             }
         }
-        EventKind::TaskCompleted {
-            task_scheduled_id, ..
-        }
-        | EventKind::TaskFailed {
-            task_scheduled_id, ..
-        }
-        | EventKind::SubOrchestrationInstanceCompleted {
-            task_scheduled_id, ..
-        }
-        | EventKind::SubOrchestrationInstanceFailed {
-            task_scheduled_id, ..
-        } => {
+        kind if answered_call(kind).is_some() => {
             fields.remove("TaskScheduledId");
-            if let Some(call) = scheduled.get(task_scheduled_id) {
+            if let Some(call) = answered_call(kind).and_then(|id| scheduled.get(&id)) {
                 add_call(&mut fields, call);
             }
         }
@@ -100,6 +77,25 @@ fn shape(
         fields.remove("Result");
     }
     Value::Object(fields)
+}
+
+/// The event id of the call an answer (a completion or failure) answers.
+fn answered_call(kind: &EventKind) -> Option<i64> {
+    match kind {
+        EventKind::TaskCompleted {
+            task_scheduled_id, ..
+        }
+        | EventKind::TaskFailed {
+            task_scheduled_id, ..
+        }
+        | EventKind::SubOrchestrationInstanceCompleted {
+            task_scheduled_id, ..
+        }
+        | EventKind::SubOrchestrationInstanceFailed {
+            task_scheduled_id, ..
+        } => Some(*task_scheduled_id),
+        _ => None,
+    }
 }
 
 /// Adds what the answered call was: the function, its input and when it was scheduled.

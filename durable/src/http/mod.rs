@@ -35,6 +35,7 @@ pub use functions::{HttpFunctionRegistration, RouteError};
 pub use keys::{AuthLevel, HostKeys, KeySettings, KeysError, Secret};
 pub use request::HttpRequest;
 pub use response::HttpResponse;
+pub use routes::RouteSegment;
 
 use crate::client::{DurableOrchestrationClient, WEBHOOK_PATH};
 

@@ -1,51 +1,33 @@
-//! Route templates of HTTP-triggered functions (`orchestrators/{functionName}/{instanceId?}`)
-//! and matching request paths against them.
+//! Matching request paths against the routes of HTTP-triggered functions. The macro parses
+//! and checks a route template (`orchestrators/{functionName}/{instanceId?}`) at compile time
+//! and registers its segments; nothing here parses a template.
 
 use std::collections::HashMap;
 
 use percent_encoding::percent_decode_str;
 
-/// One segment of a route template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
+/// One segment of a route, as `#[http_trigger]` registers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteSegment {
     /// Literal text, compared case-insensitively as ASP.NET routing does.
-    Literal(String),
-    /// `{name}`, or `{name?}` when optional (only last).
-    Param { name: String, optional: bool },
-    /// `{*name}`: the rest of the path (only last).
-    CatchAll(String),
+    Literal(&'static str),
+    /// `{name}`: one segment.
+    Param(&'static str),
+    /// `{name?}`: one segment or nothing (last only).
+    OptionalParam(&'static str),
+    /// `{*name}`: the rest of the path, possibly empty (last only).
+    CatchAll(&'static str),
 }
 
-/// A parsed route template.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A registered route.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct RouteTemplate {
-    segments: Vec<Segment>,
+    segments: &'static [RouteSegment],
 }
 
 impl RouteTemplate {
-    /// Parses a template such as `orchestrators/{functionName}/{instanceId?}`; the error says
-    /// what is wrong with it.
-    pub(crate) fn parse(template: &str) -> Result<RouteTemplate, String> {
-        let trimmed = template.trim_matches('/');
-        let parts: Vec<&str> = if trimmed.is_empty() {
-            Vec::new()
-        } else {
-            trimmed.split('/').collect()
-        };
-        let mut segments = Vec::with_capacity(parts.len());
-        let mut names = Vec::new();
-        for (index, part) in parts.iter().enumerate() {
-            let last = index + 1 == parts.len();
-            let segment = parse_segment(part, last)?;
-            if let Segment::Param { name, .. } | Segment::CatchAll(name) = &segment {
-                if names.contains(name) {
-                    return Err(format!("route parameter `{name}` appears twice"));
-                }
-                names.push(name.clone());
-            }
-            segments.push(segment);
-        }
-        Ok(RouteTemplate { segments })
+    pub(crate) fn new(segments: &'static [RouteSegment]) -> Self {
+        RouteTemplate { segments }
     }
 
     /// The route parameters when `path` (below `/api/`, still percent-encoded) matches.
@@ -58,23 +40,24 @@ impl RouteTemplate {
         };
         let mut params = HashMap::new();
         for (index, segment) in self.segments.iter().enumerate() {
-            match segment {
-                Segment::Literal(text) => {
+            match *segment {
+                RouteSegment::Literal(text) => {
                     if !parts.get(index)?.eq_ignore_ascii_case(text) {
                         return None;
                     }
                 }
-                Segment::Param { name, optional } => match parts.get(index) {
-                    Some(part) => {
-                        params.insert(name.clone(), decode(part)?);
+                RouteSegment::Param(name) => {
+                    params.insert(name.to_owned(), decode(parts.get(index)?)?);
+                }
+                RouteSegment::OptionalParam(name) => {
+                    if let Some(part) = parts.get(index) {
+                        params.insert(name.to_owned(), decode(part)?);
                     }
-                    None if *optional => {}
-                    None => return None,
-                },
-                Segment::CatchAll(name) => {
+                }
+                RouteSegment::CatchAll(name) => {
                     let rest = parts.get(index..).unwrap_or_default();
                     let rest: Option<Vec<String>> = rest.iter().map(|p| decode(p)).collect();
-                    params.insert(name.clone(), rest?.join("/"));
+                    params.insert(name.to_owned(), rest?.join("/"));
                     return Some(params);
                 }
             }
@@ -82,92 +65,34 @@ impl RouteTemplate {
         (parts.len() <= self.segments.len()).then_some(params)
     }
 
-    /// Orders templates so that the most specific one matching a path wins: literals before
+    /// Orders routes so that the most specific one matching a path wins: literals before
     /// parameters before optional parameters before catch-alls, segment by segment.
     pub(crate) fn specificity(&self) -> Vec<u8> {
         self.segments
             .iter()
             .map(|s| match s {
-                Segment::Literal(_) => 0,
-                Segment::Param {
-                    optional: false, ..
-                } => 1,
-                Segment::Param { optional: true, .. } => 2,
-                Segment::CatchAll(_) => 3,
+                RouteSegment::Literal(_) => 0,
+                RouteSegment::Param(_) => 1,
+                RouteSegment::OptionalParam(_) => 2,
+                RouteSegment::CatchAll(_) => 3,
             })
             .collect()
     }
 
-    /// The template with parameter names erased, lower case: two templates with the same
-    /// shape match the same paths.
+    /// The route with parameter names erased, lower case: two routes with the same shape
+    /// match the same paths.
     pub(crate) fn shape(&self) -> String {
         self.segments
             .iter()
             .map(|s| match s {
-                Segment::Literal(text) => text.to_ascii_lowercase(),
-                Segment::Param {
-                    optional: false, ..
-                } => "{}".to_owned(),
-                Segment::Param { optional: true, .. } => "{?}".to_owned(),
-                Segment::CatchAll(_) => "{*}".to_owned(),
+                RouteSegment::Literal(text) => text.to_ascii_lowercase(),
+                RouteSegment::Param(_) => "{}".to_owned(),
+                RouteSegment::OptionalParam(_) => "{?}".to_owned(),
+                RouteSegment::CatchAll(_) => "{*}".to_owned(),
             })
             .collect::<Vec<_>>()
             .join("/")
     }
-}
-
-fn parse_segment(part: &str, last: bool) -> Result<Segment, String> {
-    let Some(inner) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else {
-        if part.is_empty() {
-            return Err("a route may not contain an empty segment (`//`)".to_owned());
-        }
-        if part.contains(['{', '}', '?', '#', '%', '\\']) || part.chars().any(char::is_whitespace) {
-            return Err(format!(
-                "route segment `{part}` must be literal text or a whole `{{parameter}}`"
-            ));
-        }
-        return Ok(Segment::Literal(part.to_owned()));
-    };
-    let (inner, catch_all) = match inner.strip_prefix('*') {
-        Some(rest) => (rest, true),
-        None => (inner, false),
-    };
-    let (name, optional) = match inner.strip_suffix('?') {
-        Some(name) => (name, true),
-        None => (inner, false),
-    };
-    if name.contains(':') {
-        return Err(format!(
-            "route constraints such as `{{{inner}}}` are not supported; take the parameter as \
-             a typed fn parameter instead"
-        ));
-    }
-    let valid_name = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_alphanumeric() || c == '_');
-    if !valid_name {
-        return Err(format!(
-            "route parameter name `{name}` is not an identifier"
-        ));
-    }
-    if (optional || catch_all) && !last {
-        return Err(format!(
-            "only the last route segment may be optional or a catch-all: `{part}`"
-        ));
-    }
-    if catch_all && optional {
-        return Err(format!("a catch-all is already optional: `{part}`"));
-    }
-    Ok(if catch_all {
-        Segment::CatchAll(name.to_owned())
-    } else {
-        Segment::Param {
-            name: name.to_owned(),
-            optional,
-        }
-    })
 }
 
 fn decode(part: &str) -> Option<String> {
@@ -180,14 +105,17 @@ fn decode(part: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use RouteSegment::{CatchAll, Literal, OptionalParam, Param};
 
-    fn route(template: &str) -> RouteTemplate {
-        RouteTemplate::parse(template).unwrap_or_else(|e| panic!("{template}: {e}"))
-    }
+    const START: &[RouteSegment] = &[
+        Literal("orchestrators"),
+        Param("functionName"),
+        OptionalParam("instanceId"),
+    ];
 
     #[test]
     fn matches_literals_parameters_optional_and_catch_all() {
-        let start = route("orchestrators/{functionName}/{instanceId?}");
+        let start = RouteTemplate::new(START);
         let one = start.matches("Orchestrators/E1_HelloSequence");
         assert_eq!(
             one.and_then(|p| p.get("functionName").cloned()).as_deref(),
@@ -200,7 +128,7 @@ mod tests {
         );
         assert!(start.matches("orchestrators").is_none());
         assert!(start.matches("orchestrators/f/i/extra").is_none());
-        let files = route("files/{*path}");
+        let files = RouteTemplate::new(&[Literal("files"), CatchAll("path")]);
         assert_eq!(
             files
                 .matches("files/a/b.txt")
@@ -208,27 +136,15 @@ mod tests {
                 .as_deref(),
             Some("a/b.txt")
         );
-        assert!(route("").matches("").is_some());
-    }
-
-    #[test]
-    fn rejects_malformed_templates() {
-        for bad in [
-            "a//b",
-            "a/{x?}/b",
-            "{x}/{x}",
-            "{id:int}",
-            "a{b}",
-            "{*rest}/more",
-            "{1x}",
-        ] {
-            assert!(RouteTemplate::parse(bad).is_err(), "{bad} accepted");
-        }
+        assert!(RouteTemplate::new(&[]).matches("").is_some());
     }
 
     #[test]
     fn shapes_and_specificity() {
-        assert_eq!(route("a/{x}").shape(), route("A/{y}").shape());
-        assert!(route("a/b").specificity() < route("a/{x}").specificity());
+        let a_x = RouteTemplate::new(&[Literal("a"), Param("x")]);
+        let a_y = RouteTemplate::new(&[Literal("A"), Param("y")]);
+        assert_eq!(a_x.shape(), a_y.shape());
+        let a_b = RouteTemplate::new(&[Literal("a"), Literal("b")]);
+        assert!(a_b.specificity() < a_x.specificity());
     }
 }
