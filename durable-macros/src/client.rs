@@ -379,15 +379,18 @@ pub(crate) fn common_param(
     true
 }
 
+/// The expansion of `attribute` with these arguments on this item, as a string: for the
+/// expansion tests of every client trigger.
+#[cfg(test)]
+pub(crate) fn expand_str(attribute: Attribute, args: &str, item: &str) -> String {
+    let args: TokenStream = args.parse().unwrap_or_default();
+    let item: TokenStream = item.parse().unwrap_or_default();
+    self::attribute(attribute, args, item).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn expand_str(attribute: Attribute, args: &str, item: &str) -> String {
-        let args: TokenStream = args.parse().unwrap_or_default();
-        let item: TokenStream = item.parse().unwrap_or_default();
-        super::attribute(attribute, args, item).to_string()
-    }
 
     const HTTP: Attribute = Attribute::Trigger(TriggerKind::Http);
     const TIMER: Attribute = Attribute::Trigger(TriggerKind::Timer);

@@ -487,12 +487,10 @@ pub(crate) fn expand(valid: &ValidHttp<'_>) -> TokenStream {
 
 #[cfg(test)]
 mod tests {
-    use crate::client::{Attribute, TriggerKind, attribute};
+    use crate::client::{Attribute, TriggerKind};
 
     fn expand_str(args: &str, item: &str) -> String {
-        let args = args.parse().unwrap_or_default();
-        let item = item.parse().unwrap_or_default();
-        attribute(Attribute::Trigger(TriggerKind::Http), args, item).to_string()
+        crate::client::expand_str(Attribute::Trigger(TriggerKind::Http), args, item)
     }
 
     #[test]

@@ -7,7 +7,6 @@
 //! overlapped.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use croner::Cron;
@@ -106,7 +105,7 @@ pub(crate) fn start(
             schedule: function.schedule.to_owned(),
             message,
         })?;
-        scheduled.push((function, Arc::new(cron)));
+        scheduled.push((function, cron));
     }
     Ok(scheduled
         .into_iter()
@@ -125,7 +124,7 @@ pub(crate) fn start(
 
 async fn run_schedule(
     function: &'static TimerFunctionRegistration,
-    cron: Arc<Cron>,
+    cron: Cron,
     client: DurableOrchestrationClient,
     clock: Clock,
     mut shutdown: watch::Receiver<bool>,

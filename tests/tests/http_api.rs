@@ -361,6 +361,15 @@ async fn start_with_a_timeout_answers_200_with_the_output() {
         json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
     );
     assert_eq!(reply.header("Location"), None);
+
+    // A failed instance answers with its status object, still 200, as Azure's sync start does.
+    let failed = host
+        .post("/orchestrators/HttpApi_Fails?timeout=5", "")
+        .await;
+    assert_eq!(failed.status, StatusCode::OK, "{failed:?}");
+    let body = failed.json();
+    assert_eq!(body["runtimeStatus"], "Failed", "{body}");
+    assert_eq!(body["name"], "HttpApi_Fails", "{body}");
     host.stop().await;
 }
 

@@ -74,14 +74,14 @@ impl DurableOrchestrationClient {
             Ok(status) if status.runtime_status == OrchestrationRuntimeStatus::Completed => {
                 Ok(HttpResponse::json(StatusCode::OK, &status.output))
             }
-            Ok(_) => {
+            // Failed, canceled or terminated: the status object, as a status request with
+            // `returnInternalServerErrorOnFailure=false` answers.
+            Ok(status) => {
                 let view = HistoryView {
                     show_input: true,
                     show_output: false,
                 };
-                Ok(status_response(self, instance_id, false, view, false)
-                    .await
-                    .unwrap_or_else(|response| response))
+                Ok(status_response(&status, view, false))
             }
             Err(DurableError::Timeout { .. }) => {
                 Ok(self.create_check_status_response(request, instance_id))

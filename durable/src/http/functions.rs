@@ -117,7 +117,6 @@ impl ApiRoutes {
         &self,
         api_path: &str,
         mut request: HttpRequest,
-        presented_key: Option<&str>,
         keys: &HostKeys,
         client: &DurableOrchestrationClient,
     ) -> HttpResponse {
@@ -136,7 +135,8 @@ impl ApiRoutes {
                 allowed.extend(function.methods.iter().map(|m| m.to_ascii_uppercase()));
                 continue;
             }
-            if !keys.allows(Access::Function(function.auth_level), presented_key) {
+            let presented = super::presented_key(request.headers(), request.query("code"));
+            if !keys.allows(Access::Function(function.auth_level), presented) {
                 return unauthorized();
             }
             request.set_route_params(params);

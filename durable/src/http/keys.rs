@@ -24,20 +24,6 @@ pub enum AuthLevel {
     Admin,
 }
 
-impl AuthLevel {
-    /// Parses the level's name as `#[http_trigger(auth_level = "…")]` spells it, in any case.
-    pub fn parse(name: &str) -> Option<AuthLevel> {
-        [
-            ("anonymous", AuthLevel::Anonymous),
-            ("function", AuthLevel::Function),
-            ("admin", AuthLevel::Admin),
-        ]
-        .into_iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, level)| level)
-    }
-}
-
 /// What a request asks to reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Access {

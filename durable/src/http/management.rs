@@ -19,7 +19,7 @@ use super::keys::Access;
 use super::query::Query;
 use super::{HostState, HttpResponse, bad_request, error_response, not_found};
 use crate::client::{
-    DurableError, DurableOrchestrationClient, OrchestrationStatusQueryCondition,
+    DurableError, DurableOrchestrationStatus, OrchestrationStatusQueryCondition,
     validate_instance_id,
 };
 use crate::history::OrchestrationRuntimeStatus;
@@ -74,7 +74,7 @@ async fn authorize(State(state): State<Arc<HostState>>, request: Request, next: 
         Ok(query) => query,
         Err(response) => return response.into_response(),
     };
-    let presented = super::presented_key(request.headers(), &query);
+    let presented = super::presented_key(request.headers(), query.get("code"));
     if !state.keys.allows(Access::Management, presented) {
         return super::functions::unauthorized().into_response();
     }
@@ -172,15 +172,16 @@ async fn instance_status(state: &HostState, instance_id: &str, request: Request)
     let show_history = query.flag("showHistory", false)?;
     let error_on_failure = query.flag("returnInternalServerErrorOnFailure", false)?;
     valid_id(instance_id)?;
-    status_response(
-        &state.client,
-        instance_id,
-        show_history,
-        view,
-        error_on_failure,
-    )
-    .await
-    .map(|response| match response.status() {
+    let client = &state.client;
+    let status = if show_history {
+        client.get_status_with_history(instance_id).await
+    } else {
+        client.get_status(instance_id).await
+    }
+    .map_err(|e| error_response(&e))?
+    .ok_or_else(|| not_found(format!("no instance with id `{instance_id}`")))?;
+    let response = status_response(&status, view, error_on_failure);
+    Ok(match response.status() {
         StatusCode::ACCEPTED => response
             .with_header("Location", request.url())
             .with_header("Retry-After", "5"),
@@ -189,20 +190,11 @@ async fn instance_status(state: &HostState, instance_id: &str, request: Request)
 }
 
 /// The status object of an instance, with the status code Azure gives it.
-pub(crate) async fn status_response(
-    client: &DurableOrchestrationClient,
-    instance_id: &str,
-    show_history: bool,
+pub(crate) fn status_response(
+    status: &DurableOrchestrationStatus,
     view: HistoryView,
     error_on_failure: bool,
-) -> Answer {
-    let status = if show_history {
-        client.get_status_with_history(instance_id).await
-    } else {
-        client.get_status(instance_id).await
-    }
-    .map_err(|e| error_response(&e))?
-    .ok_or_else(|| not_found(format!("no instance with id `{instance_id}`")))?;
+) -> HttpResponse {
     let code = match status.runtime_status {
         OrchestrationRuntimeStatus::Failed if error_on_failure => StatusCode::INTERNAL_SERVER_ERROR,
         s if s.is_terminal() => StatusCode::OK,
@@ -212,7 +204,7 @@ pub(crate) async fn status_response(
         .history
         .as_deref()
         .map(|events| azure_history(events, view));
-    let mut body = serde_json::to_value(&status).unwrap_or(Value::Null);
+    let mut body = serde_json::to_value(status).unwrap_or(Value::Null);
     if let Value::Object(fields) = &mut body {
         if !view.show_input {
             fields.insert("input".to_owned(), Value::Null);
@@ -222,7 +214,7 @@ pub(crate) async fn status_response(
             fields.insert("historyEvents".to_owned(), Value::Array(history));
         }
     }
-    Ok(HttpResponse::json(code, &body))
+    HttpResponse::json(code, &body)
 }
 
 /// `GET /instances`: one page of statuses, the next page's token in

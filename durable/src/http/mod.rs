@@ -93,19 +93,9 @@ async fn api(State(state): State<Arc<HostState>>, request: Request) -> HttpRespo
         Ok(request) => request,
         Err(response) => return response,
     };
-    let query = query::Query::parse(Some(request.query_string())).ok();
-    let presented = request
-        .header("x-functions-key")
-        .or_else(|| query.as_ref().and_then(|q| q.get("code")));
     state
         .api
-        .dispatch(
-            api_path,
-            request.clone(),
-            presented,
-            &state.keys,
-            &state.client,
-        )
+        .dispatch(api_path, request, &state.keys, &state.client)
         .await
 }
 
@@ -115,14 +105,11 @@ async fn method_fallback(request: Request) -> HttpResponse {
 }
 
 /// The key a request presents: the `x-functions-key` header, else the `code` query parameter.
-pub(crate) fn presented_key<'a>(
-    headers: &'a HeaderMap,
-    query: &'a query::Query,
-) -> Option<&'a str> {
+pub(crate) fn presented_key<'a>(headers: &'a HeaderMap, code: Option<&'a str>) -> Option<&'a str> {
     headers
         .get("x-functions-key")
         .and_then(|v| v.to_str().ok())
-        .or_else(|| query.get("code"))
+        .or(code)
 }
 
 /// Reads a whole request, refusing a body over the limit with 413.

@@ -152,6 +152,10 @@ impl HttpRequest {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
     /// A parameter of the matched route (`{functionName}` in `orchestrators/{functionName}`),
     /// decoded.
     pub fn route_param(&self, name: &str) -> Option<&str> {
