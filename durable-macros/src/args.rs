@@ -22,11 +22,8 @@ pub(crate) struct Key {
 }
 
 /// `name = "…"`: the function name, which every attribute takes.
-pub(crate) const NAME: Key = Key {
-    name: "name",
-    form: r#"name = "…""#,
-    example: r#"name = "E1_SayHello""#,
-};
+pub(crate) const NAME: Key =
+    Key { name: "name", form: r#"name = "…""#, example: r#"name = "E1_SayHello""# };
 
 /// Checks that every argument is one of `keys`, given once, as `key = value`; returns the value
 /// of each key, in the order of `keys`.
@@ -52,10 +49,7 @@ pub(crate) fn values<'a, const N: usize>(
         };
         let key = &keys[index];
         if seen[index] {
-            cx.error_spanned_by(
-                path,
-                format_args!("duplicate key `{}`; give it once", key.name),
-            );
+            cx.error_spanned_by(path, format_args!("duplicate key `{}`; give it once", key.name));
             continue;
         }
         seen[index] = true;
@@ -85,9 +79,7 @@ fn expected(keys: &[Key]) -> String {
 /// The string literal `key` must be set to.
 pub(crate) fn lit_str<'a>(cx: &mut Ctxt, key: &Key, value: &'a Expr) -> Option<&'a LitStr> {
     match value {
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(lit), ..
-        }) => Some(lit),
+        Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => Some(lit),
         _ => {
             cx.error_spanned_by(
                 value,
@@ -101,10 +93,7 @@ pub(crate) fn lit_str<'a>(cx: &mut Ctxt, key: &Key, value: &'a Expr) -> Option<&
 /// The `true` or `false` `key` must be set to.
 pub(crate) fn lit_bool<'a>(cx: &mut Ctxt, key: &Key, value: &'a Expr) -> Option<&'a LitBool> {
     match value {
-        Expr::Lit(ExprLit {
-            lit: Lit::Bool(lit),
-            ..
-        }) => Some(lit),
+        Expr::Lit(ExprLit { lit: Lit::Bool(lit), .. }) => Some(lit),
         _ => {
             cx.error_spanned_by(
                 value,
@@ -152,9 +141,7 @@ fn check_name(name: &str) -> Result<(), String> {
             "invalid function name `{name}`: it must start with a letter (A-Z, a-z)"
         ));
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
     {
         return Err(format!(
             "invalid function name `{name}`: `{bad}` is not allowed; use letters, digits, `_` and `-`"
@@ -189,14 +176,7 @@ mod tests {
     #[test]
     fn expected_forms() {
         assert_eq!(expected(&[NAME]), r#"`name = "…"`"#);
-        let two = [
-            NAME,
-            Key {
-                name: "route",
-                form: r#"route = "…""#,
-                example: r#"route = "a""#,
-            },
-        ];
+        let two = [NAME, Key { name: "route", form: r#"route = "…""#, example: r#"route = "a""# }];
         assert_eq!(expected(&two), r#"one of `name = "…"`, `route = "…"`"#);
     }
 }

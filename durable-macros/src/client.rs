@@ -102,11 +102,7 @@ pub(crate) fn attribute(invoked: Attribute, args: TokenStream, item: TokenStream
         Err(_) => return item,
     };
     let mut cx = Ctxt::default();
-    let mut written = vec![Written {
-        attribute: invoked,
-        site: Site::CallSite,
-        args,
-    }];
+    let mut written = vec![Written { attribute: invoked, site: Site::CallSite, args }];
     written.extend(take_attributes(&mut cx, &mut item_fn));
     let Some((trigger, client)) = combine(&mut cx, written) else {
         return with_errors(&item_fn, &cx.into_errors());
@@ -132,19 +128,12 @@ fn take_attributes(cx: &mut Ctxt, item: &mut ItemFn) -> Vec<Written> {
             Meta::NameValue(pair) => {
                 cx.error_spanned_by(
                     pair,
-                    format_args!(
-                        "expected `#[{name}]` or `#[{name}(…)]`",
-                        name = attribute.name()
-                    ),
+                    format_args!("expected `#[{name}]` or `#[{name}(…)]`", name = attribute.name()),
                 );
                 TokenStream::new()
             }
         };
-        written.push(Written {
-            attribute,
-            site: Site::Attr(Box::new(attr.clone())),
-            args,
-        });
+        written.push(Written { attribute, site: Site::Attr(Box::new(attr.clone())), args });
         false
     });
     written
@@ -154,12 +143,7 @@ fn take_attributes(cx: &mut Ctxt, item: &mut ItemFn) -> Vec<Written> {
 fn combine(cx: &mut Ctxt, written: Vec<Written>) -> Option<(Trigger, bool)> {
     let mut client = None;
     let mut trigger: Option<Trigger> = None;
-    for Written {
-        attribute,
-        site,
-        args,
-    } in written
-    {
+    for Written { attribute, site, args } in written {
         match attribute {
             Attribute::Client if client.is_some() => {
                 cx.syn_error(site.error("duplicate `#[orchestration_client]`; give it once"));
@@ -185,11 +169,7 @@ fn combine(cx: &mut Ctxt, written: Vec<Written>) -> Option<(Trigger, bool)> {
                         TriggerKind::Http => "route",
                         TriggerKind::Timer => "schedule",
                     };
-                    trigger = Some(Trigger {
-                        kind,
-                        site,
-                        args: Args::parse(args, bare_key),
-                    });
+                    trigger = Some(Trigger { kind, site, args: Args::parse(args, bare_key) });
                 }
             },
         }
@@ -262,10 +242,7 @@ impl ClientParam {
             FnArg::Receiver(_) => ClientRole::Receiver,
             FnArg::Typed(typed) => ClientRole::of(&typed.pat, &typed.ty),
         };
-        ClientParam {
-            arg: arg.clone(),
-            role,
-        }
+        ClientParam { arg: arg.clone(), role }
     }
 }
 
@@ -288,10 +265,7 @@ pub(crate) enum ClientRole {
 
 impl ClientRole {
     fn of(pat: &Pat, ty: &Type) -> Self {
-        let other = || ClientRole::Other {
-            pat: Box::new(pat.clone()),
-            ty: Box::new(ty.clone()),
-        };
+        let other = || ClientRole::Other { pat: Box::new(pat.clone()), ty: Box::new(ty.clone()) };
         let (path, taken) = match ungroup(ty) {
             Type::Path(path) => (path, Taken::Value),
             Type::Reference(reference) => match ungroup(&reference.elem) {
@@ -403,18 +377,12 @@ mod tests {
             "",
             &format!("#[durable::http_trigger(methods = [\"post\"])] {item}"),
         );
-        let trigger_first = expand_str(
-            HTTP,
-            "methods = [\"post\"]",
-            &format!("#[orchestration_client] {item}"),
-        );
+        let trigger_first =
+            expand_str(HTTP, "methods = [\"post\"]", &format!("#[orchestration_client] {item}"));
         assert_eq!(client_first, trigger_first);
         assert!(client_first.starts_with("async fn start"), "{client_first}");
         assert!(!client_first.contains("compile_error"), "{client_first}");
-        assert!(
-            client_first.contains("HttpFunctionRegistration"),
-            "{client_first}"
-        );
+        assert!(client_first.contains("HttpFunctionRegistration"), "{client_first}");
     }
 
     #[test]
@@ -433,10 +401,7 @@ mod tests {
     #[test]
     fn a_client_needs_one_trigger() {
         let alone = expand_str(Attribute::Client, "", "async fn f() {}");
-        assert!(
-            alone.contains("a client function needs a trigger"),
-            "{alone}"
-        );
+        assert!(alone.contains("a client function needs a trigger"), "{alone}");
         assert!(alone.starts_with("async fn f"), "{alone}");
         let both = expand_str(
             Attribute::Client,
@@ -451,10 +416,7 @@ mod tests {
             "",
             "#[orchestration_client] #[http_trigger] async fn f() -> HttpResponse { todo!() }",
         );
-        assert!(
-            twice.contains("duplicate `#[orchestration_client]`"),
-            "{twice}"
-        );
+        assert!(twice.contains("duplicate `#[orchestration_client]`"), "{twice}");
     }
 
     #[test]
@@ -490,23 +452,13 @@ mod tests {
         .collect();
         assert_eq!(
             roles,
-            [
-                "Request Value",
-                "Request Ref",
-                "Client RefMut",
-                "Timer Value",
-                "context",
-                "other"
-            ]
+            ["Request Value", "Request Ref", "Client RefMut", "Timer Value", "context", "other"]
         );
     }
 
     #[test]
     fn not_a_fn() {
         let out = expand_str(HTTP, "", "struct Foo;");
-        assert!(
-            out.contains("`#[http_trigger]` applies to an `async fn`"),
-            "{out}"
-        );
+        assert!(out.contains("`#[http_trigger]` applies to an `async fn`"), "{out}");
     }
 }

@@ -29,11 +29,7 @@ impl Ctxt {
 
     /// The recorded errors, if any.
     pub(crate) fn check(self) -> Result<(), Vec<syn::Error>> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(self.errors)
-        }
+        if self.errors.is_empty() { Ok(()) } else { Err(self.errors) }
     }
 
     /// The recorded errors.

@@ -188,10 +188,9 @@ fn expand(kind: Kind, valid: &Valid<'_>) -> TokenStream {
             },
             quote!(validate_input: ::core::option::Option::Some(#validate),),
         ),
-        (Kind::Orchestrator, _) => (
-            quote!(),
-            quote!(validate_input: ::core::option::Option::None,),
-        ),
+        (Kind::Orchestrator, _) => {
+            (quote!(), quote!(validate_input: ::core::option::Option::None,))
+        }
     };
 
     let doc = format!(
@@ -253,10 +252,7 @@ mod tests {
         assert!(out.starts_with("pub async fn say_hello"), "{out}");
         assert!(out.contains("pub struct SayHello ;"), "{out}");
         assert!(out.contains("ActivityHandle for SayHello"), "{out}");
-        assert!(
-            out.contains(r#"const NAME : & 'static str = "E1_SayHello""#),
-            "{out}"
-        );
+        assert!(out.contains(r#"const NAME : & 'static str = "E1_SayHello""#), "{out}");
         assert!(out.contains("inventory :: submit !"), "{out}");
         assert!(!out.contains("compile_error"), "{out}");
     }
@@ -269,20 +265,14 @@ mod tests {
             "async fn greet(context: DurableOrchestrationContext, city: String) {}",
         );
         assert!(out.contains("OrchestratorHandle for Greet"), "{out}");
-        assert!(
-            out.contains("validate_input : :: core :: option :: Option :: Some"),
-            "{out}"
-        );
+        assert!(out.contains("validate_input : :: core :: option :: Option :: Some"), "{out}");
     }
 
     #[test]
     fn every_error_is_reported_next_to_the_unchanged_item() {
         let item = "async fn say_hello<T>(name: &str, other: u32) -> String { String::new() }";
         let out = expand_str(Kind::Activity, r#"nmae = "x""#, item);
-        let unchanged = item
-            .parse::<TokenStream>()
-            .map(|t| t.to_string())
-            .unwrap_or_default();
+        let unchanged = item.parse::<TokenStream>().map(|t| t.to_string()).unwrap_or_default();
         assert!(out.starts_with(&unchanged), "{out}");
         assert_eq!(out.matches("compile_error").count(), 4, "{out}");
         assert!(!out.contains("struct"), "{out}");

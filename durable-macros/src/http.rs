@@ -15,11 +15,8 @@ use crate::model::{Output, Subject, ungroup};
 use crate::route::{ParamKind, Route, Segment};
 use crate::validate::{check_signature, param_type};
 
-const SUBJECT: Subject = Subject {
-    attribute: "http_trigger",
-    a_noun: "an HTTP function",
-    plural: "HTTP functions",
-};
+const SUBJECT: Subject =
+    Subject { attribute: "http_trigger", a_noun: "an HTTP function", plural: "HTTP functions" };
 
 const ROUTE: Key = Key {
     name: "route",
@@ -27,27 +24,20 @@ const ROUTE: Key = Key {
     example: r#"route = "orchestrators/{function_name}""#,
 };
 
-const METHODS: Key = Key {
-    name: "methods",
-    form: r#"methods = ["…"]"#,
-    example: r#"methods = ["GET", "POST"]"#,
-};
+const METHODS: Key =
+    Key { name: "methods", form: r#"methods = ["…"]"#, example: r#"methods = ["GET", "POST"]"# };
 
-const AUTH_LEVEL: Key = Key {
-    name: "auth_level",
-    form: r#"auth_level = "…""#,
-    example: r#"auth_level = "anonymous""#,
-};
+const AUTH_LEVEL: Key =
+    Key {
+        name: "auth_level", form: r#"auth_level = "…""#, example: r#"auth_level = "anonymous""#
+    };
 
 /// The methods an HTTP function may answer.
 const METHOD_NAMES: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
 
 /// The auth levels, as `auth_level` spells them, and their `AuthLevel` variants.
-const AUTH_LEVELS: [(&str, &str); 3] = [
-    ("anonymous", "Anonymous"),
-    ("function", "Function"),
-    ("admin", "Admin"),
-];
+const AUTH_LEVELS: [(&str, &str); 3] =
+    [("anonymous", "Anonymous"), ("function", "Function"), ("admin", "Admin")];
 
 /// An HTTP function that passed every check, with what the checks worked out.
 pub(crate) struct ValidHttp<'a> {
@@ -71,11 +61,7 @@ enum HttpArg<'a> {
     /// The client.
     Client,
     /// A route parameter, parsed as `ty` (inside the `Option` when it is optional).
-    Route {
-        name: String,
-        ty: &'a Type,
-        optional: bool,
-    },
+    Route { name: String, ty: &'a Type, optional: bool },
 }
 
 /// Checks an HTTP function, adding to the errors already in `cx`.
@@ -97,9 +83,7 @@ pub(crate) fn validate(
         // The default route is the function name, which is always a valid route.
         None => Route::parse(&name).ok(),
     };
-    let methods = methods
-        .map(|value| check_methods(&mut cx, value))
-        .unwrap_or_default();
+    let methods = methods.map(|value| check_methods(&mut cx, value)).unwrap_or_default();
     let auth_level = match auth_level {
         Some(value) => check_auth_level(&mut cx, value),
         None => Some("Function"),
@@ -112,20 +96,11 @@ pub(crate) fn validate(
     let (Some(route), Some(auth_level)) = (route, auth_level) else {
         return Err(Vec::new());
     };
-    Ok(ValidHttp {
-        function,
-        name,
-        route,
-        methods,
-        auth_level,
-        args,
-    })
+    Ok(ValidHttp { function, name, route, methods, auth_level, args })
 }
 
 fn parse_route(cx: &mut Ctxt, lit: &LitStr) -> Option<Route> {
-    Route::parse(&lit.value())
-        .map_err(|problem| cx.error_at(lit.span(), problem))
-        .ok()
+    Route::parse(&lit.value()).map_err(|problem| cx.error_at(lit.span(), problem)).ok()
 }
 
 /// `methods = ["GET", "POST"]`: known methods, each once, in upper case.
@@ -139,14 +114,8 @@ fn check_methods(cx: &mut Ctxt, value: &Expr) -> Vec<String> {
     };
     let mut methods: Vec<String> = Vec::new();
     for element in &array.elems {
-        let Expr::Lit(ExprLit {
-            lit: Lit::Str(lit), ..
-        }) = element
-        else {
-            cx.error_spanned_by(
-                element,
-                "expected a method as a string literal, e.g. `\"POST\"`",
-            );
+        let Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) = element else {
+            cx.error_spanned_by(element, "expected a method as a string literal, e.g. `\"POST\"`");
             continue;
         };
         let method = lit.value().to_ascii_uppercase();
@@ -160,10 +129,7 @@ fn check_methods(cx: &mut Ctxt, value: &Expr) -> Vec<String> {
                 ),
             );
         } else if methods.contains(&method) {
-            cx.error_at(
-                lit.span(),
-                format_args!("duplicate method `{method}`; give it once"),
-            );
+            cx.error_at(lit.span(), format_args!("duplicate method `{method}`; give it once"));
         } else {
             methods.push(method);
         }
@@ -246,13 +212,7 @@ fn route_param<'a>(
     pat: &Pat,
     ty: &'a Type,
 ) -> Option<HttpArg<'a>> {
-    let Pat::Ident(PatIdent {
-        ident,
-        by_ref: None,
-        subpat: None,
-        ..
-    }) = pat
-    else {
+    let Pat::Ident(PatIdent { ident, by_ref: None, subpat: None, .. }) = pat else {
         cx.error_spanned_by(
             pat,
             "a route parameter is bound by name: write `name: Type` for a `{name}` of the route",
@@ -262,11 +222,8 @@ fn route_param<'a>(
     let route = route?;
     let name = ident.unraw().to_string();
     let Some(param) = route.param(&name) else {
-        let params: Vec<String> = route
-            .params
-            .iter()
-            .map(|param| format!("`{}`", param.name))
-            .collect();
+        let params: Vec<String> =
+            route.params.iter().map(|param| format!("`{}`", param.name)).collect();
         let has = if params.is_empty() {
             "it has none".to_owned()
         } else {
@@ -283,11 +240,9 @@ fn route_param<'a>(
     };
     let option = option_arg(ty);
     match (param.kind, option) {
-        (ParamKind::Optional, Some(inner)) => Some(HttpArg::Route {
-            name,
-            ty: inner,
-            optional: true,
-        }),
+        (ParamKind::Optional, Some(inner)) => {
+            Some(HttpArg::Route { name, ty: inner, optional: true })
+        }
         (ParamKind::Optional, None) => {
             cx.error_spanned_by(
                 ty,
@@ -308,11 +263,9 @@ fn route_param<'a>(
             );
             None
         }
-        (ParamKind::Required | ParamKind::CatchAll, None) => Some(HttpArg::Route {
-            name,
-            ty,
-            optional: false,
-        }),
+        (ParamKind::Required | ParamKind::CatchAll, None) => {
+            Some(HttpArg::Route { name, ty, optional: false })
+        }
     }
 }
 
@@ -384,11 +337,8 @@ pub(crate) fn expand(valid: &ValidHttp<'_>) -> TokenStream {
             HttpArg::Route { name, ty, optional } => {
                 uses_request = true;
                 let local = format_ident!("route_{}", index, span = Span::mixed_site());
-                let read = if *optional {
-                    quote!(optional_route_param)
-                } else {
-                    quote!(route_param)
-                };
+                let read =
+                    if *optional { quote!(optional_route_param) } else { quote!(route_param) };
                 // Spanned on the type, path included, so that a type that is not `FromStr` is
                 // reported there.
                 bind.extend(quote_spanned! {ty.span()=>
@@ -502,39 +452,27 @@ mod tests {
         assert!(!out.contains("compile_error"), "{out}");
         assert!(out.starts_with("async fn http_start"), "{out}");
         assert!(out.contains(r#"name : "HttpStart""#), "{out}");
-        assert!(
-            out.contains(r#"route : "orchestrators/{function_name}""#),
-            "{out}"
-        );
+        assert!(out.contains(r#"route : "orchestrators/{function_name}""#), "{out}");
         assert!(out.contains(r#"methods : & ["POST" , "GET"]"#), "{out}");
         assert!(out.contains("AuthLevel :: Anonymous"), "{out}");
         assert!(
             out.contains(r#"route_param :: < String > (& request , "function_name")"#),
             "{out}"
         );
-        assert!(
-            out.contains("http_start (request , client , route_2) . await"),
-            "{out}"
-        );
+        assert!(out.contains("http_start (request , client , route_2) . await"), "{out}");
         assert!(out.contains("DurableErrorResponse as _"), "{out}");
     }
 
     #[test]
     fn defaults() {
-        let out = expand_str(
-            "",
-            "async fn hello(req: &HttpRequest) -> HttpResponse { todo!() }",
-        );
+        let out = expand_str("", "async fn hello(req: &HttpRequest) -> HttpResponse { todo!() }");
         assert!(!out.contains("compile_error"), "{out}");
         assert!(out.contains(r#"route : "hello""#), "{out}");
         assert!(out.contains("methods : & []"), "{out}");
         assert!(out.contains("AuthLevel :: Function"), "{out}");
         assert!(out.contains("let _ = client ;"), "{out}");
         assert!(out.contains("hello (& request) . await"), "{out}");
-        assert!(
-            out.contains("IntoHttpResponse > :: into_http_response"),
-            "{out}"
-        );
+        assert!(out.contains("IntoHttpResponse > :: into_http_response"), "{out}");
     }
 
     #[test]
@@ -543,18 +481,12 @@ mod tests {
             r#"route = "items/{id?}""#,
             "async fn item(id: Option<u32>) -> HttpResponse { todo!() }",
         );
-        assert!(
-            out.contains(r#"optional_route_param :: < u32 > (& request , "id")"#),
-            "{out}"
-        );
+        assert!(out.contains(r#"optional_route_param :: < u32 > (& request , "id")"#), "{out}");
         let out = expand_str(
             r#"route = "items/{id?}""#,
             "async fn item(id: u32) -> HttpResponse { todo!() }",
         );
-        assert!(
-            out.contains("is optional, so take it as an `Option`"),
-            "{out}"
-        );
+        assert!(out.contains("is optional, so take it as an `Option`"), "{out}");
         let out = expand_str(
             r#"route = "items/{id}""#,
             "async fn item(id: Option<u32>) -> HttpResponse { todo!() }",
@@ -584,10 +516,8 @@ mod tests {
 
     #[test]
     fn a_parameter_must_be_in_the_route() {
-        let out = expand_str(
-            r#"route = "a/{x}/{y}""#,
-            "async fn f(z: u32) -> HttpResponse { todo!() }",
-        );
+        let out =
+            expand_str(r#"route = "a/{x}/{y}""#, "async fn f(z: u32) -> HttpResponse { todo!() }");
         assert!(
             out.contains("the route `a/{x}/{y}` has no parameter `z`; its parameters are `x`, `y`"),
             "{out}"

@@ -194,12 +194,7 @@ pub fn orchestration_client(args: TokenStream, item: TokenStream) -> TokenStream
 /// with its message for any other `Display` error.
 #[proc_macro_attribute]
 pub fn http_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
-    client::attribute(
-        Attribute::Trigger(TriggerKind::Http),
-        args.into(),
-        item.into(),
-    )
-    .into()
+    client::attribute(Attribute::Trigger(TriggerKind::Http), args.into(), item.into()).into()
 }
 
 /// Registers a timer-triggered function (`[FunctionName]` + `[TimerTrigger]` in C#), run on a
@@ -234,10 +229,5 @@ pub fn http_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `Result<(), E>` whose error implements `Display`: an `Err` is logged as the run's failure.
 #[proc_macro_attribute]
 pub fn timer_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
-    client::attribute(
-        Attribute::Trigger(TriggerKind::Timer),
-        args.into(),
-        item.into(),
-    )
-    .into()
+    client::attribute(Attribute::Trigger(TriggerKind::Timer), args.into(), item.into()).into()
 }

@@ -113,11 +113,7 @@ impl Trigger {
             Item::Fn(item) => Annotated::Fn(Box::new(Function::new(item))),
             other => Annotated::Other(Box::new(other)),
         };
-        Trigger {
-            kind,
-            args: Args::parse(args, "name"),
-            item,
-        }
+        Trigger { kind, args: Args::parse(args, "name"), item }
     }
 }
 
@@ -186,11 +182,7 @@ impl Function {
     fn new(item: ItemFn) -> Self {
         let params = item.sig.inputs.iter().map(Param::new).collect();
         let output = Output::new(&item.sig.output);
-        Function {
-            item,
-            params,
-            output,
-        }
+        Function { item, params, output }
     }
 
     /// Whether the fn is `async`.
@@ -213,10 +205,7 @@ impl Param {
             FnArg::Receiver(_) => Role::Receiver,
             FnArg::Typed(typed) => Role::of_type(&typed.ty),
         };
-        Param {
-            arg: arg.clone(),
-            role,
-        }
+        Param { arg: arg.clone(), role }
     }
 }
 

@@ -47,11 +47,8 @@ impl Route {
     /// Parses a template; the error says what is wrong with it.
     pub(crate) fn parse(template: &str) -> Result<Route, String> {
         let trimmed = template.trim_matches('/');
-        let parts: Vec<&str> = if trimmed.is_empty() {
-            Vec::new()
-        } else {
-            trimmed.split('/').collect()
-        };
+        let parts: Vec<&str> =
+            if trimmed.is_empty() { Vec::new() } else { trimmed.split('/').collect() };
         let mut params: Vec<RouteParam> = Vec::new();
         let mut segments = Vec::new();
         for (index, part) in parts.iter().enumerate() {
@@ -67,11 +64,7 @@ impl Route {
                 None => segments.push(Segment::Literal((*part).to_owned())),
             }
         }
-        Ok(Route {
-            template: trimmed.to_owned(),
-            params,
-            segments,
-        })
+        Ok(Route { template: trimmed.to_owned(), params, segments })
     }
 
     /// The parameter named `name`.
@@ -106,15 +99,10 @@ fn parse_segment(part: &str, last: bool) -> Result<Option<RouteParam>, String> {
             "route constraints are not supported: `{part}`; take the parameter as a typed fn parameter instead, e.g. `{name}: u32`"
         ));
     }
-    let valid_name = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
+    let valid_name = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_alphanumeric() || c == '_');
     if !valid_name {
-        return Err(format!(
-            "route parameter name `{name}` is not an identifier"
-        ));
+        return Err(format!("route parameter name `{name}` is not an identifier"));
     }
     if (optional || catch_all) && !last {
         return Err(format!(
@@ -131,10 +119,7 @@ fn parse_segment(part: &str, last: bool) -> Result<Option<RouteParam>, String> {
     } else {
         ParamKind::Required
     };
-    Ok(Some(RouteParam {
-        name: name.to_owned(),
-        kind,
-    }))
+    Ok(Some(RouteParam { name: name.to_owned(), kind }))
 }
 
 #[cfg(test)]
@@ -148,26 +133,13 @@ mod tests {
     #[test]
     fn parameters_of_every_kind() {
         let start = route("/orchestrators/{function_name}/{instance_id?}/");
-        assert_eq!(
-            start.template,
-            "orchestrators/{function_name}/{instance_id?}"
-        );
-        let kinds: Vec<_> = start
-            .params
-            .iter()
-            .map(|p| (p.name.as_str(), p.kind))
-            .collect();
+        assert_eq!(start.template, "orchestrators/{function_name}/{instance_id?}");
+        let kinds: Vec<_> = start.params.iter().map(|p| (p.name.as_str(), p.kind)).collect();
         assert_eq!(
             kinds,
-            [
-                ("function_name", ParamKind::Required),
-                ("instance_id", ParamKind::Optional)
-            ]
+            [("function_name", ParamKind::Required), ("instance_id", ParamKind::Optional)]
         );
-        assert_eq!(
-            route("files/{*path}").param("path").map(|p| p.kind),
-            Some(ParamKind::CatchAll)
-        );
+        assert_eq!(route("files/{*path}").param("path").map(|p| p.kind), Some(ParamKind::CatchAll));
         assert!(route("").params.is_empty());
         assert!(route("a/b-c.d").params.is_empty());
     }
@@ -180,10 +152,7 @@ mod tests {
             ("{*rest}/more", "only the last route segment"),
             ("{*rest?}", "already optional"),
             ("{x}/{x}", "appears twice"),
-            (
-                "{id:int}",
-                "route constraints are not supported: `{id:int}`",
-            ),
+            ("{id:int}", "route constraints are not supported: `{id:int}`"),
             ("a{b}", "must be literal text"),
             ("a b", "must be literal text"),
             ("{1x}", "not an identifier"),

@@ -15,23 +15,14 @@ use crate::expand::{boxed, failure, rust_path};
 use crate::model::{Output, Subject, ungroup};
 use crate::validate::{check_signature, param_type};
 
-const SUBJECT: Subject = Subject {
-    attribute: "timer_trigger",
-    a_noun: "a timer function",
-    plural: "timer functions",
-};
+const SUBJECT: Subject =
+    Subject { attribute: "timer_trigger", a_noun: "a timer function", plural: "timer functions" };
 
-const SCHEDULE: Key = Key {
-    name: "schedule",
-    form: r#"schedule = "…""#,
-    example: r#"schedule = "0 */5 * * * *""#,
-};
+const SCHEDULE: Key =
+    Key { name: "schedule", form: r#"schedule = "…""#, example: r#"schedule = "0 */5 * * * *""# };
 
-const RUN_ON_STARTUP: Key = Key {
-    name: "run_on_startup",
-    form: "run_on_startup = …",
-    example: "run_on_startup = true",
-};
+const RUN_ON_STARTUP: Key =
+    Key { name: "run_on_startup", form: "run_on_startup = …", example: "run_on_startup = true" };
 
 /// The fields of a schedule, in order.
 const FIELDS: &str = "`{second} {minute} {hour} {day} {month} {day-of-week}`";
@@ -95,13 +86,7 @@ pub(crate) fn validate(
     cx.check()?;
     // What is missing was reported.
     let schedule = schedule.ok_or_else(Vec::new)?;
-    Ok(ValidTimer {
-        function,
-        name,
-        schedule,
-        run_on_startup,
-        args,
-    })
+    Ok(ValidTimer { function, name, schedule, run_on_startup, args })
 }
 
 /// Why `schedule` is not a six-field NCRONTAB expression, if it is not.
@@ -109,10 +94,7 @@ fn check_schedule(schedule: &str) -> Result<(), String> {
     let fields = schedule.split_whitespace().count();
     if fields != 6 {
         let hint = if fields == 5 {
-            format!(
-                "; the first field is the second, e.g. `0 {}`",
-                schedule.trim()
-            )
+            format!("; the first field is the second, e.g. `0 {}`", schedule.trim())
         } else {
             String::new()
         };
@@ -126,9 +108,8 @@ fn check_schedule(schedule: &str) -> Result<(), String> {
     // Name the field at fault: the first that does not parse among wildcards.
     let fields: Vec<&str> = schedule.split_whitespace().collect();
     let culprit = (0..fields.len()).find(|&index| {
-        let probe: Vec<&str> = (0..fields.len())
-            .map(|i| if i == index { fields[i] } else { "*" })
-            .collect();
+        let probe: Vec<&str> =
+            (0..fields.len()).map(|i| if i == index { fields[i] } else { "*" }).collect();
         parse(&probe.join(" ")).is_err()
     });
     Err(match culprit {
@@ -155,10 +136,7 @@ const FIELD_RANGES: [(&str, &str); 6] = [
 
 /// Parses a six-field schedule as the runtime does.
 fn parse(schedule: &str) -> Result<croner::Cron, croner::errors::CronError> {
-    CronParser::builder()
-        .seconds(Seconds::Required)
-        .build()
-        .parse(schedule)
+    CronParser::builder().seconds(Seconds::Required).build().parse(schedule)
 }
 
 /// The timer info and the client.
@@ -307,10 +285,7 @@ mod tests {
             "{five}"
         );
         let bad = check_schedule("0 61 * * * *").unwrap_err();
-        assert!(
-            bad.starts_with("invalid schedule `0 61 * * * *`: "),
-            "{bad}"
-        );
+        assert!(bad.starts_with("invalid schedule `0 61 * * * *`: "), "{bad}");
     }
 
     #[test]

@@ -44,10 +44,7 @@ pub(crate) fn validate(trigger: &Trigger) -> Result<Valid<'_>, Vec<syn::Error>> 
         Annotated::Other(item) => {
             cx.error_spanned_by(
                 item_head(item),
-                format_args!(
-                    "`#[{}]` applies to an `async fn` or `fn`",
-                    trigger.kind.attribute()
-                ),
+                format_args!("`#[{}]` applies to an `async fn` or `fn`", trigger.kind.attribute()),
             );
             return Err(cx.into_errors());
         }
@@ -58,12 +55,7 @@ pub(crate) fn validate(trigger: &Trigger) -> Result<Valid<'_>, Vec<syn::Error>> 
         None => args::default_name(&mut cx, kind.attribute(), &function.item.sig.ident),
     };
     let handle = handle_ident(&mut cx, kind, function);
-    check_signature(
-        &mut cx,
-        kind.subject(),
-        &function.item.sig,
-        kind == Kind::Orchestrator,
-    );
+    check_signature(&mut cx, kind.subject(), &function.item.sig, kind == Kind::Orchestrator);
     let input = match kind {
         Kind::Activity => activity_params(&mut cx, function),
         Kind::Orchestrator => orchestrator_params(&mut cx, function),
@@ -72,12 +64,7 @@ pub(crate) fn validate(trigger: &Trigger) -> Result<Valid<'_>, Vec<syn::Error>> 
     cx.check()?;
     // `handle_ident` recorded why when there is none.
     let handle = handle.ok_or_else(Vec::new)?;
-    Ok(Valid {
-        function,
-        name,
-        handle,
-        input,
-    })
+    Ok(Valid { function, name, handle, input })
 }
 
 /// The tokens that name an item, without its attributes and body: `struct Foo`, `impl`, ….
@@ -123,11 +110,7 @@ fn camel_case(snake: &str) -> String {
         .split('_')
         .flat_map(|word| {
             let mut chars = word.chars();
-            chars
-                .next()
-                .into_iter()
-                .flat_map(char::to_uppercase)
-                .chain(chars)
+            chars.next().into_iter().flat_map(char::to_uppercase).chain(chars)
         })
         .collect()
 }
@@ -135,11 +118,7 @@ fn camel_case(snake: &str) -> String {
 /// Checks what the signature may not have, whatever its parameters; `async_only` when it
 /// must be an `async fn`.
 pub(crate) fn check_signature(cx: &mut Ctxt, subject: Subject, sig: &Signature, async_only: bool) {
-    let Subject {
-        attribute,
-        a_noun,
-        plural,
-    } = subject;
+    let Subject { attribute, a_noun, plural } = subject;
     if let Some(constness) = &sig.constness {
         cx.error_spanned_by(
             constness,
@@ -155,10 +134,7 @@ pub(crate) fn check_signature(cx: &mut Ctxt, subject: Subject, sig: &Signature, 
     if let Some(abi) = &sig.abi {
         cx.error_spanned_by(
             abi,
-            format_args!(
-                "{a_noun} cannot be an `extern` fn; remove `{}`",
-                abi.to_token_stream()
-            ),
+            format_args!("{a_noun} cannot be an `extern` fn; remove `{}`", abi.to_token_stream()),
         );
     }
     if sig.asyncness.is_none() && async_only {
@@ -206,11 +182,8 @@ fn activity_params<'a>(cx: &mut Ctxt, function: &'a Function) -> Input<'a> {
         }
     }
     // `self` has its own error; count the others.
-    let params: Vec<_> = function
-        .params
-        .iter()
-        .filter(|param| !matches!(param.role, Role::Receiver))
-        .collect();
+    let params: Vec<_> =
+        function.params.iter().filter(|param| !matches!(param.role, Role::Receiver)).collect();
     if params.len() > 1 {
         let mut extra = TokenStream::new();
         for param in &params[1..] {
@@ -233,10 +206,7 @@ fn orchestrator_params<'a>(cx: &mut Ctxt, function: &'a Function) -> Input<'a> {
     match params.first().map(|p| (p, &p.role)) {
         None => {
             let parens = function.item.sig.paren_token.span.join();
-            cx.error_at(
-                parens,
-                format_args!("{FIRST}: `(context: DurableOrchestrationContext)`"),
-            );
+            cx.error_at(parens, format_args!("{FIRST}: `(context: DurableOrchestrationContext)`"));
         }
         Some((_, Role::Context(ContextKind::Orchestration))) => {}
         Some((param, Role::Receiver)) => receiver(cx, Kind::Orchestrator.subject(), &param.arg),
@@ -292,20 +262,14 @@ fn orchestrator_params<'a>(cx: &mut Ctxt, function: &'a Function) -> Input<'a> {
 pub(crate) fn receiver(cx: &mut Ctxt, subject: Subject, arg: &FnArg) {
     cx.error_spanned_by(
         arg,
-        format_args!(
-            "{} is a free fn, not a method: remove `self`",
-            subject.a_noun
-        ),
+        format_args!("{} is a free fn, not a method: remove `self`", subject.a_noun),
     );
 }
 
 fn by_value(cx: &mut Ctxt, arg: &FnArg, context: ContextKind) {
     cx.error_spanned_by(
         param_type(arg),
-        format_args!(
-            "take the context by value: `context: {}`",
-            context.type_name()
-        ),
+        format_args!("take the context by value: `context: {}`", context.type_name()),
     );
 }
 
@@ -385,10 +349,7 @@ fn collect_borrowed<'a>(ty: &'a Type, parts: &mut Vec<&'a Type>) {
                 }
             }
         }
-        Type::Tuple(tuple) => tuple
-            .elems
-            .iter()
-            .for_each(|ty| collect_borrowed(ty, parts)),
+        Type::Tuple(tuple) => tuple.elems.iter().for_each(|ty| collect_borrowed(ty, parts)),
         Type::Array(array) => collect_borrowed(&array.elem, parts),
         Type::Slice(slice) => collect_borrowed(&slice.elem, parts),
         Type::Paren(paren) => collect_borrowed(&paren.elem, parts),

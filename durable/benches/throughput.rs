@@ -115,20 +115,14 @@ fn peak_rss_mib() -> Option<f64> {
 async fn main() -> BenchResult {
     let dir = tempfile::tempdir()?;
     let mut config = HostConfig {
-        storage: StorageConfig::Sqlite {
-            path: dir.path().join("bench.db"),
-        },
+        storage: StorageConfig::Sqlite { path: dir.path().join("bench.db") },
         full_durability: std::env::var("DURABLE_BENCH_SYNC").as_deref() != Ok("normal"),
         ..HostConfig::default()
     };
     config.http.listen = None;
     println!(
         "durable throughput benchmark: SQLite, synchronous={}, {} cores",
-        if config.full_durability {
-            "FULL"
-        } else {
-            "NORMAL"
-        },
+        if config.full_durability { "FULL" } else { "NORMAL" },
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     let app = FunctionApp::new(config).start().await?;

@@ -29,11 +29,7 @@ pub struct DurableActivityContext {
 impl DurableActivityContext {
     /// A context for invoking `name` on behalf of `instance_id` with `input`.
     pub fn new(name: impl Into<String>, instance_id: impl Into<String>, input: Value) -> Self {
-        DurableActivityContext {
-            name: name.into(),
-            instance_id: instance_id.into(),
-            input,
-        }
+        DurableActivityContext { name: name.into(), instance_id: instance_id.into(), input }
     }
 
     /// The activity's input, deserialized as `T` (`GetInput<T>()` in C#).

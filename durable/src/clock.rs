@@ -71,9 +71,7 @@ enum Source {
 impl Clock {
     /// The operating system's clock ([`Utc::now`]); the default.
     pub fn system() -> Clock {
-        Clock {
-            source: Source::System,
-        }
+        Clock { source: Source::System }
     }
 
     /// A new virtual clock reading `start`, and the clock that reads it. Shorthand for
@@ -145,9 +143,7 @@ impl Clock {
 
 impl From<VirtualClock> for Clock {
     fn from(clock: VirtualClock) -> Clock {
-        Clock {
-            source: Source::Virtual(clock),
-        }
+        Clock { source: Source::Virtual(clock) }
     }
 }
 
@@ -196,9 +192,7 @@ pub struct VirtualClock {
 impl VirtualClock {
     /// A virtual clock reading `start`.
     pub fn new(start: DateTime<Utc>) -> VirtualClock {
-        VirtualClock {
-            now: Arc::new(watch::Sender::new(start)),
-        }
+        VirtualClock { now: Arc::new(watch::Sender::new(start)) }
     }
 
     /// The current (virtual) time.
@@ -214,9 +208,8 @@ impl VirtualClock {
     pub fn advance(&self, by: Duration) -> Result<DateTime<Utc>, ClockError> {
         let mut result = Ok(self.now());
         self.now.send_if_modified(|now| {
-            let later = chrono::Duration::from_std(by)
-                .ok()
-                .and_then(|by| now.checked_add_signed(by));
+            let later =
+                chrono::Duration::from_std(by).ok().and_then(|by| now.checked_add_signed(by));
             match later {
                 Some(later) => {
                     result = Ok(later);
@@ -242,10 +235,7 @@ impl VirtualClock {
         let mut result = Ok(());
         self.now.send_if_modified(|now| {
             if to < *now {
-                result = Err(ClockError::Backwards {
-                    now: *now,
-                    requested: to,
-                });
+                result = Err(ClockError::Backwards { now: *now, requested: to });
                 false
             } else {
                 let moved = to != *now;
@@ -322,16 +312,10 @@ mod tests {
         assert_eq!(handle.set(later), Ok(()));
         assert_eq!(
             handle.set(start()),
-            Err(ClockError::Backwards {
-                now: later,
-                requested: start()
-            })
+            Err(ClockError::Backwards { now: later, requested: start() })
         );
         assert_eq!(handle.set(later), Ok(()), "setting the same time is fine");
-        assert!(matches!(
-            handle.advance(Duration::MAX),
-            Err(ClockError::OutOfRange { .. })
-        ));
+        assert!(matches!(handle.advance(Duration::MAX), Err(ClockError::OutOfRange { .. })));
         assert_eq!(clock.now(), later);
     }
 
@@ -356,12 +340,8 @@ mod tests {
         assert!(is_ready(pin!(clock.sleep_until(start())).as_mut()));
         let system = Clock::system();
         let past = Utc::now() - chrono::Duration::seconds(1);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build();
-        let Ok(runtime) = runtime else {
-            panic!("a runtime")
-        };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build();
+        let Ok(runtime) = runtime else { panic!("a runtime") };
         runtime.block_on(async {
             let waited = tokio::time::timeout(Duration::from_secs(5), system.sleep_until(past));
             assert!(waited.await.is_ok(), "a past deadline must not wait");

@@ -13,10 +13,7 @@ pub struct InputError {
 
 impl InputError {
     pub(crate) fn new(function: &str, source: serde_json::Error) -> Self {
-        InputError {
-            function: function.to_owned(),
-            source,
-        }
+        InputError { function: function.to_owned(), source }
     }
 
     /// The name of the function whose input was invalid.

@@ -44,10 +44,7 @@ impl OrchestrationRuntimeStatus {
 
     /// Whether the instance has finished and will run no further turns.
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Self::Completed | Self::Failed | Self::Canceled | Self::Terminated
-        )
+        matches!(self, Self::Completed | Self::Failed | Self::Canceled | Self::Terminated)
     }
 
     /// The status name as Azure spells it (`"Running"`, …).
@@ -66,9 +63,7 @@ impl OrchestrationRuntimeStatus {
 
     /// Parses a status name, ignoring ASCII case.
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(name))
+        Self::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(name))
     }
 }
 
@@ -171,11 +166,7 @@ pub struct HistoryEvent {
 impl HistoryEvent {
     /// An event that is not the record of an orchestrator action (`event_id` = -1).
     pub fn new(timestamp: DateTime<Utc>, kind: EventKind) -> Self {
-        HistoryEvent {
-            event_id: -1,
-            timestamp,
-            kind,
-        }
+        HistoryEvent { event_id: -1, timestamp, kind }
     }
 }
 

@@ -148,9 +148,7 @@ where
         crate::http::bad_request(format!("the route parameter `{name}` is missing"))
     })?;
     text.parse().map_err(|e| {
-        crate::http::bad_request(format!(
-            "the route parameter `{name}` (`{text}`) is invalid: {e}"
-        ))
+        crate::http::bad_request(format!("the route parameter `{name}` (`{text}`) is invalid: {e}"))
     })
 }
 

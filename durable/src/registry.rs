@@ -140,20 +140,11 @@ impl Registry {
 
     /// One queue per registered function, sorted by name.
     pub fn queues(&self) -> Vec<QueueSpec> {
-        let activities = self
-            .activities
-            .values()
-            .map(|r| (r.name, QueueKind::Activity));
-        let orchestrators = self
-            .orchestrators
-            .values()
-            .map(|r| (r.name, QueueKind::Orchestrator));
+        let activities = self.activities.values().map(|r| (r.name, QueueKind::Activity));
+        let orchestrators = self.orchestrators.values().map(|r| (r.name, QueueKind::Orchestrator));
         let mut queues: Vec<QueueSpec> = activities
             .chain(orchestrators)
-            .map(|(name, kind)| QueueSpec {
-                name: name.to_owned(),
-                kind,
-            })
+            .map(|(name, kind)| QueueSpec { name: name.to_owned(), kind })
             .collect();
         queues.sort_by(|a, b| a.name.cmp(&b.name));
         queues
@@ -194,10 +185,7 @@ mod tests {
         let registry = Registry::from_registrations([&A]).unwrap_or_default();
         assert_eq!(
             registry.queues(),
-            vec![QueueSpec {
-                name: "Same".into(),
-                kind: QueueKind::Activity
-            }]
+            vec![QueueSpec { name: "Same".into(), kind: QueueKind::Activity }]
         );
     }
 }

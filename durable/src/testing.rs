@@ -149,21 +149,14 @@ impl TestHost {
             ..config
         };
         let app = FunctionApp::new(config).start().await?;
-        Ok(TestHost {
-            app,
-            clock,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
-        })
+        Ok(TestHost { app, clock, idle_timeout: DEFAULT_IDLE_TIMEOUT })
     }
 
     /// The same host, with [`wait_for_idle`](TestHost::wait_for_idle) (and so
     /// [`advance`](TestHost::advance)) giving up after `timeout` of real time instead of
     /// [`DEFAULT_IDLE_TIMEOUT`].
     pub fn with_idle_timeout(self, timeout: Duration) -> TestHost {
-        TestHost {
-            idle_timeout: timeout,
-            ..self
-        }
+        TestHost { idle_timeout: timeout, ..self }
     }
 
     /// A client bound to the app's task hub; what it writes is stamped with virtual time.
@@ -216,11 +209,7 @@ impl TestHost {
     pub async fn advance_to(&self, target: DateTime<Utc>) -> Result<(), Error> {
         let now = self.clock.now();
         if target < now {
-            return Err(ClockError::Backwards {
-                now,
-                requested: target,
-            }
-            .into());
+            return Err(ClockError::Backwards { now, requested: target }.into());
         }
         loop {
             let state = self.idle_state().await?;

@@ -110,13 +110,7 @@ pub(crate) fn start(
     Ok(scheduled
         .into_iter()
         .map(|(function, cron)| {
-            let run = run_schedule(
-                function,
-                cron,
-                client.clone(),
-                clock.clone(),
-                shutdown.clone(),
-            );
+            let run = run_schedule(function, cron, client.clone(), clock.clone(), shutdown.clone());
             tokio::spawn(run)
         })
         .collect())
@@ -177,18 +171,11 @@ async fn invoke(
 ) {
     let now = clock.now();
     let info = TimerInfo {
-        schedule_status: ScheduleStatus {
-            last: due,
-            next,
-            last_updated: now,
-        },
+        schedule_status: ScheduleStatus { last: due, next, last_updated: now },
         is_past_due: now - due > chrono::Duration::seconds(1),
     };
     tracing::info!(function = function.name, scheduled = %due, "timer function starting");
-    match AssertUnwindSafe((function.invoke)(info, client.clone()))
-        .catch_unwind()
-        .await
-    {
+    match AssertUnwindSafe((function.invoke)(info, client.clone())).catch_unwind().await {
         Ok(Ok(())) => {}
         Ok(Err(failure)) => {
             tracing::error!(function = function.name, error = %failure, "timer function failed");
@@ -208,10 +195,7 @@ mod tests {
     #[test]
     fn six_field_schedules_parse_and_step() {
         let cron = parse_schedule("0 */5 * * * *").unwrap_or_else(|e| panic!("{e}"));
-        let start = Utc
-            .with_ymd_and_hms(2026, 1, 1, 10, 2, 30)
-            .single()
-            .unwrap_or_default();
+        let start = Utc.with_ymd_and_hms(2026, 1, 1, 10, 2, 30).single().unwrap_or_default();
         let next = cron.find_next_occurrence(&start, false).ok();
         assert_eq!(
             next,
@@ -220,10 +204,7 @@ mod tests {
         );
         let weekdays = parse_schedule("0 30 9 * * 1-5").unwrap_or_else(|e| panic!("{e}"));
         // Friday 2026-01-02 after 9:30: the next weekday run is Monday the 5th.
-        let friday = Utc
-            .with_ymd_and_hms(2026, 1, 2, 10, 0, 0)
-            .single()
-            .unwrap_or_default();
+        let friday = Utc.with_ymd_and_hms(2026, 1, 2, 10, 0, 0).single().unwrap_or_default();
         let next = weekdays.find_next_occurrence(&friday, false).ok();
         assert_eq!(next, Utc.with_ymd_and_hms(2026, 1, 5, 9, 30, 0).single());
     }

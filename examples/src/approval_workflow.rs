@@ -56,17 +56,12 @@ pub async fn run(
     context: DurableOrchestrationContext,
     subject: String,
 ) -> Result<ApprovalOutcome, FunctionFailed> {
-    context
-        .call_activity::<()>("RequestApproval", &subject)
-        .await?;
+    context.call_activity::<()>("RequestApproval", &subject).await?;
 
     let due_time = context.current_utc_date_time() + APPROVAL_TIMEOUT;
     let durable_timeout = context.create_timer(due_time);
     let approval_event = context.wait_for_external_event::<bool>("ApprovalEvent");
-    context.set_custom_status(AwaitingApproval {
-        approver: APPROVER.to_owned(),
-        due_time,
-    });
+    context.set_custom_status(AwaitingApproval { approver: APPROVER.to_owned(), due_time });
 
     // `Some(decision)` when the event wins, `None` when the timer does.
     let (_, decision) = when_any([
@@ -76,14 +71,8 @@ pub async fn run(
     .await;
     match decision? {
         Some(approved) => {
-            context
-                .call_activity::<()>("ProcessApproval", (&subject, approved))
-                .await?;
-            Ok(if approved {
-                ApprovalOutcome::Approved
-            } else {
-                ApprovalOutcome::Rejected
-            })
+            context.call_activity::<()>("ProcessApproval", (&subject, approved)).await?;
+            Ok(if approved { ApprovalOutcome::Approved } else { ApprovalOutcome::Rejected })
         }
         None => {
             context.call_activity::<()>("Escalate", &subject).await?;
@@ -120,10 +109,7 @@ pub fn escalate(context: DurableActivityContext) -> Result<(), InputError> {
     let subject: String = context.get_input()?;
     crate::outbox::send_sms(
         MANAGER,
-        format!(
-            "Nobody approved {subject} within 72 hours (instance {}).",
-            context.instance_id()
-        ),
+        format!("Nobody approved {subject} within 72 hours (instance {}).", context.instance_id()),
     );
     Ok(())
 }

@@ -23,9 +23,8 @@ pub async fn run(
         _ => ".".to_owned(),
     };
 
-    let files: Vec<String> = backup_context
-        .call_activity("E2_GetFileList", &root_directory)
-        .await?;
+    let files: Vec<String> =
+        backup_context.call_activity("E2_GetFileList", &root_directory).await?;
 
     let tasks: Vec<_> = files
         .iter()
@@ -102,13 +101,7 @@ mod tests {
 
     #[test]
     fn copies_stay_inside_the_backup_directory() {
-        assert_eq!(
-            relative_to_root(Path::new("/var/www/a.txt")),
-            PathBuf::from("var/www/a.txt")
-        );
-        assert_eq!(
-            relative_to_root(Path::new("../../etc/passwd")),
-            PathBuf::from("etc/passwd")
-        );
+        assert_eq!(relative_to_root(Path::new("/var/www/a.txt")), PathBuf::from("var/www/a.txt"));
+        assert_eq!(relative_to_root(Path::new("../../etc/passwd")), PathBuf::from("etc/passwd"));
     }
 }

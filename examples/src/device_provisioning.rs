@@ -117,22 +117,14 @@ pub async fn device_provisioning_orchestration(
 ) -> Result<String, ProvisioningError> {
     // 1. Build the device's installation package; get back a URL to download it from.
     let sas_url: String = context
-        .call_activity_with_retry(
-            "CreateInstallationPackage",
-            package_retry_options(),
-            &device_id,
-        )
+        .call_activity_with_retry("CreateInstallationPackage", package_retry_options(), &device_id)
         .await?;
 
     // 2. Tell the device where its package is.
-    context
-        .call_activity::<()>("SendPackageUrlToDevice", (&device_id, &sas_url))
-        .await?;
+    context.call_activity::<()>("SendPackageUrlToDevice", (&device_id, &sas_url)).await?;
 
     // 3. Wait until the device reports that it downloaded the package.
-    let downloaded: bool = context
-        .wait_for_external_event("DownloadCompletedAck")
-        .await?;
+    let downloaded: bool = context.wait_for_external_event("DownloadCompletedAck").await?;
     if !downloaded {
         return Err(ProvisioningError::DownloadFailed { device_id });
     }
@@ -151,9 +143,7 @@ pub fn get_new_device_ids(fleet: String) -> Vec<String> {
 #[activity_trigger(name = "CreateInstallationPackage")]
 pub fn create_installation_package(device_id: String) -> Result<String, PackageError> {
     let valid = !device_id.is_empty()
-        && device_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && device_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !valid {
         return Err(PackageError::InvalidDeviceId(device_id));
     }
@@ -161,9 +151,7 @@ pub fn create_installation_package(device_id: String) -> Result<String, PackageE
         tracing::warn!("The package store failed to build the package of {device_id}.");
         return Err(PackageError::StoreUnavailable { device_id });
     }
-    Ok(format!(
-        "https://packages.example/{device_id}/install.pkg?sig=stand-in"
-    ))
+    Ok(format!("https://packages.example/{device_id}/install.pkg?sig=stand-in"))
 }
 
 /// Tells the device where its installation package is.
@@ -192,17 +180,13 @@ pub fn add_new_devices<S: AsRef<str>>(fleet: &str, device_ids: &[S]) {
 /// Makes the next `failures` package builds of `device_id` fail with
 /// [`PackageError::StoreUnavailable`].
 pub fn fail_package_builds(device_id: &str, failures: u32) {
-    let mut failing = PACKAGE_FAILURES
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let mut failing = PACKAGE_FAILURES.lock().unwrap_or_else(PoisonError::into_inner);
     failing.insert(device_id.to_owned(), failures);
 }
 
 /// Whether this build of `device_id`'s package is one that was set to fail.
 fn take_package_failure(device_id: &str) -> bool {
-    let mut failing = PACKAGE_FAILURES
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let mut failing = PACKAGE_FAILURES.lock().unwrap_or_else(PoisonError::into_inner);
     match failing.get_mut(device_id) {
         Some(left) if *left > 0 => {
             *left -= 1;

@@ -10,21 +10,9 @@ use durable::prelude::*;
 pub async fn run(context: DurableOrchestrationContext) -> Result<Vec<String>, FunctionFailed> {
     let mut outputs = Vec::new();
 
-    outputs.push(
-        context
-            .call_activity::<String>("E1_SayHello", "Tokyo")
-            .await?,
-    );
-    outputs.push(
-        context
-            .call_activity::<String>("E1_SayHello", "Seattle")
-            .await?,
-    );
-    outputs.push(
-        context
-            .call_activity::<String>("E1_SayHello", "London")
-            .await?,
-    );
+    outputs.push(context.call_activity::<String>("E1_SayHello", "Tokyo").await?);
+    outputs.push(context.call_activity::<String>("E1_SayHello", "Seattle").await?);
+    outputs.push(context.call_activity::<String>("E1_SayHello", "London").await?);
 
     // returns ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
     Ok(outputs)

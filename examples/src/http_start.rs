@@ -64,13 +64,11 @@ pub async fn http_sync_start(
 fn seconds(req: &HttpRequest, name: &str) -> Result<Option<Duration>, DurableError> {
     req.query(name)
         .map(|value| {
-            value
-                .parse::<f64>()
-                .ok()
-                .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                .ok_or_else(|| DurableError::InvalidRequest {
+            value.parse::<f64>().ok().and_then(|s| Duration::try_from_secs_f64(s).ok()).ok_or_else(
+                || DurableError::InvalidRequest {
                     message: format!("`{name}` must be a number of seconds, not `{value}`"),
-                })
+                },
+            )
         })
         .transpose()
 }

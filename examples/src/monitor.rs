@@ -77,10 +77,7 @@ pub async fn run(
 
     let end_time = monitor_context.current_utc_date_time() + chrono::Duration::hours(6);
     if !monitor_context.is_replaying() {
-        tracing::info!(
-            "Instantiating monitor for {}. Expires: {end_time}.",
-            input.location
-        );
+        tracing::info!("Instantiating monitor for {}. Expires: {end_time}.", input.location);
     }
 
     while monitor_context.current_utc_date_time() < end_time {
@@ -92,9 +89,8 @@ pub async fn run(
                 monitor_context.current_utc_date_time()
             );
         }
-        let is_clear: bool = monitor_context
-            .call_activity("E3_GetIsClear", &input.location)
-            .await?;
+        let is_clear: bool =
+            monitor_context.call_activity("E3_GetIsClear", &input.location).await?;
 
         if is_clear {
             // No rain, snow or mist: text the user while it lasts, and stop monitoring.
@@ -105,9 +101,7 @@ pub async fn run(
                     input.phone
                 );
             }
-            monitor_context
-                .call_activity::<()>("E3_SendGoodWeatherAlert", &input.phone)
-                .await?;
+            monitor_context.call_activity::<()>("E3_SendGoodWeatherAlert", &input.phone).await?;
             break;
         }
 
@@ -135,10 +129,7 @@ pub fn get_is_clear(location: Location) -> bool {
 /// Texts `phone_number` that the weather is clear.
 #[activity_trigger(name = "E3_SendGoodWeatherAlert")]
 pub fn send_good_weather_alert(phone_number: String) {
-    crate::outbox::send_sms(
-        &phone_number,
-        "The weather's clear outside! Go take a walk!",
-    );
+    crate::outbox::send_sms(&phone_number, "The weather's clear outside! Go take a walk!");
 }
 
 fn verify_request(request: &MonitorRequest) -> Result<(), MonitorError> {
@@ -214,14 +205,8 @@ mod tests {
     #[test]
     fn descriptions_map_to_conditions_by_their_first_known_word() {
         assert_eq!(map_to_weather_condition("Clear"), WeatherCondition::Clear);
-        assert_eq!(
-            map_to_weather_condition("Mostly Cloudy"),
-            WeatherCondition::Clear
-        );
-        assert_eq!(
-            map_to_weather_condition("Light Rain Showers"),
-            WeatherCondition::Precipitation
-        );
+        assert_eq!(map_to_weather_condition("Mostly Cloudy"), WeatherCondition::Clear);
+        assert_eq!(map_to_weather_condition("Light Rain Showers"), WeatherCondition::Precipitation);
         assert_eq!(map_to_weather_condition("Haze"), WeatherCondition::Other);
     }
 

@@ -32,20 +32,13 @@ pub fn send_sms(to: &str, body: impl Into<String>) {
     if outbox.len() == OUTBOX_CAPACITY {
         outbox.pop_front();
     }
-    outbox.push_back(Sms {
-        to: to.to_owned(),
-        body,
-    });
+    outbox.push_back(Sms { to: to.to_owned(), body });
 }
 
 /// The bodies of the messages sent to `to`, oldest first.
 pub fn messages_to(to: &str) -> Vec<String> {
     let outbox = OUTBOX.lock().unwrap_or_else(PoisonError::into_inner);
-    outbox
-        .iter()
-        .filter(|sms| sms.to == to)
-        .map(|sms| sms.body.clone())
-        .collect()
+    outbox.iter().filter(|sms| sms.to == to).map(|sms| sms.body.clone()).collect()
 }
 
 #[cfg(test)]

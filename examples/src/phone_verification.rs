@@ -48,9 +48,7 @@ pub async fn run(
         .filter(|number| !number.trim().is_empty())
         .ok_or(PhoneVerificationError::MissingPhoneNumber)?;
 
-    let challenge_code: u16 = context
-        .call_activity("E4_SendSmsChallenge", &phone_number)
-        .await?;
+    let challenge_code: u16 = context.call_activity("E4_SendSmsChallenge", &phone_number).await?;
 
     // One deadline for all attempts: 90 seconds after the code was sent.
     let expiration = context.current_utc_date_time() + RESPONSE_TIMEOUT;

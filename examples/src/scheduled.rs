@@ -23,9 +23,7 @@ pub(crate) async fn ensure_cleanup_loop(
     if running {
         return Ok(());
     }
-    starter
-        .start_new("Periodic_Cleanup_Loop", Some(CLEANUP_INSTANCE_ID), ())
-        .await?;
+    starter.start_new("Periodic_Cleanup_Loop", Some(CLEANUP_INSTANCE_ID), ()).await?;
     tracing::info!(
         past_due = timer.is_past_due,
         "Started the cleanup loop as '{CLEANUP_INSTANCE_ID}'."

@@ -31,10 +31,7 @@ pub async fn run_orchestrator(
 /// Texts a reminder to finish `task_name`.
 #[activity_trigger(name = "SendSMS")]
 pub fn send_sms(task_name: String) {
-    crate::outbox::send_sms(
-        &reminder_recipient(),
-        format!("Make sure to finish {task_name}"),
-    );
+    crate::outbox::send_sms(&reminder_recipient(), format!("Make sure to finish {task_name}"));
 }
 
 /// The number reminders are sent to.

@@ -28,9 +28,7 @@ pub async fn start_app(dir: &Path) -> RunningApp {
 /// It serves no HTTP unless `adjust` sets `http.listen`.
 pub async fn start_app_with(dir: &Path, adjust: impl FnOnce(&mut HostConfig)) -> RunningApp {
     let mut config = HostConfig {
-        storage: StorageConfig::Sqlite {
-            path: dir.join("durable.db"),
-        },
+        storage: StorageConfig::Sqlite { path: dir.join("durable.db") },
         ..HostConfig::default()
     };
     config.http.listen = None;

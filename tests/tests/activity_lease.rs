@@ -34,13 +34,7 @@ async fn an_expired_lease_runs_the_activity_again() {
     .await;
     let client = app.client();
     let id = client.start(CallsHangsOnce, None, ()).await.unwrap();
-    let status = client
-        .wait_for_completion(&id, Duration::from_secs(20))
-        .await
-        .unwrap();
-    assert_eq!(
-        (status.runtime_status, status.output),
-        (Completed, json!(2))
-    );
+    let status = client.wait_for_completion(&id, Duration::from_secs(20)).await.unwrap();
+    assert_eq!((status.runtime_status, status.output), (Completed, json!(2)));
     assert_eq!(ATTEMPTS.load(Ordering::SeqCst), 2);
 }

@@ -18,20 +18,12 @@ fn samples(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn stdout_ok(output: &Output) -> Vec<u8> {
-    assert!(
-        output.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
     output.stdout.clone()
 }
 
 fn stdout_json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
@@ -50,10 +42,7 @@ fn start_runs_hello_sequence_and_prints_its_output() {
             "18446744073709551615",
         ],
     );
-    assert_eq!(
-        stdout_json(&output),
-        json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
-    );
+    assert_eq!(stdout_json(&output), json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"]));
     let status = stdout_json(&samples(dir.path(), &["status", "hello", "--history"]));
     assert_eq!(status["runtimeStatus"], "Completed");
     let types: Vec<&str> = status["historyEvents"]
@@ -71,24 +60,14 @@ fn backup_site_content_copies_every_file_and_prints_the_total() {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site");
     std::fs::create_dir_all(site.join("css/deep")).unwrap();
-    let files = [
-        ("index.html", 1200usize),
-        ("css/site.css", 300),
-        ("css/deep/x.bin", 4096),
-    ];
+    let files = [("index.html", 1200usize), ("css/site.css", 300), ("css/deep/x.bin", 4096)];
     for (name, size) in files {
         std::fs::write(site.join(name), vec![b'x'; size]).unwrap();
     }
     let input = serde_json::to_string(&site).unwrap();
-    let output = samples(
-        dir.path(),
-        &["start", "E2_BackupSiteContent", "--input", &input],
-    );
+    let output = samples(dir.path(), &["start", "E2_BackupSiteContent", "--input", &input]);
     assert_eq!(stdout_json(&output), json!(1200 + 300 + 4096));
-    let backup = dir
-        .path()
-        .join("backups")
-        .join(site.strip_prefix("/").unwrap());
+    let backup = dir.path().join("backups").join(site.strip_prefix("/").unwrap());
     for (name, size) in files {
         let copied = std::fs::read(backup.join(name)).unwrap();
         assert_eq!(copied.len(), size, "{name}");
@@ -104,24 +83,11 @@ fn bad_input_fails_with_a_clear_message_and_writes_nothing() {
             "no orchestrator function named `E9_Missing`",
         ),
         (
-            &[
-                "start",
-                "E2_BackupSiteContent",
-                "--input",
-                "42",
-                "--instance-id",
-                "b",
-            ],
+            &["start", "E2_BackupSiteContent", "--input", "42", "--instance-id", "b"],
             "invalid input for `E2_BackupSiteContent`",
         ),
-        (
-            &["start", "E1_HelloSequence", "--instance-id", "../c"],
-            "invalid instance id `../c`",
-        ),
-        (
-            &["start", "E1_HelloSequence", "--input", "{not json"],
-            "--input",
-        ),
+        (&["start", "E1_HelloSequence", "--instance-id", "../c"], "invalid instance id `../c`"),
+        (&["start", "E1_HelloSequence", "--input", "{not json"], "--input"),
     ];
     for (args, expected) in cases {
         let output = samples(dir.path(), args);
@@ -136,13 +102,7 @@ fn bad_input_fails_with_a_clear_message_and_writes_nothing() {
     let queues = samples(dir.path(), &["queues"]);
     let listing = String::from_utf8_lossy(&queues.stdout);
     assert!(listing.contains("E1_HelloSequence"), "{listing}");
-    assert!(
-        listing
-            .lines()
-            .skip(1)
-            .all(|line| line.trim_end().ends_with(" 0")),
-        "{listing}"
-    );
+    assert!(listing.lines().skip(1).all(|line| line.trim_end().ends_with(" 0")), "{listing}");
 }
 
 /// Kills the serving child process when the test ends, however it ends.
@@ -166,10 +126,7 @@ fn wait_for_status(dir: &Path, id: &str, wanted: &str) -> Value {
         if status["runtimeStatus"] == wanted {
             return status;
         }
-        assert!(
-            std::time::Instant::now() < give_up,
-            "{id} never became {wanted}: {status}"
-        );
+        assert!(std::time::Instant::now() < give_up, "{id} never became {wanted}: {status}");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
@@ -199,9 +156,7 @@ fn instances_are_controlled_from_the_command_line() {
             }
         }
     });
-    is_serving
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("the app serves");
+    is_serving.recv_timeout(std::time::Duration::from_secs(30)).expect("the app serves");
     let dir = dir.path();
     // `start` hands the instance to the serving process.
     let started = samples(
@@ -216,55 +171,30 @@ fn instances_are_controlled_from_the_command_line() {
             "--no-wait",
         ],
     );
-    let id = String::from_utf8(stdout_ok(&started))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let id = String::from_utf8(stdout_ok(&started)).unwrap().trim().to_owned();
     assert_eq!(id, "po-17");
     wait_for_status(dir, &id, "Running");
 
-    assert!(
-        samples(dir, &["suspend", &id, "--reason", "lunch"])
-            .status
-            .success()
-    );
+    assert!(samples(dir, &["suspend", &id, "--reason", "lunch"]).status.success());
     wait_for_status(dir, &id, "Suspended");
     assert!(
-        samples(
-            dir,
-            &["raise-event", &id, "ApprovalEvent", "--data", "true"]
-        )
-        .status
-        .success()
+        samples(dir, &["raise-event", &id, "ApprovalEvent", "--data", "true"]).status.success()
     );
     // Held while suspended.
-    assert_eq!(
-        wait_for_status(dir, &id, "Suspended")["output"],
-        Value::Null
-    );
+    assert_eq!(wait_for_status(dir, &id, "Suspended")["output"], Value::Null);
     assert!(samples(dir, &["resume", &id]).status.success());
     let done = wait_for_status(dir, &id, "Completed");
     assert_eq!(done["output"], json!("Approved"));
 
     let listed = stdout_json(&samples(dir, &["list", "--status", "completed"]));
-    assert!(
-        listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["instanceId"] == "po-17"),
-        "{listed}"
-    );
+    assert!(listed.as_array().unwrap().iter().any(|s| s["instanceId"] == "po-17"), "{listed}");
     // Refusals name what is wrong and change nothing.
     let refused = samples(dir, &["rewind", &id]);
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("only failed instances can be rewound")
     );
-    let refused = samples(
-        dir,
-        &["raise-event", &id, "ApprovalEvent", "--data", "{oops"],
-    );
+    let refused = samples(dir, &["raise-event", &id, "ApprovalEvent", "--data", "{oops"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--data"));
 

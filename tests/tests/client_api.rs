@@ -55,10 +55,7 @@ async fn start_status_terminate_and_restart_by_id() {
     assert_eq!(status.output, json!(null));
     assert!(status.history.is_none());
 
-    let err = client
-        .start(Gated, Some("job-1"), "again")
-        .await
-        .unwrap_err();
+    let err = client.start(Gated, Some("job-1"), "again").await.unwrap_err();
     assert!(
         matches!(&err, DurableError::InstanceAlreadyExists { instance_id, status } if instance_id == "job-1" && *status == Running),
         "{err}"
@@ -69,32 +66,19 @@ async fn start_status_terminate_and_restart_by_id() {
         "a refused start changes nothing"
     );
 
-    let err = client
-        .wait_for_completion("job-1", Duration::from_millis(100))
-        .await
-        .unwrap_err();
+    let err = client.wait_for_completion("job-1", Duration::from_millis(100)).await.unwrap_err();
     assert!(matches!(err, DurableError::Timeout { .. }), "{err}");
 
-    client
-        .terminate("job-1", "operator said stop")
-        .await
-        .unwrap();
+    client.terminate("job-1", "operator said stop").await.unwrap();
     let status = client.wait_for_completion("job-1", TIMEOUT).await.unwrap();
     assert_eq!(status.runtime_status, Terminated);
     assert_eq!(status.output, json!("operator said stop"));
     let err = client.terminate("job-1", "again").await.unwrap_err();
-    assert!(
-        matches!(err, DurableError::InstanceFinished { .. }),
-        "{err}"
-    );
+    assert!(matches!(err, DurableError::InstanceFinished { .. }), "{err}");
 
     // The activity's late result is discarded: the instance stays terminated.
     GATE.add_permits(1);
-    let status = client
-        .get_status_with_history("job-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let status = client.get_status_with_history("job-1").await.unwrap().unwrap();
     assert_eq!(status.runtime_status, Terminated);
 
     // A finished id can be started again; it runs a new execution.
@@ -119,16 +103,10 @@ async fn raise_event_reaches_a_waiting_orchestrator() {
     let app = start_app(dir.path()).await;
     let client = app.client();
 
-    let id = client
-        .start(AwaitApproval, None, json!(null))
-        .await
-        .unwrap();
+    let id = client.start(AwaitApproval, None, json!(null)).await.unwrap();
     client.raise_event(&id, "Approval", true).await.unwrap();
     let status = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
-    assert_eq!(
-        (status.runtime_status, status.output),
-        (Completed, json!("approved"))
-    );
+    assert_eq!((status.runtime_status, status.output), (Completed, json!("approved")));
     let history = client.get_status_with_history(&id).await.unwrap().unwrap();
     let raised: Vec<_> = history
         .history
@@ -139,18 +117,9 @@ async fn raise_event_reaches_a_waiting_orchestrator() {
     assert_eq!(raised.len(), 1);
 
     let err = client.raise_event(&id, "Approval", true).await.unwrap_err();
-    assert!(
-        matches!(err, DurableError::InstanceFinished { .. }),
-        "{err}"
-    );
-    let err = client
-        .raise_event("nobody", "Approval", true)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, DurableError::InstanceNotFound { .. }),
-        "{err}"
-    );
+    assert!(matches!(err, DurableError::InstanceFinished { .. }), "{err}");
+    let err = client.raise_event("nobody", "Approval", true).await.unwrap_err();
+    assert!(matches!(err, DurableError::InstanceNotFound { .. }), "{err}");
     let err = client.raise_event(&id, "", true).await.unwrap_err();
     assert!(matches!(err, DurableError::InvalidEventName), "{err}");
     app.shutdown().await;

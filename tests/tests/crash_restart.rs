@@ -45,9 +45,7 @@ fn activity_starts(log: &Path) -> Vec<(String, String)> {
         .filter(|line| line.contains("activity started"))
         .filter_map(|line| {
             let field = |name: &str| {
-                line.split_whitespace()
-                    .find_map(|w| w.strip_prefix(name))
-                    .map(str::to_owned)
+                line.split_whitespace().find_map(|w| w.strip_prefix(name)).map(str::to_owned)
             };
             Some((field("instance_id=")?, field("task_scheduled_id=")?))
         })
@@ -81,9 +79,7 @@ async fn sigkill_mid_run_loses_nothing() {
     let mut first = serve(dir.path(), &first_log);
 
     let client = FunctionApp::new(HostConfig {
-        storage: StorageConfig::Sqlite {
-            path: dir.path().join("durable.db"),
-        },
+        storage: StorageConfig::Sqlite { path: dir.path().join("durable.db") },
         ..HostConfig::default()
     })
     .connect()
@@ -91,63 +87,42 @@ async fn sigkill_mid_run_loses_nothing() {
     .unwrap();
     for i in 0..INSTANCES {
         client
-            .start_new(
-                "E2_BackupSiteContent",
-                Some(&format!("backup-{i}")),
-                site.to_string_lossy(),
-            )
+            .start_new("E2_BackupSiteContent", Some(&format!("backup-{i}")), site.to_string_lossy())
             .await
             .unwrap();
     }
 
-    wait_for(
-        "activities to get going",
-        Duration::from_secs(60),
-        || async { (activity_starts(&first_log).len() >= KILL_AFTER_STARTS).then_some(()) },
-    )
+    wait_for("activities to get going", Duration::from_secs(60), || async {
+        (activity_starts(&first_log).len() >= KILL_AFTER_STARTS).then_some(())
+    })
     .await;
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
     let done_at_kill = completed_count(&client).await;
     println!("completed when killed: {done_at_kill}/{INSTANCES}");
-    assert!(
-        done_at_kill < INSTANCES,
-        "the kill came too late to test anything"
-    );
+    assert!(done_at_kill < INSTANCES, "the kill came too late to test anything");
 
     let second_log = dir.path().join("serve-2.log");
     let mut second = serve(dir.path(), &second_log);
-    wait_for(
-        "every instance to complete",
-        Duration::from_secs(120),
-        || async { (completed_count(&client).await == INSTANCES).then_some(()) },
-    )
+    wait_for("every instance to complete", Duration::from_secs(120), || async {
+        (completed_count(&client).await == INSTANCES).then_some(())
+    })
     .await;
     second.kill().unwrap();
     second.wait().unwrap();
 
     for i in 0..INSTANCES {
-        let status = client
-            .get_status(&format!("backup-{i}"))
-            .await
-            .unwrap()
-            .unwrap();
+        let status = client.get_status(&format!("backup-{i}")).await.unwrap().unwrap();
         assert_eq!(status.output, json!(expected_total), "backup-{i}");
     }
-    let backups: PathBuf = dir
-        .path()
-        .join("backups")
-        .join(site.strip_prefix("/").unwrap());
+    let backups: PathBuf = dir.path().join("backups").join(site.strip_prefix("/").unwrap());
     for i in 0..FILES {
         let copied = std::fs::metadata(backups.join(format!("file-{i:02}.txt"))).unwrap();
         assert_eq!(copied.len(), 1000 + i as u64 * 37);
     }
 
     let mut runs: HashMap<(String, String), usize> = HashMap::new();
-    for start in activity_starts(&first_log)
-        .into_iter()
-        .chain(activity_starts(&second_log))
-    {
+    for start in activity_starts(&first_log).into_iter().chain(activity_starts(&second_log)) {
         *runs.entry(start).or_default() += 1;
     }
     assert_eq!(runs.len(), INSTANCES * (1 + FILES), "every activity ran");

@@ -13,9 +13,7 @@ async fn second() {}
 async fn the_app_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let config = durable::app::HostConfig {
-        storage: durable::app::StorageConfig::Sqlite {
-            path: dir.path().join("durable.db"),
-        },
+        storage: durable::app::StorageConfig::Sqlite { path: dir.path().join("durable.db") },
         ..Default::default()
     };
     let err = FunctionApp::new(config).start().await.err().unwrap();
@@ -24,8 +22,5 @@ async fn the_app_refuses_to_start() {
         err.to_string(),
         "function name `Twice` is registered twice: by `duplicate_names::first` and by `duplicate_names::second`"
     );
-    assert!(
-        !dir.path().join("durable.db").exists(),
-        "nothing was created"
-    );
+    assert!(!dir.path().join("durable.db").exists(), "nothing was created");
 }

@@ -27,13 +27,8 @@ const WEBHOOK: &str = "/runtime/webhooks/durabletask";
 const HUB_QUERY: &str = "taskHub=TestHubName&connection=Storage";
 
 /// E1_HelloSequence's history as the status API shows it: calls folded into their answers.
-const HELLO_SEQUENCE_EVENTS: [&str; 5] = [
-    "ExecutionStarted",
-    "TaskCompleted",
-    "TaskCompleted",
-    "TaskCompleted",
-    "ExecutionCompleted",
-];
+const HELLO_SEQUENCE_EVENTS: [&str; 5] =
+    ["ExecutionStarted", "TaskCompleted", "TaskCompleted", "TaskCompleted", "ExecutionCompleted"];
 
 #[orchestration_trigger(name = "HttpApi_Echo")]
 async fn echo(
@@ -238,18 +233,8 @@ impl Host {
 
     /// How many `EventRaised` events the instance's history holds.
     async fn events_raised(&self, id: &str) -> usize {
-        let status = self
-            .client
-            .get_status_with_history(id)
-            .await
-            .unwrap()
-            .unwrap();
-        status
-            .history
-            .unwrap()
-            .iter()
-            .filter(|e| e.kind.type_name() == "EventRaised")
-            .count()
+        let status = self.client.get_status_with_history(id).await.unwrap().unwrap();
+        status.history.unwrap().iter().filter(|e| e.kind.type_name() == "EventRaised").count()
     }
 
     async fn stop(self) {
@@ -262,10 +247,7 @@ impl Host {
 fn ids(reply: &Reply) -> Vec<String> {
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     let mut ids: Vec<String> = match reply.json().as_array() {
-        Some(items) => items
-            .iter()
-            .map(|s| s["instanceId"].as_str().unwrap().to_owned())
-            .collect(),
+        Some(items) => items.iter().map(|s| s["instanceId"].as_str().unwrap().to_owned()).collect(),
         None => panic!("not an array: {reply:?}"),
     };
     ids.sort();
@@ -286,12 +268,8 @@ fn assert_azure_time(value: &Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_answers_202_with_the_management_urls() {
     let host = Host::start().await;
-    let reply = host
-        .post(
-            "/orchestrators/HttpApi_WaitGo/order-1",
-            r#"{"item":"book","qty":2}"#,
-        )
-        .await;
+    let reply =
+        host.post("/orchestrators/HttpApi_WaitGo/order-1", r#"{"item":"book","qty":2}"#).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
     let instance = host.url("/instances/order-1");
     let status_uri = format!("{instance}?{HUB_QUERY}");
@@ -312,9 +290,7 @@ async fn start_answers_202_with_the_management_urls() {
     assert_eq!(reply.header("Location"), Some(status_uri.as_str()));
     assert_eq!(reply.header("Retry-After"), Some("10"));
     assert!(
-        reply
-            .header("Content-Type")
-            .is_some_and(|t| t.starts_with("application/json")),
+        reply.header("Content-Type").is_some_and(|t| t.starts_with("application/json")),
         "{reply:?}"
     );
 
@@ -327,10 +303,7 @@ async fn start_answers_202_with_the_management_urls() {
     assert_eq!(followed.json()["instanceId"], "order-1");
 
     // Without an id in the path the host makes one.
-    let id = host
-        .post("/orchestrators/HttpApi_WaitGo", "[1, 2]")
-        .await
-        .id();
+    let id = host.post("/orchestrators/HttpApi_WaitGo", "[1, 2]").await.id();
     assert_ne!(id, "order-1");
     assert_eq!(host.status(&id).await.unwrap().input, json!([1, 2]));
     host.stop().await;
@@ -339,10 +312,7 @@ async fn start_answers_202_with_the_management_urls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_json_string_holding_json_stays_a_string() {
     let host = Host::start().await;
-    let id = host
-        .post("/orchestrators/HttpApi_Echo/wrapped", r#""{\"a\":1}""#)
-        .await
-        .id();
+    let id = host.post("/orchestrators/HttpApi_Echo/wrapped", r#""{\"a\":1}""#).await.id();
     let done = host.client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     assert_eq!(done.input, json!(r#"{"a":1}"#));
     assert_eq!(done.output, json!(r#"{"a":1}"#));
@@ -352,20 +322,13 @@ async fn a_json_string_holding_json_stays_a_string() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_with_a_timeout_answers_200_with_the_output() {
     let host = Host::start().await;
-    let reply = host
-        .post("/orchestrators/E1_HelloSequence?timeout=5", "")
-        .await;
+    let reply = host.post("/orchestrators/E1_HelloSequence?timeout=5", "").await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
-    assert_eq!(
-        reply.json(),
-        json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
-    );
+    assert_eq!(reply.json(), json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"]));
     assert_eq!(reply.header("Location"), None);
 
     // A failed instance answers with its status object, still 200, as Azure's sync start does.
-    let failed = host
-        .post("/orchestrators/HttpApi_Fails?timeout=5", "")
-        .await;
+    let failed = host.post("/orchestrators/HttpApi_Fails?timeout=5", "").await;
     assert_eq!(failed.status, StatusCode::OK, "{failed:?}");
     let body = failed.json();
     assert_eq!(body["runtimeStatus"], "Failed", "{body}");
@@ -376,8 +339,7 @@ async fn start_with_a_timeout_answers_200_with_the_output() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starting_a_running_id_again_is_409_and_leaves_it_alone() {
     let host = Host::start().await;
-    host.start_instance("HttpApi_WaitGo", "busy", json!("first"))
-        .await;
+    host.start_instance("HttpApi_WaitGo", "busy", json!("first")).await;
     host.wait_until("busy", Running).await;
     let before = host.instances().await;
 
@@ -396,31 +358,11 @@ async fn refused_starts_are_400_and_create_nothing() {
     let too_long = "x".repeat(300);
     let cases = [
         // (path, body, what ExceptionMessage names)
-        (
-            "/orchestrators/HttpApi_NoSuchThing/ghost".to_owned(),
-            "{}",
-            "HttpApi_NoSuchThing",
-        ),
-        (
-            "/orchestrators/HttpApi_Echo/ghost".to_owned(),
-            r#"{"item":"#,
-            "JSON",
-        ),
-        (
-            "/orchestrators/HttpApi_Echo/ghost".to_owned(),
-            "{'a': 1}",
-            "JSON",
-        ),
-        (
-            "/orchestrators/HttpApi_Echo/bad%2Fid".to_owned(),
-            "{}",
-            "bad/id",
-        ),
-        (
-            format!("/orchestrators/HttpApi_Echo/{too_long}"),
-            "{}",
-            "invalid instance id",
-        ),
+        ("/orchestrators/HttpApi_NoSuchThing/ghost".to_owned(), "{}", "HttpApi_NoSuchThing"),
+        ("/orchestrators/HttpApi_Echo/ghost".to_owned(), r#"{"item":"#, "JSON"),
+        ("/orchestrators/HttpApi_Echo/ghost".to_owned(), "{'a': 1}", "JSON"),
+        ("/orchestrators/HttpApi_Echo/bad%2Fid".to_owned(), "{}", "bad/id"),
+        (format!("/orchestrators/HttpApi_Echo/{too_long}"), "{}", "invalid instance id"),
     ];
     for (path, body, named) in cases {
         let reply = host.post(&path, body).await;
@@ -437,8 +379,7 @@ async fn refused_starts_are_400_and_create_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_of_a_running_instance_is_202_with_location() {
     let host = Host::start().await;
-    host.start_instance("HttpApi_WaitGo", "waiting", json!({"n": 1}))
-        .await;
+    host.start_instance("HttpApi_WaitGo", "waiting", json!({"n": 1})).await;
     host.wait_until("waiting", Running).await;
 
     let path = format!("/instances/waiting?{HUB_QUERY}&showInput=true");
@@ -456,23 +397,14 @@ async fn status_of_a_running_instance_is_202_with_location() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_of_a_completed_instance_is_200_with_azures_fields() {
     let host = Host::start().await;
-    host.start_instance("E1_HelloSequence", "hello", Value::Null)
-        .await;
-    host.client
-        .wait_for_completion("hello", TIMEOUT)
-        .await
-        .unwrap();
+    host.start_instance("E1_HelloSequence", "hello", Value::Null).await;
+    host.client.wait_for_completion("hello", TIMEOUT).await.unwrap();
 
     let reply = host.get("/instances/hello").await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     assert_eq!(reply.header("Location"), None);
     let body = reply.json();
-    let fields: BTreeSet<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let fields: BTreeSet<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         fields,
         BTreeSet::from([
@@ -491,10 +423,7 @@ async fn status_of_a_completed_instance_is_200_with_azures_fields() {
     assert_eq!(body["runtimeStatus"], "Completed");
     assert_eq!(body["input"], Value::Null);
     assert_eq!(body["customStatus"], Value::Null);
-    assert_eq!(
-        body["output"],
-        json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
-    );
+    assert_eq!(body["output"], json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"]));
     assert_azure_time(&body["createdTime"]);
     assert_azure_time(&body["lastUpdatedTime"]);
     host.stop().await;
@@ -503,12 +432,8 @@ async fn status_of_a_completed_instance_is_200_with_azures_fields() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn show_history_folds_calls_into_their_answers() {
     let host = Host::start().await;
-    host.start_instance("E1_HelloSequence", "hello", Value::Null)
-        .await;
-    host.client
-        .wait_for_completion("hello", TIMEOUT)
-        .await
-        .unwrap();
+    host.start_instance("E1_HelloSequence", "hello", Value::Null).await;
+    host.client.wait_for_completion("hello", TIMEOUT).await.unwrap();
 
     let completed_tasks = |body: &Value| -> Vec<Value> {
         body["historyEvents"]
@@ -520,10 +445,7 @@ async fn show_history_folds_calls_into_their_answers() {
             .collect()
     };
     for flag in ["true", "True"] {
-        let body = host
-            .get(&format!("/instances/hello?showHistory={flag}"))
-            .await
-            .json();
+        let body = host.get(&format!("/instances/hello?showHistory={flag}")).await.json();
         let types: Vec<&str> = body["historyEvents"]
             .as_array()
             .unwrap_or_else(|| panic!("no historyEvents: {body}"))
@@ -538,49 +460,24 @@ async fn show_history_folds_calls_into_their_answers() {
         }
     }
 
-    let body = host
-        .get("/instances/hello?showHistory=true&showHistoryOutput=true")
-        .await
-        .json();
-    let results: Vec<Value> = completed_tasks(&body)
-        .into_iter()
-        .map(|t| t["Result"].clone())
-        .collect();
-    assert_eq!(
-        results,
-        [
-            json!("Hello Tokyo!"),
-            json!("Hello Seattle!"),
-            json!("Hello London!")
-        ]
-    );
+    let body = host.get("/instances/hello?showHistory=true&showHistoryOutput=true").await.json();
+    let results: Vec<Value> =
+        completed_tasks(&body).into_iter().map(|t| t["Result"].clone()).collect();
+    assert_eq!(results, [json!("Hello Tokyo!"), json!("Hello Seattle!"), json!("Hello London!")]);
     // The plain status has no history.
-    assert!(
-        host.get("/instances/hello")
-            .await
-            .json()
-            .get("historyEvents")
-            .is_none()
-    );
+    assert!(host.get("/instances/hello").await.json().get("historyEvents").is_none());
     host.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn show_input_false_hides_the_input() {
     let host = Host::start().await;
-    host.start_instance("HttpApi_Echo", "secretive", json!({"card": "1234"}))
-        .await;
-    host.client
-        .wait_for_completion("secretive", TIMEOUT)
-        .await
-        .unwrap();
+    host.start_instance("HttpApi_Echo", "secretive", json!({"card": "1234"})).await;
+    host.client.wait_for_completion("secretive", TIMEOUT).await.unwrap();
 
     let shown = host.get("/instances/secretive").await.json();
     assert_eq!(shown["input"], json!({"card": "1234"}));
-    let hidden = host
-        .get("/instances/secretive?showInput=false")
-        .await
-        .json();
+    let hidden = host.get("/instances/secretive?showInput=false").await.json();
     assert_eq!(hidden["input"], Value::Null);
     assert_eq!(hidden["output"], json!({"card": "1234"}));
     host.stop().await;
@@ -589,17 +486,13 @@ async fn show_input_false_hides_the_input() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_instance_is_200_or_500_on_request() {
     let host = Host::start().await;
-    host.start_instance("HttpApi_Fails", "broken", Value::Null)
-        .await;
+    host.start_instance("HttpApi_Fails", "broken", Value::Null).await;
     host.wait_until("broken", Failed).await;
 
     for (query, expected) in [
         ("", StatusCode::OK),
         ("?returnInternalServerErrorOnFailure=false", StatusCode::OK),
-        (
-            "?returnInternalServerErrorOnFailure=true",
-            StatusCode::INTERNAL_SERVER_ERROR,
-        ),
+        ("?returnInternalServerErrorOnFailure=true", StatusCode::INTERNAL_SERVER_ERROR),
     ] {
         let reply = host.get(&format!("/instances/broken{query}")).await;
         assert_eq!(reply.status, expected, "{query}: {reply:?}");
@@ -614,10 +507,7 @@ async fn a_failed_instance_is_200_or_500_on_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_of_an_unknown_instance_is_404() {
     let host = Host::start().await;
-    let message = host
-        .get("/instances/nobody")
-        .await
-        .error(StatusCode::NOT_FOUND);
+    let message = host.get("/instances/nobody").await.error(StatusCode::NOT_FOUND);
     assert!(message.contains("nobody"), "{message}");
     host.stop().await;
 }
@@ -626,20 +516,14 @@ async fn status_of_an_unknown_instance_is_404() {
 async fn unparsable_query_values_are_400_naming_the_parameter() {
     let host = Host::start().await;
     host.start_instance("HttpApi_Echo", "done", json!(1)).await;
-    host.client
-        .wait_for_completion("done", TIMEOUT)
-        .await
-        .unwrap();
+    host.client.wait_for_completion("done", TIMEOUT).await.unwrap();
     let before = host.instances().await;
 
     for (path, parameter) in [
         ("/instances/done?showHistory=yes", "showHistory"),
         ("/instances/done?showInput=1", "showInput"),
         ("/instances?createdTimeFrom=yesterday", "createdTimeFrom"),
-        (
-            "/instances?createdTimeTo=2020-13-45T00:00:00Z",
-            "createdTimeTo",
-        ),
+        ("/instances?createdTimeTo=2020-13-45T00:00:00Z", "createdTimeTo"),
         ("/instances?runtimeStatus=Runing", "runtimeStatus"),
         ("/instances?top=0", "top"),
     ] {
@@ -661,17 +545,14 @@ async fn unparsable_query_values_are_400_naming_the_parameter() {
 async fn list_filters_by_status_prefix_and_creation_time() {
     let host = Host::start().await;
     for id in ["done-a", "done-b"] {
-        host.start_instance("HttpApi_Echo", id, json!({"id": id}))
-            .await;
+        host.start_instance("HttpApi_Echo", id, json!({"id": id})).await;
         host.client.wait_for_completion(id, TIMEOUT).await.unwrap();
     }
     for id in ["wait-a", "wait-b"] {
-        host.start_instance("HttpApi_WaitGo", id, json!({"id": id}))
-            .await;
+        host.start_instance("HttpApi_WaitGo", id, json!({"id": id})).await;
         host.wait_until(id, Running).await;
     }
-    host.start_instance("HttpApi_Fails", "fail-a", Value::Null)
-        .await;
+    host.start_instance("HttpApi_Fails", "fail-a", Value::Null).await;
     host.wait_until("fail-a", Failed).await;
     let all = ["done-a", "done-b", "fail-a", "wait-a", "wait-b"];
 
@@ -681,15 +562,9 @@ async fn list_filters_by_status_prefix_and_creation_time() {
         assert_eq!(reply.header("x-ms-continuation-token"), Some(""), "{path}");
     }
     for (query, expected) in [
-        (
-            "runtimeStatus=Completed,Running",
-            &["done-a", "done-b", "wait-a", "wait-b"][..],
-        ),
+        ("runtimeStatus=Completed,Running", &["done-a", "done-b", "wait-a", "wait-b"][..]),
         ("runtimeStatus=Completed", &["done-a", "done-b"]),
-        (
-            "runtimeStatus=Failed&runtimeStatus=Running",
-            &["fail-a", "wait-a", "wait-b"],
-        ),
+        ("runtimeStatus=Failed&runtimeStatus=Running", &["fail-a", "wait-a", "wait-b"]),
         ("instanceIdPrefix=wait-", &["wait-a", "wait-b"]),
         ("instanceIdPrefix=done-&runtimeStatus=Running", &[]),
         ("createdTimeFrom=2020-01-01T00:00:00.000000Z", &all),
@@ -701,22 +576,14 @@ async fn list_filters_by_status_prefix_and_creation_time() {
     }
 
     let inputs = |reply: Reply| -> Vec<Value> {
-        let mut inputs: Vec<Value> = reply
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["input"].clone())
-            .collect();
+        let mut inputs: Vec<Value> =
+            reply.json().as_array().unwrap().iter().map(|s| s["input"].clone()).collect();
         inputs.sort_by_key(Value::to_string);
         inputs
     };
     let shown = inputs(host.get("/instances?instanceIdPrefix=done-").await);
     assert_eq!(shown, [json!({"id": "done-a"}), json!({"id": "done-b"})]);
-    let hidden = inputs(
-        host.get("/instances?instanceIdPrefix=done-&showInput=false")
-            .await,
-    );
+    let hidden = inputs(host.get("/instances?instanceIdPrefix=done-&showInput=false").await);
     assert_eq!(hidden, [Value::Null, Value::Null]);
     host.stop().await;
 }
@@ -761,12 +628,8 @@ async fn list_pages_follow_the_continuation_token() {
 async fn purging_one_instance() {
     let host = Host::start().await;
     host.start_instance("HttpApi_Echo", "old", json!(1)).await;
-    host.client
-        .wait_for_completion("old", TIMEOUT)
-        .await
-        .unwrap();
-    host.start_instance("HttpApi_WaitGo", "live", json!(2))
-        .await;
+    host.client.wait_for_completion("old", TIMEOUT).await.unwrap();
+    host.start_instance("HttpApi_WaitGo", "live", json!(2)).await;
     host.wait_until("live", Running).await;
 
     let reply = host.delete(&format!("/instances/old?{HUB_QUERY}")).await;
@@ -774,14 +637,9 @@ async fn purging_one_instance() {
     assert_eq!(reply.json(), json!({"instancesDeleted": 1}));
     assert!(host.status("old").await.is_none());
 
-    host.delete("/instances/old")
-        .await
-        .error(StatusCode::NOT_FOUND);
+    host.delete("/instances/old").await.error(StatusCode::NOT_FOUND);
     let before = host.instances().await;
-    let message = host
-        .delete("/instances/live")
-        .await
-        .error(StatusCode::PRECONDITION_FAILED);
+    let message = host.delete("/instances/live").await.error(StatusCode::PRECONDITION_FAILED);
     assert!(message.contains("live"), "{message}");
     assert_eq!(host.instances().await, before);
     assert_eq!(host.status("live").await.unwrap().runtime_status, Running);
@@ -795,11 +653,9 @@ async fn purging_by_filter() {
         host.start_instance("HttpApi_Echo", id, json!(id)).await;
         host.client.wait_for_completion(id, TIMEOUT).await.unwrap();
     }
-    host.start_instance("HttpApi_Fails", "failed", Value::Null)
-        .await;
+    host.start_instance("HttpApi_Fails", "failed", Value::Null).await;
     host.wait_until("failed", Failed).await;
-    host.start_instance("HttpApi_WaitGo", "live", Value::Null)
-        .await;
+    host.start_instance("HttpApi_WaitGo", "live", Value::Null).await;
     host.wait_until("live", Running).await;
 
     let before = host.instances().await;
@@ -824,23 +680,13 @@ async fn purging_by_filter() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raised_event_data_reaches_the_orchestrator() {
     let host = Host::start().await;
-    host.start_instance("HttpApi_WaitGo", "listener", Value::Null)
-        .await;
+    host.start_instance("HttpApi_WaitGo", "listener", Value::Null).await;
     host.wait_until("listener", Running).await;
 
     // A JSON string holding JSON arrives as that string.
-    let reply = host
-        .post(
-            "/instances/listener/raiseEvent/Go",
-            r#""{\"approved\":true}""#,
-        )
-        .await;
+    let reply = host.post("/instances/listener/raiseEvent/Go", r#""{\"approved\":true}""#).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
-    let done = host
-        .client
-        .wait_for_completion("listener", TIMEOUT)
-        .await
-        .unwrap();
+    let done = host.client.wait_for_completion("listener", TIMEOUT).await.unwrap();
     assert_eq!(done.runtime_status, Completed);
     assert_eq!(done.output, json!(r#"{"approved":true}"#));
     assert_eq!(host.events_raised("listener").await, 1);
@@ -850,17 +696,12 @@ async fn raised_event_data_reaches_the_orchestrator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_events_are_not_delivered() {
     let host = Host::start().await;
-    host.start_instance("HttpApi_WaitGo", "listener", Value::Null)
-        .await;
+    host.start_instance("HttpApi_WaitGo", "listener", Value::Null).await;
     host.wait_until("listener", Running).await;
     let go = "/instances/listener/raiseEvent/Go";
 
-    host.post("/instances/nobody/raiseEvent/Go", "1")
-        .await
-        .error(StatusCode::NOT_FOUND);
-    host.post(go, r#"{"approved":"#)
-        .await
-        .error(StatusCode::BAD_REQUEST);
+    host.post("/instances/nobody/raiseEvent/Go", "1").await.error(StatusCode::NOT_FOUND);
+    host.post(go, r#"{"approved":"#).await.error(StatusCode::BAD_REQUEST);
     let xml = host
         .http
         .post(host.url(go))
@@ -873,11 +714,7 @@ async fn refused_events_are_not_delivered() {
     // The instance still waits, and the first event it receives is the accepted one.
     let reply = host.post(go, r#"{"accepted":true}"#).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
-    let done = host
-        .client
-        .wait_for_completion("listener", TIMEOUT)
-        .await
-        .unwrap();
+    let done = host.client.wait_for_completion("listener", TIMEOUT).await.unwrap();
     assert_eq!(done.output, json!({"accepted": true}));
     assert_eq!(host.events_raised("listener").await, 1);
 
@@ -893,42 +730,25 @@ async fn refused_events_are_not_delivered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suspend_resume_and_terminate_take_effect() {
     let host = Host::start().await;
-    host.start_instance("HttpApi_WaitGo", "job", Value::Null)
-        .await;
+    host.start_instance("HttpApi_WaitGo", "job", Value::Null).await;
     host.wait_until("job", Running).await;
 
     let accepted = |reply: Reply| assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
-    accepted(
-        host.post("/instances/job/suspend?reason=maintenance", "")
-            .await,
-    );
+    accepted(host.post("/instances/job/suspend?reason=maintenance", "").await);
     host.wait_until("job", Suspended).await;
-    host.post("/instances/job/suspend?reason=again", "")
-        .await
-        .error(StatusCode::CONFLICT);
+    host.post("/instances/job/suspend?reason=again", "").await.error(StatusCode::CONFLICT);
 
     accepted(host.post("/instances/job/resume?reason=done", "").await);
     host.wait_until("job", Running).await;
-    host.post("/instances/job/resume?reason=again", "")
-        .await
-        .error(StatusCode::CONFLICT);
+    host.post("/instances/job/resume?reason=again", "").await.error(StatusCode::CONFLICT);
 
-    accepted(
-        host.post("/instances/job/terminate?reason=no%20longer%20needed", "")
-            .await,
-    );
+    accepted(host.post("/instances/job/terminate?reason=no%20longer%20needed", "").await);
     let terminated = host.wait_until("job", Terminated).await;
     assert_eq!(terminated.output, json!("no longer needed"));
 
     let before = host.instances().await;
-    for operation in [
-        "terminate?reason=again",
-        "suspend?reason=x",
-        "resume?reason=x",
-    ] {
-        host.post(&format!("/instances/job/{operation}"), "")
-            .await
-            .error(StatusCode::GONE);
+    for operation in ["terminate?reason=again", "suspend?reason=x", "resume?reason=x"] {
+        host.post(&format!("/instances/job/{operation}"), "").await.error(StatusCode::GONE);
     }
     assert_eq!(host.instances().await, before);
     host.stop().await;
@@ -959,25 +779,16 @@ async fn operations_on_an_unknown_instance_are_404() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rewind_reruns_a_failed_instance_only() {
     let host = Host::start().await;
-    host.start_instance("HttpApi_WaitGo", "steady", Value::Null)
-        .await;
+    host.start_instance("HttpApi_WaitGo", "steady", Value::Null).await;
     host.wait_until("steady", Running).await;
-    host.start_instance("HttpApi_Flaky", "flaky", Value::Null)
-        .await;
+    host.start_instance("HttpApi_Flaky", "flaky", Value::Null).await;
     host.wait_until("flaky", Failed).await;
 
     let before = host.instances().await;
-    host.post("/instances/steady/rewind?reason=why", "")
-        .await
-        .error(StatusCode::GONE);
+    host.post("/instances/steady/rewind?reason=why", "").await.error(StatusCode::GONE);
     assert_eq!(host.instances().await, before);
 
-    let reply = host
-        .post(
-            "/instances/flaky/rewind?reason=the%20activity%20is%20fixed",
-            "",
-        )
-        .await;
+    let reply = host.post("/instances/flaky/rewind?reason=the%20activity%20is%20fixed", "").await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
     let done = host.wait_until("flaky", Completed).await;
     assert_eq!(done.output, json!("Hello Tokyo!"));
@@ -987,9 +798,7 @@ async fn rewind_reruns_a_failed_instance_only() {
 /// Waits until `id` has completed its `run`-th run of `HttpApi_Counted`.
 async fn completed_run(host: &Host, id: &str, run: u64) -> DurableOrchestrationStatus {
     wait_for(&format!("{id} to complete run {run}"), TIMEOUT, || async {
-        host.status(id)
-            .await
-            .filter(|s| s.runtime_status == Completed && s.output["run"] == run)
+        host.status(id).await.filter(|s| s.runtime_status == Completed && s.output["run"] == run)
     })
     .await
 }
@@ -998,20 +807,10 @@ async fn completed_run(host: &Host, id: &str, run: u64) -> DurableOrchestrationS
 async fn restart_runs_a_finished_instance_again() {
     let host = Host::start().await;
     let input = json!({"order": 7});
-    host.start_instance("HttpApi_Counted", "counted", input.clone())
-        .await;
-    let first = host
-        .client
-        .wait_for_completion("counted", TIMEOUT)
-        .await
-        .unwrap();
+    host.start_instance("HttpApi_Counted", "counted", input.clone()).await;
+    let first = host.client.wait_for_completion("counted", TIMEOUT).await.unwrap();
     let run = first.output["run"].as_u64().unwrap();
-    let reply = host
-        .post(
-            "/instances/counted/restart?restartWithNewInstanceId=false",
-            "",
-        )
-        .await;
+    let reply = host.post("/instances/counted/restart?restartWithNewInstanceId=false", "").await;
     assert_eq!(reply.id(), "counted");
     assert_eq!(reply.header("Retry-After"), Some("10"));
     let again = completed_run(&host, "counted", run + 1).await;
@@ -1022,11 +821,7 @@ async fn restart_runs_a_finished_instance_again() {
     assert_ne!(new_id, "counted");
     let status_uri = format!("{}?{HUB_QUERY}", host.url(&format!("/instances/{new_id}")));
     assert_eq!(reply.header("Location"), Some(status_uri.as_str()));
-    let restarted = host
-        .client
-        .wait_for_completion(&new_id, TIMEOUT)
-        .await
-        .unwrap();
+    let restarted = host.client.wait_for_completion(&new_id, TIMEOUT).await.unwrap();
     assert_eq!(restarted.output, json!({"input": input, "run": run + 2}));
     assert_eq!(host.status("counted").await.unwrap().output["run"], run + 1);
     host.stop().await;
@@ -1037,9 +832,7 @@ async fn restart_runs_a_finished_instance_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_methods_are_405_and_unknown_paths_404() {
     let host = Host::start().await;
-    host.get("/orchestrators/E1_HelloSequence")
-        .await
-        .error(StatusCode::METHOD_NOT_ALLOWED);
+    host.get("/orchestrators/E1_HelloSequence").await.error(StatusCode::METHOD_NOT_ALLOWED);
     for path in [
         "/nope",
         "/runtime/webhooks/durabletask/nope",
@@ -1062,14 +855,8 @@ async fn a_body_over_the_limit_is_413() {
         .error(StatusCode::PAYLOAD_TOO_LARGE);
     assert!(host.instances().await.is_empty());
 
-    let id = host
-        .post("/orchestrators/HttpApi_Echo/fits", &body(1000))
-        .await
-        .id();
-    assert_eq!(
-        host.status(&id).await.unwrap().input,
-        json!("x".repeat(998))
-    );
+    let id = host.post("/orchestrators/HttpApi_Echo/fits", &body(1000)).await.id();
+    assert_eq!(host.status(&id).await.unwrap().input, json!("x".repeat(998)));
     host.stop().await;
 }
 
@@ -1081,12 +868,9 @@ async fn another_task_hub_is_400() {
         .await
         .error(StatusCode::BAD_REQUEST);
     assert!(message.contains("OtherHub"), "{message}");
-    host.post(
-        "/orchestrators/HttpApi_Echo/elsewhere?taskHub=OtherHub",
-        "1",
-    )
-    .await
-    .error(StatusCode::BAD_REQUEST);
+    host.post("/orchestrators/HttpApi_Echo/elsewhere?taskHub=OtherHub", "1")
+        .await
+        .error(StatusCode::BAD_REQUEST);
     assert!(host.instances().await.is_empty());
     host.stop().await;
 }

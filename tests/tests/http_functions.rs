@@ -99,24 +99,17 @@ async fn http_start_answers_202_with_urls_that_lead_to_the_output() {
         "{location}"
     );
 
-    let output = wait_for(
-        "the status URL to report completion",
-        Duration::from_secs(10),
-        || {
-            let (http, location) = (&http, &location);
-            async move {
-                let response = http.get(location).send().await.ok()?;
-                (response.status() == 200).then_some(())?;
-                Some(body(response).await)
-            }
-        },
-    )
+    let output = wait_for("the status URL to report completion", Duration::from_secs(10), || {
+        let (http, location) = (&http, &location);
+        async move {
+            let response = http.get(location).send().await.ok()?;
+            (response.status() == 200).then_some(())?;
+            Some(body(response).await)
+        }
+    })
     .await;
     assert_eq!(output["runtimeStatus"], "Completed");
-    assert_eq!(
-        output["output"],
-        json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
-    );
+    assert_eq!(output["output"], json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"]));
     app.shutdown().await;
 }
 
@@ -127,17 +120,12 @@ async fn http_sync_start_waits_for_the_output_or_answers_202_after_the_timeout()
     let http = reqwest::Client::new();
 
     let done = http
-        .post(format!(
-            "http://{addr}/api/orchestrators/E1_HelloSequence/wait?timeout=10"
-        ))
+        .post(format!("http://{addr}/api/orchestrators/E1_HelloSequence/wait?timeout=10"))
         .send()
         .await
         .unwrap();
     assert_eq!(done.status(), 200);
-    assert_eq!(
-        body(done).await,
-        json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
-    );
+    assert_eq!(body(done).await, json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"]));
 
     // The approval workflow waits for a human: the wait times out with the check-status 202.
     let waiting = http
@@ -155,9 +143,7 @@ async fn http_sync_start_waits_for_the_output_or_answers_202_after_the_timeout()
     assert!(!status.runtime_status.is_terminal());
 
     let bad = http
-        .post(format!(
-            "http://{addr}/api/orchestrators/E1_HelloSequence/wait?timeout=soon"
-        ))
+        .post(format!("http://{addr}/api/orchestrators/E1_HelloSequence/wait?timeout=soon"))
         .send()
         .await
         .unwrap();
@@ -173,19 +159,9 @@ async fn bad_requests_get_json_errors_and_start_nothing() {
     let start = format!("http://{addr}/api/orchestrators/E1_HelloSequence");
 
     let cases = [
-        (
-            http.post(format!(
-                "http://{addr}/api/orchestrators/NoSuchOrchestrator"
-            )),
-            404,
-        ),
+        (http.post(format!("http://{addr}/api/orchestrators/NoSuchOrchestrator")), 404),
         (http.post(&start).body("{not json"), 400),
-        (
-            http.post(&start)
-                .header("content-type", "application/xml")
-                .body("<a/>"),
-            415,
-        ),
+        (http.post(&start).header("content-type", "application/xml").body("<a/>"), 415),
         (http.get(&start), 405),
         (http.post(format!("http://{addr}/api/no/such/route")), 404),
     ];
@@ -196,11 +172,7 @@ async fn bad_requests_get_json_errors_and_start_nothing() {
         assert!(error["Message"].is_string(), "{error}");
         assert!(error["ExceptionMessage"].is_string(), "{error}");
     }
-    let listed = app
-        .client()
-        .list_instances(&Default::default())
-        .await
-        .unwrap();
+    let listed = app.client().list_instances(&Default::default()).await.unwrap();
     assert!(listed.durable_orchestration_state.is_empty());
     app.shutdown().await;
 }
@@ -225,25 +197,12 @@ async fn route_parameters_query_headers_and_body_reach_the_function() {
         json!({"id": 42, "tag": "blue", "q": "a b", "header": "t", "method": "PUT", "body": {"n": 1}})
     );
 
-    let untagged = http
-        .get(format!("http://{addr}/api/items/7"))
-        .send()
-        .await
-        .unwrap();
+    let untagged = http.get(format!("http://{addr}/api/items/7")).send().await.unwrap();
     assert_eq!(body(untagged).await["tag"], Value::Null);
 
-    let not_a_number = http
-        .get(format!("http://{addr}/api/items/seven"))
-        .send()
-        .await
-        .unwrap();
+    let not_a_number = http.get(format!("http://{addr}/api/items/seven")).send().await.unwrap();
     assert_eq!(not_a_number.status(), 400);
-    assert!(
-        body(not_a_number).await["ExceptionMessage"]
-            .as_str()
-            .unwrap()
-            .contains("`id`")
-    );
+    assert!(body(not_a_number).await["ExceptionMessage"].as_str().unwrap().contains("`id`"));
     app.shutdown().await;
 }
 
@@ -253,34 +212,14 @@ async fn panics_and_errors_are_500s_and_the_host_keeps_serving() {
     let (app, addr) = serving(dir.path(), false).await;
     let http = reqwest::Client::new();
 
-    let panicked = http
-        .get(format!("http://{addr}/api/explodes"))
-        .send()
-        .await
-        .unwrap();
+    let panicked = http.get(format!("http://{addr}/api/explodes")).send().await.unwrap();
     assert_eq!(panicked.status(), 500);
-    assert!(
-        body(panicked).await["ExceptionMessage"]
-            .as_str()
-            .unwrap()
-            .contains("boom")
-    );
-    let failed = http
-        .get(format!("http://{addr}/api/fails"))
-        .send()
-        .await
-        .unwrap();
+    assert!(body(panicked).await["ExceptionMessage"].as_str().unwrap().contains("boom"));
+    let failed = http.get(format!("http://{addr}/api/fails")).send().await.unwrap();
     assert_eq!(failed.status(), 500);
-    assert_eq!(
-        body(failed).await["ExceptionMessage"],
-        "the database is down"
-    );
+    assert_eq!(body(failed).await["ExceptionMessage"], "the database is down");
 
-    let still = http
-        .get(format!("http://{addr}/api/items/1"))
-        .send()
-        .await
-        .unwrap();
+    let still = http.get(format!("http://{addr}/api/items/1")).send().await.unwrap();
     assert_eq!(still.status(), 200);
     app.shutdown().await;
 }
@@ -307,16 +246,9 @@ async fn auth_levels_take_their_keys() {
     assert_eq!(status("admin-only", Some("function-key")).await, 401);
     assert_eq!(status("admin-only", Some("master-key")).await, 200);
 
-    let unauthorized = http
-        .get(format!("http://{addr}/api/guarded"))
-        .send()
-        .await
-        .unwrap();
+    let unauthorized = http.get(format!("http://{addr}/api/guarded")).send().await.unwrap();
     assert!(
-        body(unauthorized).await["ExceptionMessage"]
-            .as_str()
-            .unwrap()
-            .contains("x-functions-key")
+        body(unauthorized).await["ExceptionMessage"].as_str().unwrap().contains("x-functions-key")
     );
     app.shutdown().await;
 }
@@ -354,18 +286,13 @@ async fn the_sample_app_serves_http_start_to_curl_style_requests() {
 
     let http = reqwest::Client::new();
     let done = http
-        .post(format!(
-            "{origin}/api/orchestrators/E1_HelloSequence/wait?timeout=20"
-        ))
+        .post(format!("{origin}/api/orchestrators/E1_HelloSequence/wait?timeout=20"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body("\"ignored input\"")
         .send()
         .await
         .unwrap();
     assert_eq!(done.status(), 200);
-    assert_eq!(
-        body(done).await,
-        json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
-    );
+    assert_eq!(body(done).await, json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"]));
     child.kill().await.unwrap();
 }

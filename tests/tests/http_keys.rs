@@ -51,10 +51,7 @@ impl Reply {
     fn assert_unauthorized(&self) {
         assert_eq!(self.status, StatusCode::UNAUTHORIZED, "{self:?}");
         let body = self.json();
-        assert!(
-            body["Message"].is_string() && body["ExceptionMessage"].is_string(),
-            "{self:?}"
-        );
+        assert!(body["Message"].is_string() && body["ExceptionMessage"].is_string(), "{self:?}");
     }
 }
 
@@ -64,10 +61,7 @@ async fn request(method: &str, addr: SocketAddr, url: &str, key: Key<'_>) -> Rep
     let mut url = if url.starts_with("http") {
         url.to_owned()
     } else {
-        format!(
-            "http://127.0.0.1:{}/runtime/webhooks/durabletask{url}",
-            addr.port()
-        )
+        format!("http://127.0.0.1:{}/runtime/webhooks/durabletask{url}", addr.port())
     };
     if let Key::Code(code) = key {
         // The test keys need no escaping.
@@ -81,10 +75,7 @@ async fn request(method: &str, addr: SocketAddr, url: &str, key: Key<'_>) -> Rep
         builder = builder.header("x-functions-key", key);
     }
     let response = builder.send().await.unwrap();
-    Reply {
-        status: response.status(),
-        text: response.text().await.unwrap(),
-    }
+    Reply { status: response.status(), text: response.text().await.unwrap() }
 }
 
 async fn get(addr: SocketAddr, url: &str, key: Key<'_>) -> Reply {
@@ -132,23 +123,13 @@ async fn the_management_api_takes_the_system_or_the_master_key() {
         Key::Code(""),
     ] {
         get(addr, "/instances", key).await.assert_unauthorized();
-        request("POST", addr, "/orchestrators/E1_HelloSequence", key)
-            .await
-            .assert_unauthorized();
+        request("POST", addr, "/orchestrators/E1_HelloSequence", key).await.assert_unauthorized();
     }
     let client = app.client();
     let nothing = client.list_instances(&Default::default()).await.unwrap();
-    assert!(
-        nothing.durable_orchestration_state.is_empty(),
-        "a refused start created an instance"
-    );
+    assert!(nothing.durable_orchestration_state.is_empty(), "a refused start created an instance");
 
-    for key in [
-        Key::Code(SYSTEM),
-        Key::Header(SYSTEM),
-        Key::Code(MASTER),
-        Key::Header(MASTER),
-    ] {
+    for key in [Key::Code(SYSTEM), Key::Header(SYSTEM), Key::Code(MASTER), Key::Header(MASTER)] {
         let reply = get(addr, "/instances", key).await;
         assert_eq!(reply.status, StatusCode::OK, "{key:?}: {reply:?}");
     }
@@ -160,13 +141,7 @@ async fn check_status_urls_carry_the_system_key() {
     let dir = tempfile::tempdir().unwrap();
     let (app, addr) = start(dir.path(), fixed_keys).await;
 
-    let reply = request(
-        "POST",
-        addr,
-        "/orchestrators/E1_HelloSequence",
-        Key::Header(MASTER),
-    )
-    .await;
+    let reply = request("POST", addr, "/orchestrators/E1_HelloSequence", Key::Header(MASTER)).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
     let body = reply.json();
     let suffix = format!("taskHub=TestHubName&connection=Storage&code={SYSTEM}");
@@ -198,9 +173,7 @@ async fn check_status_urls_carry_the_system_key() {
 /// The configuration of an app on a fresh store in `dir` listening on every interface.
 fn public_config(dir: &Path) -> HostConfig {
     let mut config = HostConfig {
-        storage: StorageConfig::Sqlite {
-            path: dir.join("durable.db"),
-        },
+        storage: StorageConfig::Sqlite { path: dir.join("durable.db") },
         ..HostConfig::default()
     };
     config.http.listen = Some("0.0.0.0:0".parse().unwrap());
@@ -233,9 +206,7 @@ async fn listening_beyond_loopback_requires_keys() {
     };
     let addr = app.http_addr().unwrap();
     assert!(addr.ip().is_unspecified(), "{addr}");
-    get(addr, "/instances", Key::None)
-        .await
-        .assert_unauthorized();
+    get(addr, "/instances", Key::None).await.assert_unauthorized();
     let reply = get(addr, "/instances", Key::Code(MASTER)).await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     app.shutdown().await;
@@ -258,12 +229,8 @@ async fn generated_keys_are_kept_owner_only_and_reused() {
     let [master, system, function] = read_keys_file(&keys_file);
     assert!(master != system && system != function && master != function);
 
-    get(addr, "/instances", Key::None)
-        .await
-        .assert_unauthorized();
-    get(addr, "/instances", Key::Code(&function))
-        .await
-        .assert_unauthorized();
+    get(addr, "/instances", Key::None).await.assert_unauthorized();
+    get(addr, "/instances", Key::Code(&function)).await.assert_unauthorized();
     for key in [Key::Code(&system), Key::Header(&system), Key::Code(&master)] {
         let reply = get(addr, "/instances", key).await;
         assert_eq!(reply.status, StatusCode::OK, "{key:?}: {reply:?}");
@@ -274,9 +241,7 @@ async fn generated_keys_are_kept_owner_only_and_reused() {
     assert_eq!(std::fs::read_to_string(&keys_file).unwrap(), written);
     let reply = get(addr, "/instances", Key::Header(&system)).await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
-    get(addr, "/instances", Key::None)
-        .await
-        .assert_unauthorized();
+    get(addr, "/instances", Key::None).await.assert_unauthorized();
     app.shutdown().await;
 }
 
@@ -324,50 +289,27 @@ async fn keys_never_appear_in_the_logs() {
     let keys = read_keys_file(&dir.path().join("keys.json"));
     let [master, system, function] = &keys;
 
-    let reply = request(
-        "POST",
-        addr,
-        "/orchestrators/E1_HelloSequence",
-        Key::Code(system),
-    )
-    .await;
+    let reply = request("POST", addr, "/orchestrators/E1_HelloSequence", Key::Code(system)).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
-    let status_url = reply.json()["statusQueryGetUri"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let status_url = reply.json()["statusQueryGetUri"].as_str().unwrap().to_owned();
     wait_for("the instance to complete", TIMEOUT, || async {
         (get(addr, &status_url, Key::None).await.status == StatusCode::OK).then_some(())
     })
     .await;
-    let unknown = request(
-        "POST",
-        addr,
-        "/instances/nobody/terminate",
-        Key::Code(system),
-    )
-    .await;
+    let unknown = request("POST", addr, "/instances/nobody/terminate", Key::Code(system)).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{unknown:?}");
     let listed = get(addr, "/instances?showInput=maybe", Key::Header(master)).await;
     assert_eq!(listed.status, StatusCode::BAD_REQUEST, "{listed:?}");
-    get(addr, "/instances", Key::Code(function))
-        .await
-        .assert_unauthorized();
+    get(addr, "/instances", Key::Code(function)).await.assert_unauthorized();
     let url = format!("http://127.0.0.1:{}/api/nothing-here", addr.port());
     let missing = get(addr, &url, Key::Code(function)).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND, "{missing:?}");
     app.shutdown().await;
 
     let logs = sink.text();
-    assert!(
-        logs.contains("generated function keys"),
-        "the logs were not captured: {logs}"
-    );
+    assert!(logs.contains("generated function keys"), "the logs were not captured: {logs}");
     for key in &keys {
-        let leaks: Vec<&str> = logs
-            .lines()
-            .filter(|line| line.contains(key.as_str()))
-            .collect();
+        let leaks: Vec<&str> = logs.lines().filter(|line| line.contains(key.as_str())).collect();
         assert!(leaks.is_empty(), "a key is logged: {leaks:#?}");
     }
 }

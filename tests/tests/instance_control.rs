@@ -54,12 +54,8 @@ async fn fragile(
     context: DurableOrchestrationContext,
     key: String,
 ) -> Result<Vec<String>, FunctionFailed> {
-    let first: String = context
-        .call_activity("Ctl_FailOnce", format!("{key}-a"))
-        .await?;
-    let second: String = context
-        .call_activity("Ctl_FailOnce", format!("{key}-b"))
-        .await?;
+    let first: String = context.call_activity("Ctl_FailOnce", format!("{key}-a")).await?;
+    let second: String = context.call_activity("Ctl_FailOnce", format!("{key}-b")).await?;
     Ok(vec![first, second])
 }
 
@@ -68,9 +64,7 @@ async fn fragile_parent(
     context: DurableOrchestrationContext,
     key: String,
 ) -> Result<Vec<String>, FunctionFailed> {
-    context
-        .call_sub_orchestrator("Ctl_Fragile", Some(&format!("{key}-child")), key)
-        .await
+    context.call_sub_orchestrator("Ctl_Fragile", Some(&format!("{key}-child")), key).await
 }
 
 /// Fails the first `n` calls for a key, then succeeds.
@@ -81,11 +75,7 @@ fn fail_times(input: (String, u32)) -> Result<u32, String> {
     let mut calls = CALLS.lock().unwrap();
     let n = calls.entry(key).or_default();
     *n += 1;
-    if *n <= fails {
-        Err(format!("call {n} failed"))
-    } else {
-        Ok(*n)
-    }
+    if *n <= fails { Err(format!("call {n} failed")) } else { Ok(*n) }
 }
 
 #[orchestration_trigger(name = "Ctl_RetriesExhausted")]
@@ -94,9 +84,7 @@ async fn retries_exhausted(
     key: String,
 ) -> Result<u32, FunctionFailed> {
     let retry = RetryOptions::new(Duration::from_millis(10), 2);
-    context
-        .call_activity_with_retry("Ctl_FailTimes", retry, (key, 2))
-        .await
+    context.call_activity_with_retry("Ctl_FailTimes", retry, (key, 2)).await
 }
 
 static SLOW_RELEASED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -130,9 +118,7 @@ async fn own_error(_context: DurableOrchestrationContext) -> Result<(), String> 
 #[orchestration_trigger(name = "Ctl_Version")]
 async fn version(context: DurableOrchestrationContext) -> Result<Vec<String>, FunctionFailed> {
     let child: Vec<String> = if context.parent_instance_id().is_none() {
-        context
-            .call_sub_orchestrator("Ctl_Version", None, ())
-            .await?
+        context.call_sub_orchestrator("Ctl_Version", None, ()).await?
     } else {
         Vec::new()
     };
@@ -182,10 +168,7 @@ async fn continue_as_new_restarts_history_with_the_new_input() {
     assert_eq!(done.input, json!(5));
     // Only the last execution's history is kept.
     let done = client.get_status_with_history(&id).await.unwrap().unwrap();
-    assert_eq!(
-        event_types(&done),
-        ["ExecutionStarted", "ExecutionCompleted"]
-    );
+    assert_eq!(event_types(&done), ["ExecutionStarted", "ExecutionCompleted"]);
     app.shutdown().await;
 }
 
@@ -196,10 +179,8 @@ async fn suspended_events_wait_for_resume_and_are_carried_across_continue_as_new
     let client = app.client();
 
     for preserve in [true, false] {
-        let id = client
-            .start_new("Ctl_Collector", None, (Vec::<i64>::new(), preserve))
-            .await
-            .unwrap();
+        let id =
+            client.start_new("Ctl_Collector", None, (Vec::<i64>::new(), preserve)).await.unwrap();
         client.suspend(&id, "maintenance").await.unwrap();
         wait_for_status(&client, &id, Suspended).await;
         for value in [1, 2, 3] {
@@ -208,10 +189,7 @@ async fn suspended_events_wait_for_resume_and_are_carried_across_continue_as_new
         // Held while suspended: the events are recorded but nothing moves.
         wait_for("the events to be recorded", TIMEOUT, || async {
             let status = client.get_status_with_history(&id).await.unwrap().unwrap();
-            let raised = event_types(&status)
-                .iter()
-                .filter(|t| **t == "EventRaised")
-                .count();
+            let raised = event_types(&status).iter().filter(|t| **t == "EventRaised").count();
             (raised == 3).then_some(())
         })
         .await;
@@ -255,16 +233,10 @@ async fn a_suspended_instance_can_be_terminated_but_not_resumed_twice() {
     let dir = tempfile::tempdir().unwrap();
     let app = start_app(dir.path()).await;
     let client = app.client();
-    let id = client
-        .start_new("Ctl_Collector", None, (Vec::<i64>::new(), false))
-        .await
-        .unwrap();
+    let id = client.start_new("Ctl_Collector", None, (Vec::<i64>::new(), false)).await.unwrap();
     assert!(matches!(
         client.resume(&id, "not suspended").await,
-        Err(DurableError::InvalidState {
-            status: Running,
-            ..
-        })
+        Err(DurableError::InvalidState { status: Running, .. })
     ));
     client.suspend(&id, "pause").await.unwrap();
     wait_for_status(&client, &id, Suspended).await;
@@ -279,13 +251,7 @@ async fn a_suspended_instance_can_be_terminated_but_not_resumed_twice() {
         client.raise_event(&id, "Value", 1).await,
     ] {
         assert!(
-            matches!(
-                refused,
-                Err(DurableError::InstanceFinished {
-                    status: Terminated,
-                    ..
-                })
-            ),
+            matches!(refused, Err(DurableError::InstanceFinished { status: Terminated, .. })),
             "{refused:?}"
         );
     }
@@ -304,13 +270,7 @@ async fn rewind_retries_the_failed_activity_and_goes_on() {
     let id = client.start_new("Ctl_Fragile", None, "solo").await.unwrap();
     let failed = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     assert_eq!(failed.runtime_status, Failed);
-    assert!(
-        failed
-            .output
-            .as_str()
-            .unwrap()
-            .contains("solo-a: first call fails")
-    );
+    assert!(failed.output.as_str().unwrap().contains("solo-a: first call fails"));
 
     client.rewind(&id, "fixed the disk").await.unwrap();
     // Rewound, it fails again at its second activity (which fails once too), and again
@@ -325,25 +285,16 @@ async fn rewind_retries_the_failed_activity_and_goes_on() {
     client.rewind(&id, "again").await.unwrap();
     wait_for_status(&client, &id, Completed).await;
     let done = status(&client, &id).await;
-    assert_eq!(
-        done.output,
-        json!(["solo-a: ok on call 2", "solo-b: ok on call 2"])
-    );
+    assert_eq!(done.output, json!(["solo-a: ok on call 2", "solo-b: ok on call 2"]));
     let history = client.get_status_with_history(&id).await.unwrap().unwrap();
     let types = event_types(&history);
-    assert_eq!(
-        types.iter().filter(|t| **t == "ExecutionRewound").count(),
-        2
-    );
+    assert_eq!(types.iter().filter(|t| **t == "ExecutionRewound").count(), 2);
     assert!(!types.contains(&"TaskFailed"), "{types:?}");
 
     // Only a failed instance can be rewound.
     assert!(matches!(
         client.rewind(&id, "not failed").await,
-        Err(DurableError::InvalidState {
-            status: Completed,
-            ..
-        })
+        Err(DurableError::InvalidState { status: Completed, .. })
     ));
     app.shutdown().await;
 }
@@ -353,10 +304,7 @@ async fn rewinding_a_parent_rewinds_its_failed_child() {
     let dir = tempfile::tempdir().unwrap();
     let app = start_app(dir.path()).await;
     let client = app.client();
-    let id = client
-        .start_new("Ctl_FragileParent", None, "nested")
-        .await
-        .unwrap();
+    let id = client.start_new("Ctl_FragileParent", None, "nested").await.unwrap();
     let failed = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     assert_eq!(failed.runtime_status, Failed);
     let child = "nested-child";
@@ -373,10 +321,7 @@ async fn rewinding_a_parent_rewinds_its_failed_child() {
     client.rewind(&id, "retry").await.unwrap();
     wait_for_status(&client, &id, Completed).await;
     let done = status(&client, &id).await;
-    assert_eq!(
-        done.output,
-        json!(["nested-a: ok on call 2", "nested-b: ok on call 2"])
-    );
+    assert_eq!(done.output, json!(["nested-a: ok on call 2", "nested-b: ok on call 2"]));
     assert_eq!(status(&client, child).await.runtime_status, Completed);
     app.shutdown().await;
 }
@@ -386,15 +331,9 @@ async fn restart_runs_a_finished_instance_again_under_the_same_or_a_new_id() {
     let dir = tempfile::tempdir().unwrap();
     let app = start_app(dir.path()).await;
     let client = app.client();
-    let id = client
-        .start_new("Ctl_Echo", Some("echo-1"), json!({ "n": 1 }))
-        .await
-        .unwrap();
+    let id = client.start_new("Ctl_Echo", Some("echo-1"), json!({ "n": 1 })).await.unwrap();
     let first = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
-    assert_eq!(
-        first.output,
-        json!({ "input": { "n": 1 }, "instance": "echo-1" })
-    );
+    assert_eq!(first.output, json!({ "input": { "n": 1 }, "instance": "echo-1" }));
 
     let same = client.restart(&id, false).await.unwrap();
     assert_eq!(same, "echo-1");
@@ -405,16 +344,11 @@ async fn restart_runs_a_finished_instance_again_under_the_same_or_a_new_id() {
     let new = client.restart(&id, true).await.unwrap();
     assert_ne!(new, "echo-1");
     let other = client.wait_for_completion(&new, TIMEOUT).await.unwrap();
-    assert_eq!(
-        other.output,
-        json!({ "input": { "n": 1 }, "instance": new })
-    );
+    assert_eq!(other.output, json!({ "input": { "n": 1 }, "instance": new }));
 
     // A running instance cannot be restarted under its own id.
-    let running = client
-        .start_new("Ctl_Collector", None, (Vec::<i64>::new(), false))
-        .await
-        .unwrap();
+    let running =
+        client.start_new("Ctl_Collector", None, (Vec::<i64>::new(), false)).await.unwrap();
     assert!(matches!(
         client.restart(&running, false).await,
         Err(DurableError::InstanceAlreadyExists { .. })
@@ -438,10 +372,7 @@ async fn the_version_is_fixed_at_start_from_configuration_or_the_client() {
     let done = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     assert_eq!(done.output, json!(["1.0", "1.0"]));
 
-    let id = client
-        .start_new_with_version("Ctl_Version", None, "2.0", ())
-        .await
-        .unwrap();
+    let id = client.start_new_with_version("Ctl_Version", None, "2.0", ()).await.unwrap();
     let done = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     // The child gets the configured default.
     assert_eq!(done.output, json!(["2.0", "1.0"]));
@@ -452,10 +383,7 @@ async fn the_version_is_fixed_at_start_from_configuration_or_the_client() {
     ));
     // A restart keeps the instance's version.
     let restarted = client.restart(&id, true).await.unwrap();
-    let done = client
-        .wait_for_completion(&restarted, TIMEOUT)
-        .await
-        .unwrap();
+    let done = client.wait_for_completion(&restarted, TIMEOUT).await.unwrap();
     assert_eq!(done.output, json!(["2.0", "1.0"]));
     app.shutdown().await;
 }
@@ -465,10 +393,7 @@ async fn rewind_after_exhausted_retries_runs_only_the_last_attempt_again() {
     let dir = tempfile::tempdir().unwrap();
     let app = start_app(dir.path()).await;
     let client = app.client();
-    let id = client
-        .start_new("Ctl_RetriesExhausted", None, "exhausted")
-        .await
-        .unwrap();
+    let id = client.start_new("Ctl_RetriesExhausted", None, "exhausted").await.unwrap();
     let failed = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     assert_eq!(failed.runtime_status, Failed);
     client.rewind(&id, "try once more").await.unwrap();
@@ -477,16 +402,8 @@ async fn rewind_after_exhausted_retries_runs_only_the_last_attempt_again() {
     // The handled first failure and its retry timer stay; the third call succeeded.
     assert_eq!(done.output, json!(3));
     let types = event_types(&done);
-    assert_eq!(
-        types.iter().filter(|t| **t == "TaskFailed").count(),
-        1,
-        "{types:?}"
-    );
-    assert_eq!(
-        types.iter().filter(|t| **t == "TimerFired").count(),
-        1,
-        "{types:?}"
-    );
+    assert_eq!(types.iter().filter(|t| **t == "TaskFailed").count(), 1, "{types:?}");
+    assert_eq!(types.iter().filter(|t| **t == "TimerFired").count(), 1, "{types:?}");
     app.shutdown().await;
 }
 
@@ -495,10 +412,7 @@ async fn rewind_runs_again_work_whose_result_came_while_failed() {
     let dir = tempfile::tempdir().unwrap();
     let app = start_app(dir.path()).await;
     let client = app.client();
-    let id = client
-        .start_new("Ctl_FailsWhileBusy", None, ())
-        .await
-        .unwrap();
+    let id = client.start_new("Ctl_FailsWhileBusy", None, ()).await.unwrap();
     let failed = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     assert_eq!(failed.runtime_status, Failed);
     // The slow call finishes while the instance is failed: its result is dropped.
@@ -524,13 +438,7 @@ async fn an_instance_that_failed_in_its_own_code_cannot_be_rewound() {
     assert_eq!(failed.runtime_status, Failed);
     let refused = client.rewind(&id, "no").await;
     assert!(
-        matches!(
-            &refused,
-            Err(DurableError::InvalidState {
-                operation: "rewind",
-                ..
-            })
-        ),
+        matches!(&refused, Err(DurableError::InvalidState { operation: "rewind", .. })),
         "{refused:?}"
     );
     assert_eq!(status(&client, &id).await.runtime_status, Failed);

@@ -23,11 +23,7 @@ async fn waits_for_go(context: DurableOrchestrationContext) -> Result<String, Fu
 }
 
 fn ids(result: &OrchestrationStatusQueryResult) -> Vec<&str> {
-    result
-        .durable_orchestration_state
-        .iter()
-        .map(|s| s.instance_id.as_str())
-        .collect()
+    result.durable_orchestration_state.iter().map(|s| s.instance_id.as_str()).collect()
 }
 
 async fn list(
@@ -39,10 +35,7 @@ async fn list(
 
 /// Starts `WaitsForGo` as `instance_id` and waits until it is running.
 async fn start_waiter(client: &DurableOrchestrationClient, instance_id: &str) {
-    client
-        .start(WaitsForGo, Some(instance_id), json!({ "who": instance_id }))
-        .await
-        .unwrap();
+    client.start(WaitsForGo, Some(instance_id), json!({ "who": instance_id })).await.unwrap();
     wait_for(&format!("{instance_id} to run"), TIMEOUT, || async {
         let status = client.get_status(instance_id).await.unwrap()?;
         (status.runtime_status == Running).then_some(())
@@ -51,14 +44,8 @@ async fn start_waiter(client: &DurableOrchestrationClient, instance_id: &str) {
 }
 
 async fn run_hello(client: &DurableOrchestrationClient, instance_id: &str) {
-    client
-        .start_new("E1_HelloSequence", Some(instance_id), ())
-        .await
-        .unwrap();
-    let status = client
-        .wait_for_completion(instance_id, TIMEOUT)
-        .await
-        .unwrap();
+    client.start_new("E1_HelloSequence", Some(instance_id), ()).await.unwrap();
+    let status = client.wait_for_completion(instance_id, TIMEOUT).await.unwrap();
     assert_eq!(status.runtime_status, Completed);
 }
 
@@ -84,16 +71,10 @@ async fn list_instances_filters_and_pages() {
     let hello = &result.durable_orchestration_state[0];
     assert_eq!(hello.name, "E1_HelloSequence");
     assert_eq!(hello.runtime_status, Completed);
-    assert_eq!(
-        hello.output,
-        json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
-    );
+    assert_eq!(hello.output, json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"]));
     assert!(hello.history.is_none());
     let waiter = &result.durable_orchestration_state[3];
-    assert_eq!(
-        (waiter.runtime_status, &waiter.input),
-        (Running, &json!({ "who": "wait-1" }))
-    );
+    assert_eq!((waiter.runtime_status, &waiter.input), (Running, &json!({ "who": "wait-1" })));
 
     let cases = [
         (
@@ -170,55 +151,27 @@ async fn list_instances_filters_and_pages() {
         },
     )
     .await;
-    assert!(
-        result
-            .durable_orchestration_state
-            .iter()
-            .all(|s| s.input.is_null())
-    );
+    assert!(result.durable_orchestration_state.iter().all(|s| s.input.is_null()));
 
     // Two per page: every instance once, in order, and the last page says so.
-    let mut condition = OrchestrationStatusQueryCondition {
-        page_size: 2,
-        ..Default::default()
-    };
+    let mut condition = OrchestrationStatusQueryCondition { page_size: 2, ..Default::default() };
     let mut pages = Vec::new();
     loop {
         let page = list(&client, condition.clone()).await;
-        pages.push(
-            ids(&page)
-                .iter()
-                .map(|id| id.to_string())
-                .collect::<Vec<_>>(),
-        );
+        pages.push(ids(&page).iter().map(|id| id.to_string()).collect::<Vec<_>>());
         match page.continuation_token {
             Some(token) => condition.continuation_token = Some(token),
             None => break,
         }
     }
-    assert_eq!(
-        pages,
-        [
-            vec!["hello-1", "hello-2"],
-            vec!["hello-3", "wait-1"],
-            vec!["wait-2"]
-        ]
-    );
+    assert_eq!(pages, [vec!["hello-1", "hello-2"], vec!["hello-3", "wait-1"], vec!["wait-2"]]);
 
     // The JSON shape of Azure's HTTP API.
-    let first = list(
-        &client,
-        OrchestrationStatusQueryCondition {
-            page_size: 1,
-            ..Default::default()
-        },
-    )
-    .await;
+    let first =
+        list(&client, OrchestrationStatusQueryCondition { page_size: 1, ..Default::default() })
+            .await;
     let json = serde_json::to_value(&first).unwrap();
-    assert_eq!(
-        json["durableOrchestrationState"][0]["instanceId"],
-        "hello-1"
-    );
+    assert_eq!(json["durableOrchestrationState"][0]["instanceId"], "hello-1");
     assert!(json["continuationToken"].is_string());
 
     // Bad conditions are refused.
@@ -227,10 +180,7 @@ async fn list_instances_filters_and_pages() {
             continuation_token: Some("not a token".to_owned()),
             ..Default::default()
         },
-        OrchestrationStatusQueryCondition {
-            page_size: 0,
-            ..Default::default()
-        },
+        OrchestrationStatusQueryCondition { page_size: 0, ..Default::default() },
     ] {
         let err = client.list_instances(&condition).await.unwrap_err();
         assert!(matches!(err, DurableError::InvalidQuery { .. }), "{err}");
@@ -262,10 +212,8 @@ async fn purge_deletes_finished_instances_only() {
         "{err}"
     );
     assert!(err.to_string().contains("Running"), "{err}");
-    let err = client
-        .purge_instance_history_by(start, None, &[Completed, Running])
-        .await
-        .unwrap_err();
+    let err =
+        client.purge_instance_history_by(start, None, &[Completed, Running]).await.unwrap_err();
     assert!(matches!(err, DurableError::InvalidQuery { .. }), "{err}");
     let status = client.get_status("wait-1").await.unwrap().unwrap();
     assert_eq!(status.runtime_status, Running);
@@ -273,70 +221,33 @@ async fn purge_deletes_finished_instances_only() {
     // Purge one by id: it is gone, with its history; a second purge finds nothing.
     let result = client.purge_instance_history("hello-1").await.unwrap();
     assert_eq!(result.instances_deleted, 1);
-    assert_eq!(
-        serde_json::to_value(result).unwrap(),
-        json!({ "instancesDeleted": 1 })
-    );
+    assert_eq!(serde_json::to_value(result).unwrap(), json!({ "instancesDeleted": 1 }));
     assert!(client.get_status("hello-1").await.unwrap().is_none());
-    assert!(
-        client
-            .get_status_with_history("hello-1")
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert_eq!(
-        client
-            .purge_instance_history("hello-1")
-            .await
-            .unwrap()
-            .instances_deleted,
-        0
-    );
+    assert!(client.get_status_with_history("hello-1").await.unwrap().is_none());
+    assert_eq!(client.purge_instance_history("hello-1").await.unwrap().instances_deleted, 0);
     let err = client.purge_instance_history("").await.unwrap_err();
-    assert!(
-        matches!(err, DurableError::InvalidInstanceId { .. }),
-        "{err}"
-    );
+    assert!(matches!(err, DurableError::InvalidInstanceId { .. }), "{err}");
 
     // Purge by creation time: the finished ones go, the running one stays and keeps running.
-    let result = client
-        .purge_instance_history_by(start, Some(Utc::now()), &[])
-        .await
-        .unwrap();
+    let result = client.purge_instance_history_by(start, Some(Utc::now()), &[]).await.unwrap();
     assert_eq!(result.instances_deleted, 2);
     let remaining = list(&client, OrchestrationStatusQueryCondition::default()).await;
     assert_eq!(ids(&remaining), ["wait-1"]);
     client.raise_event("wait-1", "Go", "first").await.unwrap();
     let status = client.wait_for_completion("wait-1", TIMEOUT).await.unwrap();
-    assert_eq!(
-        (status.runtime_status, status.output),
-        (Completed, json!("first"))
-    );
+    assert_eq!((status.runtime_status, status.output), (Completed, json!("first")));
 
     // Once finished it can be purged, and its id used again.
-    let result = client
-        .purge_instance_history_by(start, None, &[Completed])
-        .await
-        .unwrap();
+    let result = client.purge_instance_history_by(start, None, &[Completed]).await.unwrap();
     assert_eq!(result.instances_deleted, 1);
     assert!(client.get_status("wait-1").await.unwrap().is_none());
     start_waiter(&client, "wait-1").await;
     client.raise_event("wait-1", "Go", "second").await.unwrap();
     let status = client.wait_for_completion("wait-1", TIMEOUT).await.unwrap();
     assert_eq!(status.output, json!("second"));
-    let history = client
-        .get_status_with_history("wait-1")
-        .await
-        .unwrap()
-        .unwrap()
-        .history
-        .unwrap();
+    let history = client.get_status_with_history("wait-1").await.unwrap().unwrap().history.unwrap();
     assert_eq!(
-        history
-            .iter()
-            .filter(|e| e.kind.type_name() == "ExecutionStarted")
-            .count(),
+        history.iter().filter(|e| e.kind.type_name() == "ExecutionStarted").count(),
         1,
         "the new execution's history starts afresh"
     );

@@ -46,53 +46,27 @@ async fn changed_code_fails_the_instance_without_rewriting_history() {
         ENTERED.load(Ordering::SeqCst).then_some(())
     })
     .await;
-    let recorded = client
-        .get_status_with_history(&id)
-        .await
-        .unwrap()
-        .unwrap()
-        .history
-        .unwrap();
+    let recorded = client.get_status_with_history(&id).await.unwrap().unwrap().history.unwrap();
 
     // "Deploy" new code: the next turn must replay from history.
     NEW_CODE.store(true, Ordering::SeqCst);
     app.clear_instance_cache();
     GATE.add_permits(1);
 
-    let status = client
-        .wait_for_completion(&id, Duration::from_secs(20))
-        .await
-        .unwrap();
+    let status = client.wait_for_completion(&id, Duration::from_secs(20)).await.unwrap();
     assert_eq!(status.runtime_status, Failed);
     let failure = status.failure_details.clone().unwrap();
     assert_eq!(failure.error_type, "NonDeterminism");
     assert!(
-        failure
-            .error_message
-            .contains(r#"call_activity("OldStep") as action #0"#)
-            && failure
-                .error_message
-                .contains(r#"call_activity("NewStep") as action #0"#),
+        failure.error_message.contains(r#"call_activity("OldStep") as action #0"#)
+            && failure.error_message.contains(r#"call_activity("NewStep") as action #0"#),
         "{}",
         failure.error_message
     );
 
-    let history = client
-        .get_status_with_history(&id)
-        .await
-        .unwrap()
-        .unwrap()
-        .history
-        .unwrap();
-    assert_eq!(
-        &history[..recorded.len()],
-        &recorded[..],
-        "recorded events changed"
-    );
-    let appended: Vec<_> = history[recorded.len()..]
-        .iter()
-        .map(|e| e.kind.type_name())
-        .collect();
+    let history = client.get_status_with_history(&id).await.unwrap().unwrap().history.unwrap();
+    assert_eq!(&history[..recorded.len()], &recorded[..], "recorded events changed");
+    let appended: Vec<_> = history[recorded.len()..].iter().map(|e| e.kind.type_name()).collect();
     assert_eq!(appended, ["OrchestratorStarted", "ExecutionCompleted"]);
     app.shutdown().await;
 }

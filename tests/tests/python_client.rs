@@ -81,10 +81,7 @@ async fn azure_python_client_drives_the_management_api() {
         .output();
     let output = match tokio::time::timeout(SCRIPT_DEADLINE, run).await {
         Ok(output) => output.unwrap(),
-        Err(_) => panic!(
-            "{} did not finish within {SCRIPT_DEADLINE:?}",
-            script.display()
-        ),
+        Err(_) => panic!("{} did not finish within {SCRIPT_DEADLINE:?}", script.display()),
     };
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -105,10 +102,7 @@ async fn azure_python_client_drives_the_management_api() {
     for id in result["purged"].as_array().unwrap() {
         let id = id.as_str().unwrap();
         let status = client.get_status(id).await.unwrap();
-        assert!(
-            status.is_none(),
-            "{id} was purged but is still there: {status:?}"
-        );
+        assert!(status.is_none(), "{id} was purged but is still there: {status:?}");
     }
     let kept = result["kept"].as_object().unwrap();
     for (id, reason) in kept {
@@ -116,15 +110,9 @@ async fn azure_python_client_drives_the_management_api() {
         assert_eq!(status.runtime_status, Terminated, "{id}");
         assert_eq!(&status.output, reason, "{id}");
     }
-    let left = client
-        .list_instances(&OrchestrationStatusQueryCondition::default())
-        .await
-        .unwrap();
-    let mut left: Vec<&str> = left
-        .durable_orchestration_state
-        .iter()
-        .map(|s| s.instance_id.as_str())
-        .collect();
+    let left = client.list_instances(&OrchestrationStatusQueryCondition::default()).await.unwrap();
+    let mut left: Vec<&str> =
+        left.durable_orchestration_state.iter().map(|s| s.instance_id.as_str()).collect();
     left.sort_unstable();
     let mut want: Vec<&str> = kept.keys().map(String::as_str).collect();
     want.sort_unstable();
@@ -203,10 +191,7 @@ fn sdk_version(python: &Path) -> Option<String> {
     let probe = "import importlib.metadata as m, azure.durable_functions; \
                  print(m.version('azure-functions-durable'))";
     let output = StdCommand::new(python).args(["-c", probe]).output().ok()?;
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 /// Runs one step of making the venv; the error carries its output and `by_hand`.
@@ -214,18 +199,12 @@ fn setup_step(command: &mut StdCommand, what: &str, by_hand: &str) -> Result<(),
     let shown = format!("{command:?}");
     match command.output() {
         Ok(Output { status, .. }) if status.success() => Ok(()),
-        Ok(Output {
-            status,
-            stdout,
-            stderr,
-        }) => Err(format!(
+        Ok(Output { status, stdout, stderr }) => Err(format!(
             "could not {what}: {shown} exited with {status}:\n{}{}\n{by_hand}",
             String::from_utf8_lossy(&stdout),
             String::from_utf8_lossy(&stderr),
         )),
-        Err(e) => Err(format!(
-            "could not {what}: cannot run {shown}: {e}\n{by_hand}"
-        )),
+        Err(e) => Err(format!("could not {what}: cannot run {shown}: {e}\n{by_hand}")),
     }
 }
 

@@ -37,10 +37,7 @@ async fn a_cached_sequence_polls_once_per_step_and_survives_a_cache_drop() {
     // Fully cached: one poll to start, one per completed step; no replay.
     let id = client.start(Steps, None, STEPS).await.unwrap();
     let status = client.wait_for_completion(&id, timeout).await.unwrap();
-    assert_eq!(
-        (status.runtime_status, status.output),
-        (Completed, json!(STEPS))
-    );
+    assert_eq!((status.runtime_status, status.output), (Completed, json!(STEPS)));
     let cached = app.stats();
     println!("cached run: {cached:?}");
     assert_eq!(cached.replays, 0);
@@ -55,10 +52,7 @@ async fn a_cached_sequence_polls_once_per_step_and_survives_a_cache_drop() {
     .await;
     app.clear_instance_cache();
     let status = client.wait_for_completion(&id, timeout).await.unwrap();
-    assert_eq!(
-        (status.runtime_status, status.output),
-        (Completed, json!(STEPS))
-    );
+    assert_eq!((status.runtime_status, status.output), (Completed, json!(STEPS)));
     let after = app.stats();
     println!("run with a cache drop: {after:?}");
     let polls = after.orchestrator_polls - cached.orchestrator_polls;

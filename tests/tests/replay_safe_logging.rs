@@ -27,9 +27,7 @@ struct Sink(Arc<Mutex<Vec<u8>>>);
 
 impl Sink {
     fn count(&self, text: &str) -> usize {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .matches(text)
-            .count()
+        String::from_utf8_lossy(&self.0.lock().unwrap()).matches(text).count()
     }
 }
 
@@ -56,11 +54,7 @@ async fn orchestrator_log_lines_appear_once_despite_replays() {
                 .with_writer(move || a.clone())
                 .with_filter(durable::logging::replay_safe()),
         )
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(move || b.clone()),
-        )
+        .with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(move || b.clone()))
         .init();
 
     let dir = tempfile::tempdir().unwrap();
@@ -77,10 +71,7 @@ async fn orchestrator_log_lines_appear_once_despite_replays() {
         })
         .await;
     }
-    let done = client
-        .wait_for_completion(&id, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let done = client.wait_for_completion(&id, Duration::from_secs(30)).await.unwrap();
     assert_eq!(done.runtime_status, Completed);
     assert!(app.stats().replays >= 3, "{:?}", app.stats());
 

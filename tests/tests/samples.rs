@@ -30,16 +30,10 @@ async fn hello_sequence_returns_three_greetings_with_full_history() {
     let app = start_app(dir.path()).await;
     let client = app.client();
 
-    let id = client
-        .start_new("E1_HelloSequence", None, ())
-        .await
-        .unwrap();
+    let id = client.start_new("E1_HelloSequence", None, ()).await.unwrap();
     let status = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     assert_eq!(status.runtime_status, Completed);
-    assert_eq!(
-        status.output,
-        json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
-    );
+    assert_eq!(status.output, json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"]));
     assert_eq!(status.name, "E1_HelloSequence");
     assert_eq!(status.instance_id, id);
     assert!(status.created_time <= status.last_updated_time);
@@ -75,49 +69,24 @@ async fn bad_starts_are_refused_and_write_nothing() {
     let app = start_app(dir.path()).await;
     let client = app.client();
 
-    let err = client
-        .start_new("E1_NoSuchOrchestrator", Some("x1"), ())
-        .await
-        .unwrap_err();
+    let err = client.start_new("E1_NoSuchOrchestrator", Some("x1"), ()).await.unwrap_err();
     assert!(
         matches!(&err, DurableError::UnknownOrchestrator { name } if name == "E1_NoSuchOrchestrator"),
         "{err}"
     );
-    let err = client
-        .start_new("E2_BackupSiteContent", Some("x2"), 42)
-        .await
-        .unwrap_err();
+    let err = client.start_new("E2_BackupSiteContent", Some("x2"), 42).await.unwrap_err();
     assert!(
         matches!(&err, DurableError::InvalidInput { function, .. } if function == "E2_BackupSiteContent"),
         "{err}"
     );
-    assert!(
-        err.to_string().contains("invalid type: integer `42`"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("invalid type: integer `42`"), "{err}");
     for bad_id in ["", "../x", "a/b", "@entity@x"] {
-        let err = client
-            .start_new("E1_HelloSequence", Some(bad_id), ())
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, DurableError::InvalidInstanceId { .. }),
-            "{err}"
-        );
+        let err = client.start_new("E1_HelloSequence", Some(bad_id), ()).await.unwrap_err();
+        assert!(matches!(err, DurableError::InvalidInstanceId { .. }), "{err}");
     }
     for id in ["x1", "x2", "../x", "a/b"] {
-        assert!(
-            client.get_status(id).await.unwrap().is_none(),
-            "{id} exists"
-        );
+        assert!(client.get_status(id).await.unwrap().is_none(), "{id} exists");
     }
-    assert!(
-        client
-            .list_queues()
-            .await
-            .unwrap()
-            .iter()
-            .all(|q| q.depth == 0)
-    );
+    assert!(client.list_queues().await.unwrap().iter().all(|q| q.depth == 0));
     app.shutdown().await;
 }

@@ -63,18 +63,11 @@ async fn status_and_history(
 
 /// The event types, less `OrchestratorStarted`.
 fn event_types(history: &[HistoryEvent]) -> Vec<&'static str> {
-    history
-        .iter()
-        .map(|e| e.kind.type_name())
-        .filter(|t| *t != "OrchestratorStarted")
-        .collect()
+    history.iter().map(|e| e.kind.type_name()).filter(|t| *t != "OrchestratorStarted").collect()
 }
 
 fn count(history: &[HistoryEvent], event_type: &str) -> usize {
-    history
-        .iter()
-        .filter(|e| e.kind.type_name() == event_type)
-        .count()
+    history.iter().filter(|e| e.kind.type_name() == event_type).count()
 }
 
 /// Where `event_type` occurs in the history, in order.
@@ -121,12 +114,10 @@ fn failure_messages(history: &[HistoryEvent]) -> Vec<String> {
     history
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::TaskFailed {
-                failure_details, ..
+            EventKind::TaskFailed { failure_details, .. }
+            | EventKind::SubOrchestrationInstanceFailed { failure_details, .. } => {
+                Some(failure_details.error_message.clone())
             }
-            | EventKind::SubOrchestrationInstanceFailed {
-                failure_details, ..
-            } => Some(failure_details.error_message.clone()),
             _ => None,
         })
         .collect()
@@ -136,10 +127,7 @@ fn failure_messages(history: &[HistoryEvent]) -> Vec<String> {
 // E3_Monitor
 
 fn location(city: &str) -> Location {
-    Location {
-        state: "WA".to_owned(),
-        city: city.to_owned(),
-    }
+    Location { state: "WA".to_owned(), city: city.to_owned() }
 }
 
 fn monitor_request(location: &Location, phone: &str) -> Value {
@@ -159,11 +147,7 @@ async fn monitor_polls_every_30_minutes_and_texts_once_the_weather_clears() {
     let phone = "+1 425 555 0101";
     set_weather(&redmond, "Light Rain");
     let id = client
-        .start_new(
-            "E3_Monitor",
-            Some("monitor-clears"),
-            monitor_request(&redmond, phone),
-        )
+        .start_new("E3_Monitor", Some("monitor-clears"), monitor_request(&redmond, phone))
         .await
         .unwrap();
 
@@ -213,10 +197,7 @@ async fn monitor_polls_every_30_minutes_and_texts_once_the_weather_clears() {
             "ExecutionCompleted",
         ]
     );
-    assert_eq!(
-        activities_scheduled(&history, "E3_SendGoodWeatherAlert"),
-        [json!(phone)]
-    );
+    assert_eq!(activities_scheduled(&history, "E3_SendGoodWeatherAlert"), [json!(phone)]);
     host.shutdown().await;
 }
 
@@ -227,10 +208,7 @@ async fn monitor_expires_six_hours_after_it_started() {
     let seattle = location("Seattle (rains)");
     let phone = "+1 206 555 0102";
     set_weather(&seattle, "Rain Showers");
-    let id = client
-        .start_new("E3_Monitor", None, monitor_request(&seattle, phone))
-        .await
-        .unwrap();
+    let id = client.start_new("E3_Monitor", None, monitor_request(&seattle, phone)).await.unwrap();
 
     host.advance(6 * HOUR - MINUTE).await.unwrap();
     let (status, history) = status_and_history(&host, &id).await;
@@ -255,35 +233,17 @@ async fn monitor_refuses_an_incomplete_request() {
     let client = host.client();
 
     let no_location = json!({ "Phone": "+1 206 555 0103" });
-    let err = client
-        .start_new("E3_Monitor", Some("monitor-no-location"), no_location)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("missing field `Location`"),
-        "{err}"
-    );
-    assert!(
-        client
-            .get_status("monitor-no-location")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    let err =
+        client.start_new("E3_Monitor", Some("monitor-no-location"), no_location).await.unwrap_err();
+    assert!(err.to_string().contains("missing field `Location`"), "{err}");
+    assert!(client.get_status("monitor-no-location").await.unwrap().is_none());
 
     let no_phone = monitor_request(&location("Tacoma"), " ");
-    let id = client
-        .start_new("E3_Monitor", None, no_phone)
-        .await
-        .unwrap();
+    let id = client.start_new("E3_Monitor", None, no_phone).await.unwrap();
     let status = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     assert_eq!(status.runtime_status, Failed);
     assert!(
-        status
-            .output
-            .as_str()
-            .unwrap()
-            .contains("a phone number input is required"),
+        status.output.as_str().unwrap().contains("a phone number input is required"),
         "{}",
         status.output
     );
@@ -309,11 +269,7 @@ fn wrong(code: u16, n: u16) -> u16 {
 }
 
 async fn start_verification(host: &TestHost, phone: &str) -> (String, u16) {
-    let id = host
-        .client()
-        .start_new("E4_SmsPhoneVerification", None, phone)
-        .await
-        .unwrap();
+    let id = host.client().start_new("E4_SmsPhoneVerification", None, phone).await.unwrap();
     host.wait_for_idle().await.unwrap();
     (id, challenge_code(phone))
 }
@@ -324,19 +280,13 @@ async fn phone_verification_accepts_the_right_code_after_a_wrong_one() {
     let client = host.client();
     let (id, code) = start_verification(&host, "+1 425 555 0104").await;
 
-    client
-        .raise_event(&id, "SmsChallengeResponse", wrong(code, 1))
-        .await
-        .unwrap();
+    client.raise_event(&id, "SmsChallengeResponse", wrong(code, 1)).await.unwrap();
     host.wait_for_idle().await.unwrap();
     let (status, _) = status_and_history(&host, &id).await;
     assert_eq!(status.runtime_status, Running, "a wrong code ended it");
 
     host.advance(30 * SECOND).await.unwrap();
-    client
-        .raise_event(&id, "SmsChallengeResponse", code)
-        .await
-        .unwrap();
+    client.raise_event(&id, "SmsChallengeResponse", code).await.unwrap();
     let status = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     assert_eq!(status.runtime_status, Completed, "{}", status.output);
     assert_eq!(status.output, json!(true));
@@ -361,10 +311,7 @@ async fn phone_verification_fails_after_three_wrong_codes() {
     let (id, code) = start_verification(&host, "+1 425 555 0105").await;
 
     for n in 1..=3 {
-        client
-            .raise_event(&id, "SmsChallengeResponse", wrong(code, n))
-            .await
-            .unwrap();
+        client.raise_event(&id, "SmsChallengeResponse", wrong(code, n)).await.unwrap();
     }
     let status = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     assert_eq!(status.runtime_status, Completed, "{}", status.output);
@@ -410,20 +357,14 @@ async fn phone_verification_times_out_after_90_seconds() {
 
 /// The messages to `recipient` that name instance `id`.
 fn messages_about(recipient: &str, id: &str) -> Vec<String> {
-    messages_to(recipient)
-        .into_iter()
-        .filter(|m| m.contains(&format!("instance {id}")))
-        .collect()
+    messages_to(recipient).into_iter().filter(|m| m.contains(&format!("instance {id}"))).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approval_in_time_is_processed_without_escalation() {
     let host = host().await;
     let client = host.client();
-    let id = client
-        .start_new("ApprovalWorkflow", None, "purchase order 17")
-        .await
-        .unwrap();
+    let id = client.start_new("ApprovalWorkflow", None, "purchase order 17").await.unwrap();
 
     host.wait_for_idle().await.unwrap();
     let asked = messages_about(APPROVER, &id);
@@ -434,25 +375,16 @@ async fn approval_in_time_is_processed_without_escalation() {
     assert_eq!(status.runtime_status, Running);
     assert_eq!(
         status.custom_status,
-        serde_json::to_value(AwaitingApproval {
-            approver: APPROVER.to_owned(),
-            due_time: due,
-        })
-        .unwrap()
+        serde_json::to_value(AwaitingApproval { approver: APPROVER.to_owned(), due_time: due })
+            .unwrap()
     );
     assert_eq!(status.custom_status["dueTime"], json!(due));
 
     host.advance(71 * HOUR).await.unwrap();
-    client
-        .raise_event(&id, "ApprovalEvent", true)
-        .await
-        .unwrap();
+    client.raise_event(&id, "ApprovalEvent", true).await.unwrap();
     let status = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     assert_eq!(status.runtime_status, Completed, "{}", status.output);
-    assert_eq!(
-        status.output_as::<ApprovalOutcome>().unwrap(),
-        ApprovalOutcome::Approved
-    );
+    assert_eq!(status.output_as::<ApprovalOutcome>().unwrap(), ApprovalOutcome::Approved);
     assert_eq!(status.last_updated_time, at(71 * HOUR));
 
     // The deadline passing later changes nothing: no escalation, no timer in the history.
@@ -475,15 +407,9 @@ async fn approval_in_time_is_processed_without_escalation() {
 async fn a_rejection_in_time_is_processed_too() {
     let host = host().await;
     let client = host.client();
-    let id = client
-        .start_new("ApprovalWorkflow", None, "purchase order 18")
-        .await
-        .unwrap();
+    let id = client.start_new("ApprovalWorkflow", None, "purchase order 18").await.unwrap();
     host.wait_for_idle().await.unwrap();
-    client
-        .raise_event(&id, "ApprovalEvent", false)
-        .await
-        .unwrap();
+    client.raise_event(&id, "ApprovalEvent", false).await.unwrap();
     let status = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     assert_eq!(status.output, json!("Rejected"));
     host.shutdown().await;
@@ -493,10 +419,7 @@ async fn a_rejection_in_time_is_processed_too() {
 async fn approval_escalates_after_72_hours_without_a_decision() {
     let host = host().await;
     let client = host.client();
-    let id = client
-        .start_new("ApprovalWorkflow", None, "purchase order 19")
-        .await
-        .unwrap();
+    let id = client.start_new("ApprovalWorkflow", None, "purchase order 19").await.unwrap();
 
     host.advance(72 * HOUR - SECOND).await.unwrap();
     let (status, _) = status_and_history(&host, &id).await;
@@ -508,18 +431,11 @@ async fn approval_escalates_after_72_hours_without_a_decision() {
     assert_eq!(status.runtime_status, Completed, "{}", status.output);
     assert_eq!(status.output, json!("Escalated"));
     assert_eq!(timers_fired(&history), [at(72 * HOUR)]);
-    assert_eq!(
-        activities_scheduled(&history, "Escalate"),
-        [json!("purchase order 19")]
-    );
+    assert_eq!(activities_scheduled(&history, "Escalate"), [json!("purchase order 19")]);
     assert!(activities_scheduled(&history, "ProcessApproval").is_empty());
     let escalated = messages_about(MANAGER, &id);
     assert_eq!(escalated.len(), 1, "{escalated:?}");
-    assert!(
-        escalated[0].contains("purchase order 19"),
-        "{}",
-        escalated[0]
-    );
+    assert!(escalated[0].contains("purchase order 19"), "{}", escalated[0]);
     host.shutdown().await;
 }
 
@@ -530,10 +446,7 @@ async fn approval_escalates_after_72_hours_without_a_decision() {
 async fn cleanup_loop_runs_hourly_as_fresh_executions_until_terminated() {
     let host = host().await;
     let client = host.client();
-    let id = client
-        .start_new("Periodic_Cleanup_Loop", Some("cleanup-loop"), ())
-        .await
-        .unwrap();
+    let id = client.start_new("Periodic_Cleanup_Loop", Some("cleanup-loop"), ()).await.unwrap();
 
     host.wait_for_idle().await.unwrap();
     assert_eq!(cleanups_by(&id), 1);
@@ -541,12 +454,7 @@ async fn cleanup_loop_runs_hourly_as_fresh_executions_until_terminated() {
     assert_eq!(status.runtime_status, Running);
     assert_eq!(
         event_types(&history),
-        [
-            "ExecutionStarted",
-            "TaskScheduled",
-            "TaskCompleted",
-            "TimerCreated"
-        ]
+        ["ExecutionStarted", "TaskScheduled", "TaskCompleted", "TimerCreated"]
     );
     assert_eq!(timers_created(&history), [at(HOUR)]);
 
@@ -560,12 +468,7 @@ async fn cleanup_loop_runs_hourly_as_fresh_executions_until_terminated() {
     assert_eq!(status.runtime_status, Running);
     assert_eq!(
         event_types(&history),
-        [
-            "ExecutionStarted",
-            "TaskScheduled",
-            "TaskCompleted",
-            "TimerCreated"
-        ]
+        ["ExecutionStarted", "TaskScheduled", "TaskCompleted", "TimerCreated"]
     );
     assert_eq!(history[0].timestamp, at(HOUR));
     assert_eq!(timers_created(&history), [at(2 * HOUR)]);
@@ -596,10 +499,8 @@ async fn provisioning_retries_failed_packages_and_failed_children() {
     // the first child fails and the parent starts it again.
     fail_package_builds("retry-flaky", 1);
     fail_package_builds("retry-broken", PACKAGE_ATTEMPTS);
-    let parent = client
-        .start_new("ProvisionNewDevices", Some("provision"), "fleet-retry")
-        .await
-        .unwrap();
+    let parent =
+        client.start_new("ProvisionNewDevices", Some("provision"), "fleet-retry").await.unwrap();
     let child = |device: &str| provisioning_instance_id(&parent, device);
 
     // The broken device's child fails at its third build, two package retries in; the parent
@@ -626,20 +527,14 @@ async fn provisioning_retries_failed_packages_and_failed_children() {
         let sent = messages_to(device);
         assert_eq!(sent.len(), 1, "{device}: {sent:?}");
         assert!(sent[0].contains(device), "{}", sent[0]);
-        client
-            .raise_event(&child(device), "DownloadCompletedAck", true)
-            .await
-            .unwrap();
+        client.raise_event(&child(device), "DownloadCompletedAck", true).await.unwrap();
     }
     let status = client.wait_for_completion(&parent, TIMEOUT).await.unwrap();
     assert_eq!(status.runtime_status, Completed, "{}", status.output);
     let urls: Vec<String> = status.output_as().unwrap();
     assert_eq!(
         urls,
-        devices
-            .iter()
-            .map(|device| messages_to(device)[0].clone())
-            .collect::<Vec<_>>()
+        devices.iter().map(|device| messages_to(device)[0].clone()).collect::<Vec<_>>()
     );
 
     // The parent's history: one child failed, a durable timer, the child started again.
@@ -650,16 +545,10 @@ async fn provisioning_retries_failed_packages_and_failed_children() {
     let fired = positions(&history, "TimerFired");
     let created = positions(&history, "SubOrchestrationInstanceCreated");
     assert_eq!((failed.len(), fired.len()), (1, 1));
-    assert!(
-        failed[0] < fired[0] && fired[0] < created[3],
-        "{history:#?}"
-    );
+    assert!(failed[0] < fired[0] && fired[0] < created[3], "{history:#?}");
     assert_eq!(timers_fired(&history), [at(parent_retry_at)]);
     let messages = failure_messages(&history);
-    assert!(
-        messages[0].contains("the package store is unavailable"),
-        "{messages:?}"
-    );
+    assert!(messages[0].contains("the package store is unavailable"), "{messages:?}");
 
     // The flaky device's child: a failed build, a durable timer, a successful build.
     let (_, history) = status_and_history(&host, &child("retry-flaky")).await;
@@ -695,11 +584,7 @@ async fn provisioning_fails_once_every_retry_failed() {
     add_new_devices("fleet-doomed", &["doomed"]);
     fail_package_builds("doomed", u32::MAX);
     let parent = client
-        .start_new(
-            "ProvisionNewDevices",
-            Some("provision-doomed"),
-            "fleet-doomed",
-        )
+        .start_new("ProvisionNewDevices", Some("provision-doomed"), "fleet-doomed")
         .await
         .unwrap();
 
@@ -707,14 +592,8 @@ async fn provisioning_fails_once_every_retry_failed() {
     let (status, history) = status_and_history(&host, &parent).await;
     assert_eq!(status.runtime_status, Failed);
     let output = status.output.as_str().unwrap();
-    assert!(
-        output.contains("DeviceProvisioningOrchestration"),
-        "{output}"
-    );
-    assert!(
-        output.contains("the package store is unavailable"),
-        "{output}"
-    );
+    assert!(output.contains("DeviceProvisioningOrchestration"), "{output}");
+    assert!(output.contains("the package store is unavailable"), "{output}");
     assert_eq!(count(&history, "SubOrchestrationInstanceCreated"), 2);
     assert_eq!(count(&history, "SubOrchestrationInstanceFailed"), 2);
     assert_eq!(count(&history, "TimerFired"), 1);
@@ -736,12 +615,7 @@ async fn reminder_is_texted_after_24_hours_and_not_before() {
     let client = host.client();
     let task = "the expense report (reminder test)";
     let reminder = format!("Make sure to finish {task}");
-    let sent = || {
-        messages_to(&reminder_recipient())
-            .into_iter()
-            .filter(|m| *m == reminder)
-            .count()
-    };
+    let sent = || messages_to(&reminder_recipient()).into_iter().filter(|m| *m == reminder).count();
     let id = client.start_new("SetReminder", None, task).await.unwrap();
 
     host.advance(24 * HOUR - MINUTE).await.unwrap();
@@ -782,11 +656,7 @@ fn samples(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn stdout_json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
@@ -801,9 +671,6 @@ fn the_cli_runs_the_monitor_and_provisioning_samples() {
     assert!(log.contains(GOOD_WEATHER), "{log}");
 
     // A fleet nobody registered has no new devices.
-    let output = samples(
-        dir.path(),
-        &["start", "ProvisionNewDevices", "--input", r#""fleet-1""#],
-    );
+    let output = samples(dir.path(), &["start", "ProvisionNewDevices", "--input", r#""fleet-1""#]);
     assert_eq!(stdout_json(&output), json!([]));
 }

@@ -18,9 +18,7 @@ async fn every_five_minutes(
 ) -> Result<(), DurableError> {
     let last = timer.schedule_status.last;
     let id = format!("tick-{}", last.format("%H%M%S"));
-    starter
-        .start_new("Tick", Some(&id), last.to_rfc3339())
-        .await?;
+    starter.start_new("Tick", Some(&id), last.to_rfc3339()).await?;
     Ok(())
 }
 
@@ -39,11 +37,8 @@ async fn ticks(host: &TestHost) -> Vec<String> {
         })
         .await
         .unwrap();
-    let mut ids: Vec<String> = page
-        .durable_orchestration_state
-        .into_iter()
-        .map(|s| s.instance_id)
-        .collect();
+    let mut ids: Vec<String> =
+        page.durable_orchestration_state.into_iter().map(|s| s.instance_id).collect();
     ids.sort();
     ids
 }
@@ -55,14 +50,10 @@ async fn a_schedule_fires_at_its_occurrences_and_not_between() {
     config.http.listen = None;
     let host = TestHost::start_with(config, start).await.unwrap();
 
-    host.advance_to(Utc.with_ymd_and_hms(2026, 3, 1, 10, 4, 59).unwrap())
-        .await
-        .unwrap();
+    host.advance_to(Utc.with_ymd_and_hms(2026, 3, 1, 10, 4, 59).unwrap()).await.unwrap();
     assert!(ticks(&host).await.is_empty(), "nothing is due before 10:05");
 
-    host.advance_to(Utc.with_ymd_and_hms(2026, 3, 1, 10, 5, 0).unwrap())
-        .await
-        .unwrap();
+    host.advance_to(Utc.with_ymd_and_hms(2026, 3, 1, 10, 5, 0).unwrap()).await.unwrap();
     let fired = wait_for("the 10:05 run", Duration::from_secs(10), || async {
         let ids = ticks(&host).await;
         (!ids.is_empty()).then_some(ids)
@@ -70,20 +61,15 @@ async fn a_schedule_fires_at_its_occurrences_and_not_between() {
     .await;
     assert_eq!(fired, ["tick-100500"]);
 
-    host.advance_to(Utc.with_ymd_and_hms(2026, 3, 1, 10, 10, 0).unwrap())
-        .await
-        .unwrap();
+    host.advance_to(Utc.with_ymd_and_hms(2026, 3, 1, 10, 10, 0).unwrap()).await.unwrap();
     let fired = wait_for("the 10:10 run", Duration::from_secs(10), || async {
         let ids = ticks(&host).await;
         (ids.len() == 2).then_some(ids)
     })
     .await;
     assert_eq!(fired, ["tick-100500", "tick-101000"]);
-    let status = host
-        .client()
-        .wait_for_completion("tick-101000", Duration::from_secs(10))
-        .await
-        .unwrap();
+    let status =
+        host.client().wait_for_completion("tick-101000", Duration::from_secs(10)).await.unwrap();
     assert_eq!(status.output, "2026-03-01T10:10:00+00:00");
     host.shutdown().await;
 }

@@ -25,9 +25,7 @@ async fn vt_escalate(
     request: String,
 ) -> Result<Value, FunctionFailed> {
     let started = context.current_utc_date_time();
-    context
-        .create_timer(started + chrono::Duration::hours(72))
-        .await?;
+    context.create_timer(started + chrono::Duration::hours(72)).await?;
     let fired = context.current_utc_date_time();
     let note = context.call(VtNotify, request).await?;
     Ok(json!({ "started": started, "fired": fired, "note": note }))
@@ -81,12 +79,7 @@ async fn status_and_history(
     host: &TestHost,
     id: &str,
 ) -> (DurableOrchestrationStatus, Vec<HistoryEvent>) {
-    let mut status = host
-        .client()
-        .get_status_with_history(id)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut status = host.client().get_status_with_history(id).await.unwrap().unwrap();
     let history = status.history.take().unwrap();
     (status, history)
 }
@@ -106,10 +99,7 @@ async fn a_72_hour_timer_fires_when_virtual_time_reaches_it() {
     let host = TestHost::start_at(start()).await.unwrap();
     let client = host.client();
     let real = Instant::now();
-    let id = client
-        .start(VtEscalate, None, "order 17".to_owned())
-        .await
-        .unwrap();
+    let id = client.start(VtEscalate, None, "order 17".to_owned()).await.unwrap();
 
     host.advance(71 * HOUR).await.unwrap();
     let (status, history) = status_and_history(&host, &id).await;
@@ -121,10 +111,7 @@ async fn a_72_hour_timer_fires_when_virtual_time_reaches_it() {
     let elapsed = real.elapsed();
     let (status, history) = status_and_history(&host, &id).await;
     assert_eq!(status.runtime_status, Completed, "{:?}", status.output);
-    assert!(
-        elapsed < Duration::from_secs(1),
-        "took {elapsed:?} of real time"
-    );
+    assert!(elapsed < Duration::from_secs(1), "took {elapsed:?} of real time");
 
     // The orchestrator saw virtual time, and so did every timestamp.
     let due = start() + hours(72);
@@ -134,18 +121,14 @@ async fn a_72_hour_timer_fires_when_virtual_time_reaches_it() {
     );
     assert_eq!(status.created_time, start());
     assert_eq!(status.last_updated_time, due);
-    let created: Vec<_> = history
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::TimerCreated { .. }))
-        .collect();
+    let created: Vec<_> =
+        history.iter().filter(|e| matches!(e.kind, EventKind::TimerCreated { .. })).collect();
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].timestamp, start());
     assert_eq!(created[0].kind, EventKind::TimerCreated { fire_at: due });
     assert_eq!(timers_fired(&history), vec![due]);
     assert!(
-        history
-            .iter()
-            .all(|e| e.timestamp >= start() && e.timestamp <= due),
+        history.iter().all(|e| e.timestamp >= start() && e.timestamp <= due),
         "a timestamp outside virtual time: {history:#?}"
     );
     host.shutdown().await;
@@ -156,9 +139,8 @@ async fn a_six_hour_monitor_fires_its_twelve_timers_in_order() {
     let host = TestHost::start_at(start()).await.unwrap();
     let client = host.client();
     let id = client.start(VtMonitor, None, json!(null)).await.unwrap();
-    let expected: Vec<DateTime<Utc>> = (1..=12)
-        .map(|n| start() + chrono::Duration::minutes(30 * n))
-        .collect();
+    let expected: Vec<DateTime<Utc>> =
+        (1..=12).map(|n| start() + chrono::Duration::minutes(30 * n)).collect();
 
     host.advance(3 * HOUR).await.unwrap();
     let (status, history) = status_and_history(&host, &id).await;
@@ -174,10 +156,8 @@ async fn a_six_hour_monitor_fires_its_twelve_timers_in_order() {
         expected,
         "each poll ran at its timer's time"
     );
-    let checks = history
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::TaskCompleted { .. }))
-        .count();
+    let checks =
+        history.iter().filter(|e| matches!(e.kind, EventKind::TaskCompleted { .. })).count();
     assert_eq!(checks, 12);
     host.shutdown().await;
 }
@@ -191,11 +171,7 @@ async fn the_virtual_clock_starts_at_real_time_and_moves_only_when_advanced() {
     host.wait_for_idle().await.unwrap();
     assert_eq!(host.now(), at_start, "waiting moved the clock");
 
-    let id = host
-        .client()
-        .start(VtEscalate, None, "x".to_owned())
-        .await
-        .unwrap();
+    let id = host.client().start(VtEscalate, None, "x".to_owned()).await.unwrap();
     host.advance(72 * HOUR).await.unwrap();
     assert_eq!(host.now(), at_start + hours(72));
     let (status, _) = status_and_history(&host, &id).await;
@@ -203,24 +179,15 @@ async fn the_virtual_clock_starts_at_real_time_and_moves_only_when_advanced() {
     assert_eq!(status.output["started"], json!(at_start));
 
     let back = host.advance_to(at_start).await.err().unwrap();
-    assert!(
-        matches!(back, durable::Error::Clock(_)),
-        "moving back: {back}"
-    );
+    assert!(matches!(back, durable::Error::Clock(_)), "moving back: {back}");
     host.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_that_does_not_settle_fails_the_wait_instead_of_hanging() {
-    let host = TestHost::start_at(start())
-        .await
-        .unwrap()
-        .with_idle_timeout(Duration::from_millis(300));
-    let id = host
-        .client()
-        .start(VtGated, None, json!(null))
-        .await
-        .unwrap();
+    let host =
+        TestHost::start_at(start()).await.unwrap().with_idle_timeout(Duration::from_millis(300));
+    let id = host.client().start(VtGated, None, json!(null)).await.unwrap();
     let error = host.wait_for_idle().await.err().unwrap();
     assert!(matches!(error, durable::Error::NotIdle { .. }), "{error}");
     assert!(error.to_string().contains("VtWaitForGate"), "{error}");
@@ -251,10 +218,7 @@ async fn new_guid_differs_between_executions_that_share_a_timestamp() {
     let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let host = TestHost::start_at(start).await.unwrap();
     let client = host.client();
-    let id = client
-        .start_new("VtGuidPerExecution", None, Vec::<String>::new())
-        .await
-        .unwrap();
+    let id = client.start_new("VtGuidPerExecution", None, Vec::<String>::new()).await.unwrap();
     host.wait_for_idle().await.unwrap();
     let done = client.get_status(&id).await.unwrap().unwrap();
     assert_eq!(done.runtime_status, Completed);
@@ -262,9 +226,6 @@ async fn new_guid_differs_between_executions_that_share_a_timestamp() {
     assert_eq!(done.last_updated_time, start);
     let guids: Vec<String> = done.output_as().unwrap();
     assert_eq!(guids.len(), 3);
-    assert!(
-        guids[0] != guids[1] && guids[1] != guids[2] && guids[0] != guids[2],
-        "{guids:?}"
-    );
+    assert!(guids[0] != guids[1] && guids[1] != guids[2] && guids[0] != guids[2], "{guids:?}");
     host.shutdown().await;
 }

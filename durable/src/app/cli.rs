@@ -121,23 +121,15 @@ where
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => {
             if let Some(listen) = args.listen {
-                let addr =
-                    super::config::parse_listen(&listen).map_err(|message| Error::Config {
-                        source_name: "--listen".to_owned(),
-                        message,
-                    })?;
+                let addr = super::config::parse_listen(&listen).map_err(|message| {
+                    Error::Config { source_name: "--listen".to_owned(), message }
+                })?;
                 app.config.http.listen = Some(addr);
             }
             app.config.http.keys.generate |= args.generate_keys;
             serve(app).await
         }
-        Command::Start {
-            name,
-            input,
-            instance_id,
-            no_wait,
-            timeout,
-        } => {
+        Command::Start { name, input, instance_id, no_wait, timeout } => {
             let request = StartRequest {
                 name,
                 input: json_arg("--input", input)?,
@@ -147,10 +139,7 @@ where
             };
             start(app, request).await
         }
-        Command::Status {
-            instance_id,
-            history,
-        } => {
+        Command::Status { instance_id, history } => {
             let client = app.connect().await?;
             let status = if history {
                 client.get_status_with_history(&instance_id).await?
@@ -162,11 +151,7 @@ where
                 None => Err(crate::client::DurableError::InstanceNotFound { instance_id }.into()),
             }
         }
-        Command::List {
-            statuses,
-            prefix,
-            top,
-        } => {
+        Command::List { statuses, prefix, top } => {
             let runtime_status = statuses
                 .iter()
                 .map(|name| {
@@ -185,54 +170,27 @@ where
             let page = app.connect().await?.list_instances(&condition).await?;
             print_json(&page.durable_orchestration_state)
         }
-        Command::RaiseEvent {
-            instance_id,
-            event_name,
-            data,
-        } => {
+        Command::RaiseEvent { instance_id, event_name, data } => {
             let data = json_arg("--data", data)?;
             let client = app.connect().await?;
             client.raise_event(&instance_id, &event_name, data).await?;
             Ok(())
         }
-        Command::Terminate(c) => Ok(app
-            .connect()
-            .await?
-            .terminate(&c.instance_id, c.reason)
-            .await?),
-        Command::Suspend(c) => Ok(app
-            .connect()
-            .await?
-            .suspend(&c.instance_id, c.reason)
-            .await?),
-        Command::Resume(c) => Ok(app
-            .connect()
-            .await?
-            .resume(&c.instance_id, c.reason)
-            .await?),
-        Command::Rewind(c) => Ok(app
-            .connect()
-            .await?
-            .rewind(&c.instance_id, c.reason)
-            .await?),
+        Command::Terminate(c) => {
+            Ok(app.connect().await?.terminate(&c.instance_id, c.reason).await?)
+        }
+        Command::Suspend(c) => Ok(app.connect().await?.suspend(&c.instance_id, c.reason).await?),
+        Command::Resume(c) => Ok(app.connect().await?.resume(&c.instance_id, c.reason).await?),
+        Command::Rewind(c) => Ok(app.connect().await?.rewind(&c.instance_id, c.reason).await?),
         Command::Purge { instance_id } => {
-            let purged = app
-                .connect()
-                .await?
-                .purge_instance_history(&instance_id)
-                .await?;
+            let purged = app.connect().await?.purge_instance_history(&instance_id).await?;
             print_json(&purged)
         }
         Command::Queues => {
             let client = app.connect().await?;
             println!("{:<40} {:<13} {:>8}", "QUEUE", "KIND", "DEPTH");
             for queue in client.list_queues().await? {
-                println!(
-                    "{:<40} {:<13} {:>8}",
-                    queue.name,
-                    queue.kind.as_str(),
-                    queue.depth
-                );
+                println!("{:<40} {:<13} {:>8}", queue.name, queue.kind.as_str(), queue.depth);
             }
             Ok(())
         }
@@ -250,11 +208,7 @@ async fn serve(app: FunctionApp) -> Result<(), Error> {
                 [] => "*".to_owned(),
                 methods => methods.join(","),
             };
-            tracing::info!(
-                "{}: [{methods}] {origin}/api/{}",
-                function.name,
-                function.route
-            );
+            tracing::info!("{}: [{methods}] {origin}/api/{}", function.name, function.route);
         }
     }
     for function in crate::timer_trigger::registered() {
@@ -296,17 +250,14 @@ async fn start_and_wait(
     client: &DurableOrchestrationClient,
     request: StartRequest,
 ) -> Result<(), Error> {
-    let instance_id = client
-        .start_new(&request.name, request.instance_id.as_deref(), request.input)
-        .await?;
+    let instance_id =
+        client.start_new(&request.name, request.instance_id.as_deref(), request.input).await?;
     if request.no_wait {
         println!("{instance_id}");
         return Ok(());
     }
     eprintln!("started instance {instance_id}; waiting for it to finish");
-    let status = client
-        .wait_for_completion(&instance_id, request.timeout)
-        .await?;
+    let status = client.wait_for_completion(&instance_id, request.timeout).await?;
     if status.runtime_status != crate::OrchestrationRuntimeStatus::Completed {
         return Err(Error::InstanceNotCompleted {
             instance_id,

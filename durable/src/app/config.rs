@@ -78,9 +78,7 @@ impl Default for HostConfig {
     fn default() -> Self {
         HostConfig {
             hub_name: "TestHubName".to_owned(),
-            storage: StorageConfig::Sqlite {
-                path: PathBuf::from("durable.db"),
-            },
+            storage: StorageConfig::Sqlite { path: PathBuf::from("durable.db") },
             full_durability: true,
             activity_lease: Duration::from_secs(300),
             worker: WorkerOptions::default(),
@@ -127,9 +125,8 @@ impl HostConfig {
     /// Reads `host.json` from the app root (`AzureWebJobsScriptRoot`, else the working
     /// directory) if present, then applies the environment overrides.
     pub fn from_env() -> Result<Self, Error> {
-        let root = std::env::var_os("AzureWebJobsScriptRoot")
-            .map(PathBuf::from)
-            .unwrap_or_default();
+        let root =
+            std::env::var_os("AzureWebJobsScriptRoot").map(PathBuf::from).unwrap_or_default();
         let host_json = root.join("host.json");
         let mut config = if host_json.exists() {
             Self::from_host_json_file(&host_json)?
@@ -154,20 +151,17 @@ impl HostConfig {
             message: e.to_string(),
         })?;
         Self::from_host_json(&text).map_err(|e| match e {
-            Error::Config { message, .. } => Error::Config {
-                source_name: path.display().to_string(),
-                message,
-            },
+            Error::Config { message, .. } => {
+                Error::Config { source_name: path.display().to_string(), message }
+            }
             other => other,
         })
     }
 
     /// Parses `host.json` text.
     pub fn from_host_json(text: &str) -> Result<Self, Error> {
-        let config_error = |message: String| Error::Config {
-            source_name: "host.json".to_owned(),
-            message,
-        };
+        let config_error =
+            |message: String| Error::Config { source_name: "host.json".to_owned(), message };
         let json: HostJson = serde_json::from_str(text).map_err(|e| config_error(e.to_string()))?;
         let durable = json.extensions.durable_task;
         let mut config = HostConfig::default();
@@ -222,10 +216,7 @@ impl HostConfig {
             })
         };
         if self.hub_name.is_empty()
-            || !self
-                .hub_name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || !self.hub_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             return config_error(
                 "hubName must be non-empty and use only letters, digits, `-` and `_`",
@@ -245,27 +236,17 @@ impl HostConfig {
 
 impl HttpConfig {
     fn read_env(&mut self) -> Result<(), Error> {
-        let env_error = |name: &str, message: String| Error::Config {
-            source_name: name.to_owned(),
-            message,
-        };
+        let env_error =
+            |name: &str, message: String| Error::Config { source_name: name.to_owned(), message };
         if let Ok(listen) = std::env::var("DURABLE_LISTEN") {
             self.listen = Some(parse_listen(&listen).map_err(|m| env_error("DURABLE_LISTEN", m))?);
         }
         if let Ok(limit) = std::env::var("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT") {
             self.max_request_body = limit.trim().parse().map_err(|e| {
-                env_error(
-                    "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
-                    format!("`{limit}`: {e}"),
-                )
+                env_error("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT", format!("`{limit}`: {e}"))
             })?;
         }
-        let key = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|k| !k.is_empty())
-                .map(Secret::new)
-        };
+        let key = |name: &str| std::env::var(name).ok().filter(|k| !k.is_empty()).map(Secret::new);
         self.keys.master = key("DURABLE_MASTER_KEY").or(self.keys.master.take());
         self.keys.system = key("DURABLE_SYSTEM_KEY").or(self.keys.system.take());
         self.keys.function = key("DURABLE_FUNCTION_KEY").or(self.keys.function.take());
@@ -298,9 +279,7 @@ pub(super) fn storage_from_arg(arg: &Path) -> StorageConfig {
     if arg.as_os_str() == ":memory:" {
         StorageConfig::InMemory
     } else {
-        StorageConfig::Sqlite {
-            path: arg.to_path_buf(),
-        }
+        StorageConfig::Sqlite { path: arg.to_path_buf() }
     }
 }
 
@@ -319,12 +298,7 @@ mod tests {
         assert_eq!(config.hub_name, "MyHub");
         assert_eq!(config.worker.max_concurrent_activity_functions, 7);
         assert_eq!(config.worker.default_version, "2.0");
-        assert_eq!(
-            config.storage,
-            StorageConfig::Sqlite {
-                path: "x.db".into()
-            }
-        );
+        assert_eq!(config.storage, StorageConfig::Sqlite { path: "x.db".into() });
         assert!(!config.full_durability);
     }
 
@@ -336,10 +310,7 @@ mod tests {
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-        assert!(
-            err.contains("host.json") && err.contains("invalid type"),
-            "{err}"
-        );
+        assert!(err.contains("host.json") && err.contains("invalid type"), "{err}");
         let err = HostConfig::from_host_json(
             r#"{ "extensions": { "durableTask": { "storageProvider": { "type": "AzureStorage" } } } }"#,
         )

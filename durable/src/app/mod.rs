@@ -118,9 +118,7 @@ pub struct FunctionApp {
 impl FunctionApp {
     /// An app configured from `host.json` and the environment (see [`HostConfig`]).
     pub fn from_env() -> Result<Self, Error> {
-        Ok(FunctionApp {
-            config: HostConfig::from_env()?,
-        })
+        Ok(FunctionApp { config: HostConfig::from_env()? })
     }
 
     /// An app with the given configuration.
@@ -163,9 +161,7 @@ impl FunctionApp {
         };
         let http_addr = listener.as_ref().map(|l| l.local_addr()).transpose()?;
         if !backend.acquire_dispatch().await? {
-            return Err(Error::HubBusy {
-                hub_name: self.config.hub_name,
-            });
+            return Err(Error::HubBusy { hub_name: self.config.hub_name });
         }
         let completions = Arc::new(Completions::default());
         let worker = Worker::start(
@@ -202,15 +198,7 @@ impl FunctionApp {
             };
             crate::http::serve(listener, Arc::new(state), stopped)
         });
-        Ok(RunningApp {
-            client,
-            worker,
-            backend,
-            http_addr,
-            stop,
-            http,
-            timers,
-        })
+        Ok(RunningApp { client, worker, backend, http_addr, stop, http, timers })
     }
 
     /// The keys in force; refuses to listen beyond loopback without any.
@@ -247,10 +235,7 @@ impl FunctionApp {
         let (backend, registry) = self.open().await?;
         // Management URLs made here carry no key: a tool has no business reading them.
         let origin = crate::http::listen_origin(
-            self.config
-                .http
-                .listen
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7071))),
+            self.config.http.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7071))),
         );
         Ok(DurableOrchestrationClient::new(
             backend,
@@ -267,12 +252,7 @@ impl FunctionApp {
         let registry = Arc::new(Registry::discover()?);
         let http_functions = crate::http::registered().map(|f| (f.name, f.rust_path));
         let timer_functions = crate::timer_trigger::registered().map(|f| (f.name, f.rust_path));
-        check_unique_names(
-            registry
-                .names()
-                .chain(http_functions)
-                .chain(timer_functions),
-        )?;
+        check_unique_names(registry.names().chain(http_functions).chain(timer_functions))?;
         let options = SqliteOptions {
             synchronous: if self.config.full_durability {
                 Synchronous::Full

@@ -67,10 +67,7 @@ impl InstanceQuery {
                 message: "the page size must be at least 1".to_owned(),
             });
         }
-        self.continuation_token
-            .as_deref()
-            .map(PageKey::decode)
-            .transpose()
+        self.continuation_token.as_deref().map(PageKey::decode).transpose()
     }
 
     /// The instance id prefix, when it filters anything.
@@ -155,18 +152,14 @@ const TOKEN_VERSION: &str = "v1.";
 impl PageKey {
     /// The key of a record.
     pub(crate) fn of(record: &InstanceRecord) -> PageKey {
-        PageKey {
-            created_at: record.created_at,
-            instance_id: record.instance_id.clone(),
-        }
+        PageKey { created_at: record.created_at, instance_id: record.instance_id.clone() }
     }
 
     /// Encodes the key as a token: `v1.` then the hex of the JSON array
     /// `[created_at (RFC 3339), instance_id]`, so it is safe in URLs and HTTP headers.
     pub(crate) fn encode(&self) -> String {
         let json = serde_json::json!([
-            self.created_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            self.created_at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
             self.instance_id
         ])
         .to_string();
@@ -186,9 +179,7 @@ impl PageKey {
         let invalid = |why: &str| BackendError::InvalidQuery {
             message: format!("malformed continuation token: {why}"),
         };
-        let hex = token
-            .strip_prefix(TOKEN_VERSION)
-            .ok_or_else(|| invalid("unknown format"))?;
+        let hex = token.strip_prefix(TOKEN_VERSION).ok_or_else(|| invalid("unknown format"))?;
         if hex.len() % 2 != 0 {
             return Err(invalid("odd length"));
         }
@@ -209,10 +200,7 @@ impl PageKey {
         if instance_id.is_empty() {
             return Err(invalid("empty instance id"));
         }
-        Ok(PageKey {
-            created_at,
-            instance_id,
-        })
+        Ok(PageKey { created_at, instance_id })
     }
 }
 
@@ -240,21 +228,13 @@ mod tests {
             instance_id: "id with \"quotes\" and ü".to_owned(),
         };
         let token = key.encode();
-        assert!(
-            token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.')
-        );
+        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.'));
         assert_eq!(PageKey::decode(&token).ok(), Some(key));
     }
 
     #[test]
     fn malformed_tokens_are_rejected() {
-        let valid = PageKey {
-            created_at: Utc::now(),
-            instance_id: "x".to_owned(),
-        }
-        .encode();
+        let valid = PageKey { created_at: Utc::now(), instance_id: "x".to_owned() }.encode();
         for token in [
             "",
             "v1.",
@@ -266,10 +246,7 @@ mod tests {
             "v1.5b5d",           // []
         ] {
             assert!(
-                matches!(
-                    PageKey::decode(token),
-                    Err(BackendError::InvalidQuery { .. })
-                ),
+                matches!(PageKey::decode(token), Err(BackendError::InvalidQuery { .. })),
                 "{token:?}"
             );
         }
@@ -286,9 +263,6 @@ mod tests {
             ],
         };
         let error = filter.validate().err().map(|e| e.to_string());
-        assert!(
-            error.as_deref().is_some_and(|e| e.contains("Running")),
-            "{error:?}"
-        );
+        assert!(error.as_deref().is_some_and(|e| e.contains("Running")), "{error:?}");
     }
 }

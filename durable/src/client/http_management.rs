@@ -24,11 +24,7 @@ pub(crate) struct Webhook {
 pub(crate) const WEBHOOK_PATH: &str = "/runtime/webhooks/durabletask";
 
 /// What a URL component keeps unescaped: RFC 3986's unreserved characters.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// Percent-encodes one URL component.
 pub(crate) fn encode(component: &str) -> String {
@@ -64,11 +60,8 @@ impl Webhook {
     /// The payload for `instance_id`, with URLs under `origin`.
     pub(crate) fn payload(&self, origin: &str, instance_id: &str) -> HttpManagementPayload {
         let instance = format!("{origin}{WEBHOOK_PATH}/instances/{}", encode(instance_id));
-        let mut query = format!(
-            "taskHub={}&connection={}",
-            encode(&self.hub_name),
-            encode(&self.connection)
-        );
+        let mut query =
+            format!("taskHub={}&connection={}", encode(&self.hub_name), encode(&self.connection));
         if let Some(code) = &self.code {
             query.push_str("&code=");
             query.push_str(&encode(code));
@@ -115,10 +108,7 @@ impl DurableOrchestrationClient {
 
     /// The same client, giving management URLs for this webhook.
     pub(crate) fn with_webhook(self, webhook: Webhook) -> Self {
-        DurableOrchestrationClient {
-            webhook: std::sync::Arc::new(webhook),
-            ..self
-        }
+        DurableOrchestrationClient { webhook: std::sync::Arc::new(webhook), ..self }
     }
 }
 
@@ -138,14 +128,8 @@ mod tests {
         let base = "http://h:1/runtime/webhooks/durabletask/instances/a%20b";
         let query = "taskHub=TestHubName&connection=Storage&code=k%2F1";
         assert_eq!(payload.status_query_get_uri, format!("{base}?{query}"));
-        assert_eq!(
-            payload.send_event_post_uri,
-            format!("{base}/raiseEvent/{{eventName}}?{query}")
-        );
-        assert_eq!(
-            payload.terminate_post_uri,
-            format!("{base}/terminate?reason={{text}}&{query}")
-        );
+        assert_eq!(payload.send_event_post_uri, format!("{base}/raiseEvent/{{eventName}}?{query}"));
+        assert_eq!(payload.terminate_post_uri, format!("{base}/terminate?reason={{text}}&{query}"));
         assert_eq!(payload.restart_post_uri, format!("{base}/restart?{query}"));
     }
 }

@@ -108,8 +108,7 @@ impl DurableOrchestrationClient {
         input: impl Serialize,
     ) -> Result<String, DurableError> {
         let input = serde_json::to_value(input).map_err(DurableError::Serialization)?;
-        self.start_value(orchestrator_name, instance_id, input, None)
-            .await
+        self.start_value(orchestrator_name, instance_id, input, None).await
     }
 
     /// Starts an orchestrator with an explicit orchestration version, which the orchestrator
@@ -123,13 +122,7 @@ impl DurableOrchestrationClient {
         input: impl Serialize,
     ) -> Result<String, DurableError> {
         let input = serde_json::to_value(input).map_err(DurableError::Serialization)?;
-        self.start_value(
-            orchestrator_name,
-            instance_id,
-            input,
-            Some(version.to_owned()),
-        )
-        .await
+        self.start_value(orchestrator_name, instance_id, input, Some(version.to_owned())).await
     }
 
     /// Starts an orchestrator through its typed handle, so that its name and input type are
@@ -151,12 +144,10 @@ impl DurableOrchestrationClient {
         input: Value,
         version: Option<String>,
     ) -> Result<String, DurableError> {
-        let registration =
-            self.registry
-                .orchestrator(name)
-                .ok_or_else(|| DurableError::UnknownOrchestrator {
-                    name: name.to_owned(),
-                })?;
+        let registration = self
+            .registry
+            .orchestrator(name)
+            .ok_or_else(|| DurableError::UnknownOrchestrator { name: name.to_owned() })?;
         if let Some(validate) = registration.validate_input {
             validate(&input).map_err(|message| DurableError::InvalidInput {
                 function: name.to_owned(),
@@ -185,13 +176,9 @@ impl DurableOrchestrationClient {
         };
         match created {
             Ok(()) => Ok(instance_id),
-            Err(BackendError::InstanceExists {
-                instance_id,
-                status,
-            }) => Err(DurableError::InstanceAlreadyExists {
-                instance_id,
-                status,
-            }),
+            Err(BackendError::InstanceExists { instance_id, status }) => {
+                Err(DurableError::InstanceAlreadyExists { instance_id, status })
+            }
             Err(error) => Err(error.into()),
         }
     }
@@ -214,14 +201,8 @@ impl DurableOrchestrationClient {
         let Some(record) = self.backend.get_instance(instance_id).await? else {
             return Ok(None);
         };
-        let history = self
-            .backend
-            .get_history(instance_id, &record.execution_id)
-            .await?;
-        Ok(Some(DurableOrchestrationStatus::from_record(
-            record,
-            Some(history),
-        )))
+        let history = self.backend.get_history(instance_id, &record.execution_id).await?;
+        Ok(Some(DurableOrchestrationStatus::from_record(record, Some(history))))
     }
 
     /// Waits until the instance finishes (completed, failed or terminated) and returns its
@@ -231,8 +212,7 @@ impl DurableOrchestrationClient {
         instance_id: &str,
         timeout: Duration,
     ) -> Result<DurableOrchestrationStatus, DurableError> {
-        self.wait_for_completion_polling(instance_id, timeout, STATUS_POLL_INTERVAL)
-            .await
+        self.wait_for_completion_polling(instance_id, timeout, STATUS_POLL_INTERVAL).await
     }
 
     /// [`wait_for_completion`](Self::wait_for_completion), re-reading the status every
@@ -253,9 +233,7 @@ impl DurableOrchestrationClient {
         } else {
             poll_interval.max(MIN_STATUS_POLL_INTERVAL)
         };
-        let result = self
-            .wait_until_finished(instance_id, deadline, timeout, interval)
-            .await;
+        let result = self.wait_until_finished(instance_id, deadline, timeout, interval).await;
         self.completions.unsubscribe_closed(instance_id);
         result
     }
@@ -271,9 +249,7 @@ impl DurableOrchestrationClient {
             // Subscribe before reading, so a completion between the two is not missed.
             let finished = self.completions.subscribe(instance_id);
             let status = self.get_status(instance_id).await?.ok_or_else(|| {
-                DurableError::InstanceNotFound {
-                    instance_id: instance_id.to_owned(),
-                }
+                DurableError::InstanceNotFound { instance_id: instance_id.to_owned() }
             })?;
             if status.runtime_status.is_terminal() {
                 return Ok(status);
@@ -281,10 +257,7 @@ impl DurableOrchestrationClient {
             let next_check = (Instant::now() + interval).min(deadline);
             let _ = tokio::time::timeout_at(next_check, finished).await;
             if Instant::now() >= deadline {
-                return Err(DurableError::Timeout {
-                    instance_id: instance_id.to_owned(),
-                    timeout,
-                });
+                return Err(DurableError::Timeout { instance_id: instance_id.to_owned(), timeout });
             }
         }
     }
@@ -297,11 +270,7 @@ impl DurableOrchestrationClient {
         reason: impl Serialize,
     ) -> Result<(), DurableError> {
         let reason = serde_json::to_value(reason).map_err(DurableError::Serialization)?;
-        self.send_to_unfinished(
-            instance_id,
-            EventKind::ExecutionTerminated { input: reason },
-        )
-        .await
+        self.send_to_unfinished(instance_id, EventKind::ExecutionTerminated { input: reason }).await
     }
 
     /// Suspends a running instance (`SuspendAsync` in C#): from its next turn on, its status
@@ -320,8 +289,7 @@ impl DurableOrchestrationClient {
         if record.runtime_status == OrchestrationRuntimeStatus::Suspended {
             return Err(invalid_state(&record, "suspend", "it is already suspended"));
         }
-        self.send(instance_id, EventKind::ExecutionSuspended { input: reason })
-            .await
+        self.send(instance_id, EventKind::ExecutionSuspended { input: reason }).await
     }
 
     /// Resumes a suspended instance (`ResumeAsync` in C#): the events that waited are
@@ -338,8 +306,7 @@ impl DurableOrchestrationClient {
         if record.runtime_status != OrchestrationRuntimeStatus::Suspended {
             return Err(invalid_state(&record, "resume", "it is not suspended"));
         }
-        self.send(instance_id, EventKind::ExecutionResumed { input: reason })
-            .await
+        self.send(instance_id, EventKind::ExecutionResumed { input: reason }).await
     }
 
     /// Rewinds a failed instance (`RewindAsync` in C#): the activities and
@@ -356,16 +323,9 @@ impl DurableOrchestrationClient {
         let reason = serde_json::to_value(reason).map_err(DurableError::Serialization)?;
         let record = self.existing(instance_id).await?;
         if record.runtime_status != OrchestrationRuntimeStatus::Failed {
-            return Err(invalid_state(
-                &record,
-                "rewind",
-                "only failed instances can be rewound",
-            ));
+            return Err(invalid_state(&record, "rewind", "only failed instances can be rewound"));
         }
-        let history = self
-            .backend
-            .get_history(instance_id, &record.execution_id)
-            .await?;
+        let history = self.backend.get_history(instance_id, &record.execution_id).await?;
         if rewindable_failures(&history).is_empty() {
             return Err(invalid_state(
                 &record,
@@ -373,8 +333,7 @@ impl DurableOrchestrationClient {
                 "it failed in its own code, not in a call that could run again",
             ));
         }
-        self.send(instance_id, EventKind::ExecutionRewound { input: reason })
-            .await
+        self.send(instance_id, EventKind::ExecutionRewound { input: reason }).await
     }
 
     /// Starts a finished instance again with its original input and version
@@ -395,17 +354,13 @@ impl DurableOrchestrationClient {
                 status: record.runtime_status,
             });
         }
-        let history = self
-            .backend
-            .get_history(instance_id, &record.execution_id)
-            .await?;
+        let history = self.backend.get_history(instance_id, &record.execution_id).await?;
         let version = history.iter().find_map(|event| match &event.kind {
             EventKind::ExecutionStarted { version, .. } => Some(version.clone()),
             _ => None,
         });
         let new_id = (!restart_with_new_instance_id).then_some(instance_id);
-        self.start_value(&record.name, new_id, record.input, version)
-            .await
+        self.start_value(&record.name, new_id, record.input, version).await
     }
 
     /// Sends an event to an instance (`RaiseEventAsync` in C#). It goes to the instance's
@@ -423,10 +378,7 @@ impl DurableOrchestrationClient {
             return Err(DurableError::InvalidEventName);
         }
         let input = serde_json::to_value(event_data).map_err(DurableError::Serialization)?;
-        let event = EventKind::EventRaised {
-            name: event_name.to_owned(),
-            input,
-        };
+        let event = EventKind::EventRaised { name: event_name.to_owned(), input };
         self.send_to_unfinished(instance_id, event).await
     }
 
@@ -445,9 +397,7 @@ impl DurableOrchestrationClient {
         self.backend
             .get_instance(instance_id)
             .await?
-            .ok_or_else(|| DurableError::InstanceNotFound {
-                instance_id: instance_id.to_owned(),
-            })
+            .ok_or_else(|| DurableError::InstanceNotFound { instance_id: instance_id.to_owned() })
     }
 
     /// The instance, or an error when there is none or it has finished.
@@ -471,15 +421,12 @@ impl DurableOrchestrationClient {
             execution_id: None,
             event: HistoryEvent::new(self.clock.now(), event),
         };
-        self.backend
-            .send_message(message)
-            .await
-            .map_err(|e| match e {
-                BackendError::InstanceNotFound { instance_id } => {
-                    DurableError::InstanceNotFound { instance_id }
-                }
-                other => other.into(),
-            })
+        self.backend.send_message(message).await.map_err(|e| match e {
+            BackendError::InstanceNotFound { instance_id } => {
+                DurableError::InstanceNotFound { instance_id }
+            }
+            other => other.into(),
+        })
     }
 
     /// Every queue of the task hub (one per registered function) with its depth.

@@ -88,11 +88,7 @@ impl DurableOrchestrationClient {
             page_size: condition.page_size,
             continuation_token: condition.continuation_token.clone(),
         };
-        let page = self
-            .backend
-            .list_instances(&query)
-            .await
-            .map_err(query_error)?;
+        let page = self.backend.list_instances(&query).await.map_err(query_error)?;
         let durable_orchestration_state = page
             .instances
             .into_iter()
@@ -123,8 +119,7 @@ impl DurableOrchestrationClient {
         instance_id: &str,
     ) -> Result<PurgeHistoryResult, DurableError> {
         super::validate_instance_id(instance_id)?;
-        self.purge(PurgeFilter::Instance(instance_id.to_owned()))
-            .await
+        self.purge(PurgeFilter::Instance(instance_id.to_owned())).await
     }
 
     /// Deletes every finished instance created between `created_time_from` and
@@ -150,11 +145,7 @@ impl DurableOrchestrationClient {
     }
 
     async fn purge(&self, filter: PurgeFilter) -> Result<PurgeHistoryResult, DurableError> {
-        let instances_deleted = self
-            .backend
-            .purge_instances(&filter)
-            .await
-            .map_err(query_error)?;
+        let instances_deleted = self.backend.purge_instances(&filter).await.map_err(query_error)?;
         Ok(PurgeHistoryResult { instances_deleted })
     }
 }
@@ -162,13 +153,9 @@ impl DurableOrchestrationClient {
 /// Maps the backend's refusals of a query or purge to their client errors.
 fn query_error(error: BackendError) -> DurableError {
     match error {
-        BackendError::InstanceNotFinished {
-            instance_id,
-            status,
-        } => DurableError::InstanceNotFinished {
-            instance_id,
-            status,
-        },
+        BackendError::InstanceNotFinished { instance_id, status } => {
+            DurableError::InstanceNotFinished { instance_id, status }
+        }
         BackendError::InvalidQuery { message } => DurableError::InvalidQuery { message },
         other => DurableError::Store(other),
     }

@@ -67,20 +67,14 @@ impl DurableOrchestrationClient {
         timeout: Duration,
         retry_interval: Duration,
     ) -> Result<HttpResponse, DurableError> {
-        match self
-            .wait_for_completion_polling(instance_id, timeout, retry_interval)
-            .await
-        {
+        match self.wait_for_completion_polling(instance_id, timeout, retry_interval).await {
             Ok(status) if status.runtime_status == OrchestrationRuntimeStatus::Completed => {
                 Ok(HttpResponse::json(StatusCode::OK, &status.output))
             }
             // Failed, canceled or terminated: the status object, as a status request with
             // `returnInternalServerErrorOnFailure=false` answers.
             Ok(status) => {
-                let view = HistoryView {
-                    show_input: true,
-                    show_output: false,
-                };
+                let view = HistoryView { show_input: true, show_output: false };
                 Ok(status_response(&status, view, false))
             }
             Err(DurableError::Timeout { .. }) => {

@@ -80,11 +80,7 @@ impl ApiRoutes {
             let methods: Vec<String> = if function.methods.is_empty() {
                 vec!["*".to_owned()]
             } else {
-                function
-                    .methods
-                    .iter()
-                    .map(|m| m.to_ascii_uppercase())
-                    .collect()
+                function.methods.iter().map(|m| m.to_ascii_uppercase()).collect()
             };
             for method in methods {
                 let conflict = taken
@@ -127,10 +123,7 @@ impl ApiRoutes {
             };
             let function = route.function;
             let answers = function.methods.is_empty()
-                || function
-                    .methods
-                    .iter()
-                    .any(|m| m.eq_ignore_ascii_case(request.method()));
+                || function.methods.iter().any(|m| m.eq_ignore_ascii_case(request.method()));
             if !answers {
                 allowed.extend(function.methods.iter().map(|m| m.to_ascii_uppercase()));
                 continue;
@@ -161,10 +154,7 @@ async fn invoke(
     request: HttpRequest,
     client: DurableOrchestrationClient,
 ) -> HttpResponse {
-    match AssertUnwindSafe((function.invoke)(request, client))
-        .catch_unwind()
-        .await
-    {
+    match AssertUnwindSafe((function.invoke)(request, client)).catch_unwind().await {
         Ok(response) => response,
         Err(payload) => {
             let message = panic_message(payload.as_ref());

@@ -82,18 +82,12 @@ fn shape(
 /// The event id of the call an answer (a completion or failure) answers.
 fn answered_call(kind: &EventKind) -> Option<i64> {
     match kind {
-        EventKind::TaskCompleted {
-            task_scheduled_id, ..
+        EventKind::TaskCompleted { task_scheduled_id, .. }
+        | EventKind::TaskFailed { task_scheduled_id, .. }
+        | EventKind::SubOrchestrationInstanceCompleted { task_scheduled_id, .. }
+        | EventKind::SubOrchestrationInstanceFailed { task_scheduled_id, .. } => {
+            Some(*task_scheduled_id)
         }
-        | EventKind::TaskFailed {
-            task_scheduled_id, ..
-        }
-        | EventKind::SubOrchestrationInstanceCompleted {
-            task_scheduled_id, ..
-        }
-        | EventKind::SubOrchestrationInstanceFailed {
-            task_scheduled_id, ..
-        } => Some(*task_scheduled_id),
         _ => None,
     }
 }
@@ -102,11 +96,9 @@ fn answered_call(kind: &EventKind) -> Option<i64> {
 fn add_call(fields: &mut Map<String, Value>, call: &HistoryEvent) {
     let (name, input, instance_id) = match &call.kind {
         EventKind::TaskScheduled { name, input } => (name, input, None),
-        EventKind::SubOrchestrationInstanceCreated {
-            name,
-            input,
-            instance_id,
-        } => (name, input, Some(instance_id)),
+        EventKind::SubOrchestrationInstanceCreated { name, input, instance_id } => {
+            (name, input, Some(instance_id))
+        }
         _ => return,
     };
     fields.insert("FunctionName".to_owned(), Value::String(name.clone()));
@@ -137,10 +129,7 @@ mod tests {
         let now = Utc::now();
         let mut scheduled = HistoryEvent::new(
             now,
-            EventKind::TaskScheduled {
-                name: "E1_SayHello".into(),
-                input: "Tokyo".into(),
-            },
+            EventKind::TaskScheduled { name: "E1_SayHello".into(), input: "Tokyo".into() },
         );
         scheduled.event_id = 0;
         let events = vec![
@@ -158,10 +147,7 @@ mod tests {
             scheduled,
             HistoryEvent::new(
                 now,
-                EventKind::TaskCompleted {
-                    task_scheduled_id: 0,
-                    result: "Hello Tokyo!".into(),
-                },
+                EventKind::TaskCompleted { task_scheduled_id: 0, result: "Hello Tokyo!".into() },
             ),
             HistoryEvent::new(
                 now,
@@ -172,32 +158,14 @@ mod tests {
                 },
             ),
         ];
-        let quiet = azure_history(
-            &events,
-            HistoryView {
-                show_input: true,
-                show_output: false,
-            },
-        );
-        let types: Vec<&str> = quiet
-            .iter()
-            .filter_map(|e| e["EventType"].as_str())
-            .collect();
-        assert_eq!(
-            types,
-            ["ExecutionStarted", "TaskCompleted", "ExecutionCompleted"]
-        );
+        let quiet = azure_history(&events, HistoryView { show_input: true, show_output: false });
+        let types: Vec<&str> = quiet.iter().filter_map(|e| e["EventType"].as_str()).collect();
+        assert_eq!(types, ["ExecutionStarted", "TaskCompleted", "ExecutionCompleted"]);
         assert_eq!(quiet[0]["FunctionName"], "E1_HelloSequence");
         assert_eq!(quiet[1]["FunctionName"], "E1_SayHello");
         assert_eq!(quiet[1]["Input"], "Tokyo");
         assert!(quiet[1].get("Result").is_none() && quiet[1].get("ScheduledTime").is_some());
-        let full = azure_history(
-            &events,
-            HistoryView {
-                show_input: false,
-                show_output: true,
-            },
-        );
+        let full = azure_history(&events, HistoryView { show_input: false, show_output: true });
         assert_eq!(full[1]["Result"], "Hello Tokyo!");
         assert!(full[1].get("Input").is_none());
     }

@@ -197,10 +197,7 @@ impl HostKeys {
 }
 
 fn read_keys_file(path: &Path) -> Result<Option<KeysFile>, KeysError> {
-    let io_error = |source| KeysError::Io {
-        path: path.to_owned(),
-        source,
-    };
+    let io_error = |source| KeysError::Io { path: path.to_owned(), source };
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -209,41 +206,26 @@ fn read_keys_file(path: &Path) -> Result<Option<KeysFile>, KeysError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(io_error)?
-            .permissions()
-            .mode()
-            & 0o777;
+        let mode = std::fs::metadata(path).map_err(io_error)?.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(KeysError::Insecure {
-                path: path.to_owned(),
-                mode,
-            });
+            return Err(KeysError::Insecure { path: path.to_owned(), mode });
         }
     }
     serde_json::from_str(&text)
         .map(Some)
-        .map_err(|e| KeysError::Malformed {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+        .map_err(|e| KeysError::Malformed { path: path.to_owned(), message: e.to_string() })
 }
 
 /// Writes a new keys file readable by its owner only; never replaces an existing one.
 fn generate_keys_file(path: &Path) -> Result<KeysFile, KeysError> {
-    let io_error = |source| KeysError::Io {
-        path: path.to_owned(),
-        source,
-    };
+    let io_error = |source| KeysError::Io { path: path.to_owned(), source };
     let keys = KeysFile {
         master_key: Some(Secret::generate()?),
         system_key: Some(Secret::generate()?),
         function_key: Some(Secret::generate()?),
     };
-    let text = serde_json::to_string_pretty(&keys).map_err(|e| KeysError::Malformed {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
+    let text = serde_json::to_string_pretty(&keys)
+        .map_err(|e| KeysError::Malformed { path: path.to_owned(), message: e.to_string() })?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -308,19 +290,11 @@ mod tests {
             assert_eq!(mode, 0o600);
             let _ =
                 std::fs::set_permissions(&settings.file, std::fs::Permissions::from_mode(0o644));
-            assert!(matches!(
-                HostKeys::load(&settings),
-                Err(KeysError::Insecure { .. })
-            ));
+            assert!(matches!(HostKeys::load(&settings), Err(KeysError::Insecure { .. })));
         }
         assert!(
-            !format!("{first:?}").contains(
-                first
-                    .master
-                    .as_ref()
-                    .map(Secret::expose)
-                    .unwrap_or("missing")
-            )
+            !format!("{first:?}")
+                .contains(first.master.as_ref().map(Secret::expose).unwrap_or("missing"))
         );
     }
 }

@@ -60,10 +60,7 @@ pub(crate) fn router(state: &Arc<HostState>) -> Router<Arc<HostState>> {
         .route("/instances", get(list).delete(purge_by_filter))
         .route("/instances/", get(list).delete(purge_by_filter))
         .route("/instances/{instance_id}", get(status).delete(purge))
-        .route(
-            "/instances/{instance_id}/raiseEvent/{event_name}",
-            post(raise_event),
-        )
+        .route("/instances/{instance_id}/raiseEvent/{event_name}", post(raise_event))
         .route("/instances/{instance_id}/{operation}", post(operation))
         .route_layer(from_fn_with_state(state.clone(), authorize))
 }
@@ -81,11 +78,8 @@ async fn authorize(State(state): State<Arc<HostState>>, request: Request, next: 
     if let Some(hub) = query.get("taskHub")
         && !hub.eq_ignore_ascii_case(&state.hub_name)
     {
-        return bad_request(format!(
-            "this app serves task hub `{}`, not `{hub}`",
-            state.hub_name
-        ))
-        .into_response();
+        return bad_request(format!("this app serves task hub `{}`, not `{hub}`", state.hub_name))
+            .into_response();
     }
     next.run(request).await
 }
@@ -114,15 +108,9 @@ async fn start_instance(state: &HostState, path: StartPath, request: Request) ->
     let instance_id = path.instance_id.as_deref();
     let started = match query.get("version") {
         Some(version) => {
-            client
-                .start_new_with_version(&path.function_name, instance_id, version, input)
-                .await
+            client.start_new_with_version(&path.function_name, instance_id, version, input).await
         }
-        None => {
-            client
-                .start_new(&path.function_name, instance_id, input)
-                .await
-        }
+        None => client.start_new(&path.function_name, instance_id, input).await,
     };
     let instance_id = started.map_err(|e| start_error(&e))?;
     match seconds(&query, "timeout")? {
@@ -182,9 +170,9 @@ async fn instance_status(state: &HostState, instance_id: &str, request: Request)
     .ok_or_else(|| not_found(format!("no instance with id `{instance_id}`")))?;
     let response = status_response(&status, view, error_on_failure);
     Ok(match response.status() {
-        StatusCode::ACCEPTED => response
-            .with_header("Location", request.url())
-            .with_header("Retry-After", "5"),
+        StatusCode::ACCEPTED => {
+            response.with_header("Location", request.url()).with_header("Retry-After", "5")
+        }
         _ => response,
     })
 }
@@ -200,10 +188,7 @@ pub(crate) fn status_response(
         s if s.is_terminal() => StatusCode::OK,
         _ => StatusCode::ACCEPTED,
     };
-    let history = status
-        .history
-        .as_deref()
-        .map(|events| azure_history(events, view));
+    let history = status.history.as_deref().map(|events| azure_history(events, view));
     let mut body = serde_json::to_value(status).unwrap_or(Value::Null);
     if let Value::Object(fields) = &mut body {
         if !view.show_input {
@@ -241,17 +226,9 @@ async fn list_instances(state: &HostState, request: Request) -> Answer {
     if let Some(top) = query.count("top")? {
         condition.page_size = top;
     }
-    let page = state
-        .client
-        .list_instances(&condition)
-        .await
-        .map_err(|e| error_response(&e))?;
-    Ok(
-        HttpResponse::json(StatusCode::OK, &page.durable_orchestration_state).with_header(
-            CONTINUATION_HEADER,
-            page.continuation_token.unwrap_or_default(),
-        ),
-    )
+    let page = state.client.list_instances(&condition).await.map_err(|e| error_response(&e))?;
+    Ok(HttpResponse::json(StatusCode::OK, &page.durable_orchestration_state)
+        .with_header(CONTINUATION_HEADER, page.continuation_token.unwrap_or_default()))
 }
 
 /// `DELETE /instances/{instanceId}`: 200 `{"instancesDeleted": 1}`, 404 when unknown, 412
@@ -265,11 +242,8 @@ async fn purge(
 
 async fn purge_one(state: &HostState, instance_id: &str) -> Answer {
     valid_id(instance_id)?;
-    let purged = state
-        .client
-        .purge_instance_history(instance_id)
-        .await
-        .map_err(|e| purge_error(&e))?;
+    let purged =
+        state.client.purge_instance_history(instance_id).await.map_err(|e| purge_error(&e))?;
     if purged.instances_deleted == 0 {
         return Err(not_found(format!("no instance with id `{instance_id}`")));
     }
@@ -377,10 +351,7 @@ async fn run_operation(state: &HostState, path: OperationPath, request: Request)
         }
         "restart" => {
             let new_id = query.flag("restartWithNewInstanceId", true)?;
-            let restarted = client
-                .restart(id, new_id)
-                .await
-                .map_err(|e| error_response(&e))?;
+            let restarted = client.restart(id, new_id).await.map_err(|e| error_response(&e))?;
             return Ok(client.create_check_status_response(&request, &restarted));
         }
         _ => {

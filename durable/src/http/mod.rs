@@ -93,10 +93,7 @@ async fn api(State(state): State<Arc<HostState>>, request: Request) -> HttpRespo
         Ok(request) => request,
         Err(response) => return response,
     };
-    state
-        .api
-        .dispatch(api_path, request, &state.keys, &state.client)
-        .await
+    state.api.dispatch(api_path, request, &state.keys, &state.client).await
 }
 
 /// The 405 of the management API: JSON, with `Allow`.
@@ -106,10 +103,7 @@ async fn method_fallback(request: Request) -> HttpResponse {
 
 /// The key a request presents: the `x-functions-key` header, else the `code` query parameter.
 pub(crate) fn presented_key<'a>(headers: &'a HeaderMap, code: Option<&'a str>) -> Option<&'a str> {
-    headers
-        .get("x-functions-key")
-        .and_then(|v| v.to_str().ok())
-        .or(code)
+    headers.get("x-functions-key").and_then(|v| v.to_str().ok()).or(code)
 }
 
 /// Reads a whole request, refusing a body over the limit with 413.
@@ -138,9 +132,7 @@ pub(crate) async fn read_request(
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
         Err(e) => {
-            return Err(bad_request(format!(
-                "the request body could not be read: {e}"
-            )));
+            return Err(bad_request(format!("the request body could not be read: {e}")));
         }
     };
     let origin = request_origin(&parts.headers).unwrap_or_else(|| state.origin.clone());
@@ -171,10 +163,7 @@ fn request_origin(headers: &HeaderMap) -> Option<String> {
     if !plain {
         return None;
     }
-    let scheme = match headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-    {
+    let scheme = match headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
         Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
         _ => "http",
     };
@@ -193,11 +182,7 @@ pub(crate) fn listen_origin(addr: SocketAddr) -> String {
 
 /// A 400 with Azure's error shape.
 pub(crate) fn bad_request(detail: impl Into<String>) -> HttpResponse {
-    HttpResponse::error(
-        StatusCode::BAD_REQUEST,
-        error::summary(StatusCode::BAD_REQUEST),
-        detail,
-    )
+    HttpResponse::error(StatusCode::BAD_REQUEST, error::summary(StatusCode::BAD_REQUEST), detail)
 }
 
 /// A 404 with Azure's error shape.

@@ -82,10 +82,9 @@ impl HttpRequest {
 
     /// The same request with one more header; a name or value HTTP cannot carry is ignored.
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        if let (Ok(name), Ok(value)) = (
-            axum::http::HeaderName::try_from(name),
-            axum::http::HeaderValue::try_from(value),
-        ) {
+        if let (Ok(name), Ok(value)) =
+            (axum::http::HeaderName::try_from(name), axum::http::HeaderValue::try_from(value))
+        {
             self.headers.append(name, value);
         }
         self
@@ -136,10 +135,7 @@ impl HttpRequest {
     /// The first value of a query parameter, decoded; names compare case-insensitively, as
     /// ASP.NET's do.
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// Every query parameter, decoded, in order.
@@ -206,12 +202,8 @@ impl HttpRequest {
             return Ok(());
         };
         let content_type = content_type.to_str().unwrap_or_default();
-        let essence = content_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
+        let essence =
+            content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         let accepted = matches!(
             essence.as_str(),
             "" | "application/json"
@@ -245,10 +237,7 @@ mod tests {
         assert_eq!(req.query("a"), Some(" b"));
         assert_eq!(req.route_param("name"), Some("y"));
         assert_eq!(req.json::<Vec<u32>>().ok(), Some(vec![1, 2]));
-        assert_eq!(
-            HttpRequest::new("GET", "/x").json::<Option<u32>>().ok(),
-            Some(None)
-        );
+        assert_eq!(HttpRequest::new("GET", "/x").json::<Option<u32>>().ok(), Some(None));
     }
 
     #[test]

@@ -27,11 +27,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// A response with this status and no body.
     pub fn new(status: StatusCode) -> Self {
-        HttpResponse {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
+        HttpResponse { status, headers: Vec::new(), body: Vec::new() }
     }
 
     /// A response whose body is `value` as JSON. A value that cannot be serialized (a map
@@ -83,10 +79,7 @@ impl HttpResponse {
 
     /// A header's value (names compare case-insensitively).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// Every header, in the order set.

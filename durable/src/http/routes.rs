@@ -33,11 +33,8 @@ impl RouteTemplate {
     /// The route parameters when `path` (below `/api/`, still percent-encoded) matches.
     pub(crate) fn matches(&self, path: &str) -> Option<HashMap<String, String>> {
         let trimmed = path.trim_matches('/');
-        let parts: Vec<&str> = if trimmed.is_empty() {
-            Vec::new()
-        } else {
-            trimmed.split('/').collect()
-        };
+        let parts: Vec<&str> =
+            if trimmed.is_empty() { Vec::new() } else { trimmed.split('/').collect() };
         let mut params = HashMap::new();
         for (index, segment) in self.segments.iter().enumerate() {
             match *segment {
@@ -96,10 +93,7 @@ impl RouteTemplate {
 }
 
 fn decode(part: &str) -> Option<String> {
-    percent_decode_str(part)
-        .decode_utf8()
-        .ok()
-        .map(|s| s.into_owned())
+    percent_decode_str(part).decode_utf8().ok().map(|s| s.into_owned())
 }
 
 #[cfg(test)]
@@ -107,11 +101,8 @@ mod tests {
     use super::*;
     use RouteSegment::{CatchAll, Literal, OptionalParam, Param};
 
-    const START: &[RouteSegment] = &[
-        Literal("orchestrators"),
-        Param("functionName"),
-        OptionalParam("instanceId"),
-    ];
+    const START: &[RouteSegment] =
+        &[Literal("orchestrators"), Param("functionName"), OptionalParam("instanceId")];
 
     #[test]
     fn matches_literals_parameters_optional_and_catch_all() {
@@ -122,18 +113,12 @@ mod tests {
             Some("E1_HelloSequence")
         );
         let two = start.matches("orchestrators/f/id%201/");
-        assert_eq!(
-            two.and_then(|p| p.get("instanceId").cloned()).as_deref(),
-            Some("id 1")
-        );
+        assert_eq!(two.and_then(|p| p.get("instanceId").cloned()).as_deref(), Some("id 1"));
         assert!(start.matches("orchestrators").is_none());
         assert!(start.matches("orchestrators/f/i/extra").is_none());
         let files = RouteTemplate::new(&[Literal("files"), CatchAll("path")]);
         assert_eq!(
-            files
-                .matches("files/a/b.txt")
-                .and_then(|p| p.get("path").cloned())
-                .as_deref(),
+            files.matches("files/a/b.txt").and_then(|p| p.get("path").cloned()).as_deref(),
             Some("a/b.txt")
         );
         assert!(RouteTemplate::new(&[]).matches("").is_some());

@@ -11,21 +11,9 @@ use crate::history::{EventKind, HistoryEvent};
 /// committed.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Action {
-    CallActivity {
-        event_id: i64,
-        name: Arc<str>,
-        input: Value,
-    },
-    CreateTimer {
-        event_id: i64,
-        fire_at: DateTime<Utc>,
-    },
-    CallSubOrchestrator {
-        event_id: i64,
-        name: Arc<str>,
-        instance_id: String,
-        input: Value,
-    },
+    CallActivity { event_id: i64, name: Arc<str>, input: Value },
+    CreateTimer { event_id: i64, fire_at: DateTime<Utc> },
+    CallSubOrchestrator { event_id: i64, name: Arc<str>, instance_id: String, input: Value },
 }
 
 impl Action {
@@ -40,27 +28,19 @@ impl Action {
     /// The history event that records this action, taken at `now`.
     pub(crate) fn record(&self, now: DateTime<Utc>) -> HistoryEvent {
         let kind = match self {
-            Action::CallActivity { name, input, .. } => EventKind::TaskScheduled {
-                name: name.to_string(),
-                input: input.clone(),
-            },
+            Action::CallActivity { name, input, .. } => {
+                EventKind::TaskScheduled { name: name.to_string(), input: input.clone() }
+            }
             Action::CreateTimer { fire_at, .. } => EventKind::TimerCreated { fire_at: *fire_at },
-            Action::CallSubOrchestrator {
-                name,
-                instance_id,
-                input,
-                ..
-            } => EventKind::SubOrchestrationInstanceCreated {
-                name: name.to_string(),
-                instance_id: instance_id.clone(),
-                input: input.clone(),
-            },
+            Action::CallSubOrchestrator { name, instance_id, input, .. } => {
+                EventKind::SubOrchestrationInstanceCreated {
+                    name: name.to_string(),
+                    instance_id: instance_id.clone(),
+                    input: input.clone(),
+                }
+            }
         };
-        HistoryEvent {
-            event_id: self.event_id(),
-            timestamp: now,
-            kind,
-        }
+        HistoryEvent { event_id: self.event_id(), timestamp: now, kind }
     }
 
     /// Whether a recorded scheduling event is the record of this action.

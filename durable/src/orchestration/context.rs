@@ -116,16 +116,11 @@ impl State {
             .buffered_events
             .drain()
             .flat_map(|(name, queue)| {
-                queue
-                    .into_iter()
-                    .map(move |(arrival, data)| (arrival, name.clone(), data))
+                queue.into_iter().map(move |(arrival, data)| (arrival, name.clone(), data))
             })
             .collect();
         events.sort_by_key(|(arrival, ..)| *arrival);
-        events
-            .into_iter()
-            .map(|(_, name, data)| (name, data))
-            .collect()
+        events.into_iter().map(|(_, name, data)| (name, data)).collect()
     }
 
     /// Withdraws a wait that was dropped before its event came, so the next event of that
@@ -142,10 +137,7 @@ impl State {
                 .get(name)
                 .and_then(|queue| queue.front())
                 .map_or(self.arrivals, |(first, _)| first.saturating_sub(1));
-            self.buffered_events
-                .entry(name.to_owned())
-                .or_default()
-                .push_front((arrival, data));
+            self.buffered_events.entry(name.to_owned()).or_default().push_front((arrival, data));
         }
     }
 }
@@ -178,8 +170,7 @@ impl DurableOrchestrationContext {
 
     /// The orchestration's input, deserialized as `T` (`GetInput<T>()` in C#).
     pub fn get_input<T: DeserializeOwned>(&self) -> Result<T, InputError> {
-        self.state
-            .with(|s| T::deserialize(&s.input).map_err(|e| InputError::new(&s.name, e)))
+        self.state.with(|s| T::deserialize(&s.input).map_err(|e| InputError::new(&s.name, e)))
     }
 
     /// Parses the input in place with `parse` (the macros' input parameter).
@@ -187,8 +178,7 @@ impl DurableOrchestrationContext {
         &self,
         parse: fn(&Value) -> Result<T, serde_json::Error>,
     ) -> Result<T, InputError> {
-        self.state
-            .with(|s| parse(&s.input).map_err(|e| InputError::new(&s.name, e)))
+        self.state.with(|s| parse(&s.input).map_err(|e| InputError::new(&s.name, e)))
     }
 
     /// The current time as the orchestration sees it: the start time of the current turn,
@@ -249,8 +239,7 @@ impl DurableOrchestrationContext {
 
     /// The instance id of the orchestration that started this one as a sub-orchestration.
     pub fn parent_instance_id(&self) -> Option<String> {
-        self.state
-            .with(|s| s.parent.as_ref().map(|p| p.instance_id.clone()))
+        self.state.with(|s| s.parent.as_ref().map(|p| p.instance_id.clone()))
     }
 
     /// Restarts the orchestration with a new input and a fresh history once the orchestrator
@@ -273,8 +262,7 @@ impl DurableOrchestrationContext {
     /// ```
     pub fn continue_as_new(&self, input: impl Serialize, preserve_unprocessed_events: bool) {
         let input = serde_json::to_value(input).unwrap_or_else(|e| Value::String(e.to_string()));
-        self.state
-            .with(|s| s.continue_as_new = Some((input, preserve_unprocessed_events)));
+        self.state.with(|s| s.continue_as_new = Some((input, preserve_unprocessed_events)));
     }
 
     /// Calls an activity by name and returns its pending output (`CallActivityAsync<T>` in C#).
@@ -388,10 +376,7 @@ impl DurableOrchestrationContext {
     /// # Ok(()) }
     /// ```
     pub fn create_timer(&self, fire_at: DateTime<Utc>) -> DurableTask<()> {
-        self.schedule(Arc::from("timer"), |event_id| Action::CreateTimer {
-            event_id,
-            fire_at,
-        })
+        self.schedule(Arc::from("timer"), |event_id| Action::CreateTimer { event_id, fire_at })
     }
 
     /// Waits for an event raised by a client (`WaitForExternalEvent<T>` in C#). Events are
@@ -409,19 +394,11 @@ impl DurableOrchestrationContext {
         let id = self.state.with(|s| {
             s.next_wait_id -= 1;
             let id = s.next_wait_id;
-            match s
-                .buffered_events
-                .get_mut(&*name)
-                .and_then(VecDeque::pop_front)
-            {
+            match s.buffered_events.get_mut(&*name).and_then(VecDeque::pop_front) {
                 Some((_, data)) => {
                     s.results.insert(id, TaskOutcome::Completed(data));
                 }
-                None => s
-                    .event_waits
-                    .entry(name.to_string())
-                    .or_default()
-                    .push_back(id),
+                None => s.event_waits.entry(name.to_string()).or_default().push_back(id),
             }
             id
         });
@@ -547,11 +524,7 @@ impl DurableOrchestrationContext {
                 return invalid_input(&name, format!("its input could not be serialized: {e}"));
             }
         };
-        self.schedule(name.clone(), |event_id| Action::CallActivity {
-            event_id,
-            name,
-            input,
-        })
+        self.schedule(name.clone(), |event_id| Action::CallActivity { event_id, name, input })
     }
 
     fn schedule_sub_orchestrator<T>(

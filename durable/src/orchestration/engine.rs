@@ -209,9 +209,7 @@ impl OrchestrationRun {
         // client requests (terminate, suspend, resume) always, external events (buffered,
         // held while suspended, or not yet applied) when `continue_as_new` preserves them.
         if let Some(Outcome::ContinuedAsNew { carried, .. }) = &mut self.outcome {
-            let preserve = self
-                .state
-                .with(|s| s.continue_as_new.as_ref().is_some_and(|c| c.1));
+            let preserve = self.state.with(|s| s.continue_as_new.as_ref().is_some_and(|c| c.1));
             if preserve {
                 let buffered = self.state.with(State::take_unprocessed_events);
                 carried.extend(
@@ -234,36 +232,24 @@ impl OrchestrationRun {
         let mut timers = Vec::new();
         let mut sub_orchestrations = Vec::new();
         let pending = self.state.with(|s| std::mem::take(&mut s.pending_actions));
-        if !matches!(
-            self.outcome,
-            Some(Outcome::Failed(_) | Outcome::Terminated(_))
-        ) {
+        if !matches!(self.outcome, Some(Outcome::Failed(_) | Outcome::Terminated(_))) {
             for action in pending {
                 new_events.push(action.record(now));
                 match action {
-                    Action::CallActivity {
-                        event_id,
-                        name,
-                        input,
-                    } => activities.push(ScheduledActivity {
-                        event_id,
-                        name,
-                        input,
-                    }),
+                    Action::CallActivity { event_id, name, input } => {
+                        activities.push(ScheduledActivity { event_id, name, input })
+                    }
                     Action::CreateTimer { event_id, fire_at } => {
                         timers.push(ScheduledTimer { event_id, fire_at });
                     }
-                    Action::CallSubOrchestrator {
-                        event_id,
-                        name,
-                        instance_id,
-                        input,
-                    } => sub_orchestrations.push(ScheduledSubOrchestration {
-                        event_id,
-                        name,
-                        instance_id,
-                        input,
-                    }),
+                    Action::CallSubOrchestrator { event_id, name, instance_id, input } => {
+                        sub_orchestrations.push(ScheduledSubOrchestration {
+                            event_id,
+                            name,
+                            instance_id,
+                            input,
+                        })
+                    }
                 }
             }
         }
@@ -332,11 +318,7 @@ impl OrchestrationRun {
         }
         match &event.kind {
             EventKind::ExecutionStarted {
-                execution_id,
-                input,
-                version,
-                parent_instance,
-                ..
+                execution_id, input, version, parent_instance, ..
             } => {
                 self.state.with(|s| {
                     s.execution_id = execution_id.clone();
@@ -367,28 +349,18 @@ impl OrchestrationRun {
                     ));
                 }
             }
-            EventKind::TaskCompleted {
-                task_scheduled_id,
-                result,
-            } => self.deliver(*task_scheduled_id, TaskOutcome::Completed(result.clone())),
-            EventKind::TaskFailed {
-                task_scheduled_id,
-                failure_details,
-            } => self.deliver(
-                *task_scheduled_id,
-                TaskOutcome::Failed(failure_details.clone()),
-            ),
-            EventKind::SubOrchestrationInstanceCompleted {
-                task_scheduled_id,
-                result,
-            } => self.deliver(*task_scheduled_id, TaskOutcome::Completed(result.clone())),
-            EventKind::SubOrchestrationInstanceFailed {
-                task_scheduled_id,
-                failure_details,
-            } => self.deliver(
-                *task_scheduled_id,
-                TaskOutcome::Failed(failure_details.clone()),
-            ),
+            EventKind::TaskCompleted { task_scheduled_id, result } => {
+                self.deliver(*task_scheduled_id, TaskOutcome::Completed(result.clone()))
+            }
+            EventKind::TaskFailed { task_scheduled_id, failure_details } => {
+                self.deliver(*task_scheduled_id, TaskOutcome::Failed(failure_details.clone()))
+            }
+            EventKind::SubOrchestrationInstanceCompleted { task_scheduled_id, result } => {
+                self.deliver(*task_scheduled_id, TaskOutcome::Completed(result.clone()))
+            }
+            EventKind::SubOrchestrationInstanceFailed { task_scheduled_id, failure_details } => {
+                self.deliver(*task_scheduled_id, TaskOutcome::Failed(failure_details.clone()))
+            }
             EventKind::TimerFired { timer_id, .. } => {
                 self.deliver(*timer_id, TaskOutcome::Completed(Value::Null));
             }
@@ -463,10 +435,7 @@ impl OrchestrationRun {
             Ok(Poll::Ready(Ok(output))) => {
                 let next = self.state.with(|s| s.continue_as_new.clone());
                 self.finish(match next {
-                    Some((input, _)) => Outcome::ContinuedAsNew {
-                        input,
-                        carried: Vec::new(),
-                    },
+                    Some((input, _)) => Outcome::ContinuedAsNew { input, carried: Vec::new() },
                     None => Outcome::Completed(output),
                 });
             }
@@ -484,10 +453,7 @@ impl OrchestrationRun {
         let already =
             matches!(&self.outcome, Some(Outcome::Failed(d)) if d.error_type == "NonDeterminism");
         if !already && !self.outcome_recorded {
-            self.outcome = Some(Outcome::Failed(FailureDetails::new(
-                "NonDeterminism",
-                message,
-            )));
+            self.outcome = Some(Outcome::Failed(FailureDetails::new("NonDeterminism", message)));
         }
         self.finish_future();
     }

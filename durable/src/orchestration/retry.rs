@@ -98,9 +98,7 @@ impl RetryOptions {
         let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
         let factor = self.backoff_coefficient.max(0.0).powi(exponent);
         let seconds = self.first_retry_interval.as_secs_f64() * factor;
-        Duration::try_from_secs_f64(seconds)
-            .unwrap_or(Duration::MAX)
-            .min(self.max_retry_interval)
+        Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX).min(self.max_retry_interval)
     }
 }
 

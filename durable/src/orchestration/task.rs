@@ -50,21 +50,11 @@ enum Source {
 
 impl<T> DurableTask<T> {
     pub(super) fn waiting(state: SharedState, event_id: i64, function: Arc<str>) -> Self {
-        Self::with(Inner::Waiting {
-            state,
-            id: event_id,
-            label: function,
-            source: Source::Call,
-        })
+        Self::with(Inner::Waiting { state, id: event_id, label: function, source: Source::Call })
     }
 
     pub(super) fn event_wait(state: SharedState, id: i64, name: Arc<str>) -> Self {
-        Self::with(Inner::Waiting {
-            state,
-            id,
-            label: name,
-            source: Source::Event,
-        })
+        Self::with(Inner::Waiting { state, id, label: name, source: Source::Event })
     }
 
     pub(super) fn failed(error: FunctionFailed) -> Self {
@@ -72,10 +62,7 @@ impl<T> DurableTask<T> {
     }
 
     fn with(inner: Inner) -> Self {
-        DurableTask {
-            inner,
-            _output: PhantomData,
-        }
+        DurableTask { inner, _output: PhantomData }
     }
 }
 
@@ -83,13 +70,7 @@ impl<T> Drop for DurableTask<T> {
     /// A dropped event wait is withdrawn; an event already handed to it goes back to the
     /// front of its buffer, so no event is lost to a wait nobody awaits.
     fn drop(&mut self) {
-        if let Inner::Waiting {
-            state,
-            id,
-            label,
-            source: Source::Event,
-        } = &self.inner
-        {
+        if let Inner::Waiting { state, id, label, source: Source::Event } = &self.inner {
             state.with(|s| s.cancel_event_wait(label, *id));
         }
     }
@@ -102,12 +83,7 @@ impl<T: DeserializeOwned> Future for DurableTask<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let result = match &mut self.inner {
-            Inner::Waiting {
-                state,
-                id,
-                label,
-                source,
-            } => {
+            Inner::Waiting { state, id, label, source } => {
                 let outcome = state.with(|s| {
                     let outcome = s.results.remove(id);
                     if outcome.is_none() {
@@ -130,10 +106,9 @@ impl<T: DeserializeOwned> Future for DurableTask<T> {
                             ),
                         })
                     }
-                    Some(TaskOutcome::Failed(details)) => Err(FunctionFailed {
-                        function: label.to_string(),
-                        details,
-                    }),
+                    Some(TaskOutcome::Failed(details)) => {
+                        Err(FunctionFailed { function: label.to_string(), details })
+                    }
                 }
             }
             Inner::Failed(error) => match error.take() {

@@ -9,10 +9,7 @@ use crate::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationRunti
 use crate::registry::{BoxFuture, FunctionResult};
 
 fn t(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_800_000_000, 0)
-        .single()
-        .unwrap_or_default()
-        + Duration::seconds(seconds)
+    Utc.timestamp_opt(1_800_000_000, 0).single().unwrap_or_default() + Duration::seconds(seconds)
 }
 
 fn started(input: Value) -> HistoryEvent {
@@ -36,21 +33,12 @@ fn scheduled(event_id: i64, name: &str, input: Value) -> HistoryEvent {
     HistoryEvent {
         event_id,
         timestamp: t(0),
-        kind: EventKind::TaskScheduled {
-            name: name.into(),
-            input,
-        },
+        kind: EventKind::TaskScheduled { name: name.into(), input },
     }
 }
 
 fn completed(id: i64, result: Value) -> HistoryEvent {
-    HistoryEvent::new(
-        t(1),
-        EventKind::TaskCompleted {
-            task_scheduled_id: id,
-            result,
-        },
-    )
+    HistoryEvent::new(t(1), EventKind::TaskCompleted { task_scheduled_id: id, result })
 }
 
 fn failed(id: i64, message: &str) -> HistoryEvent {
@@ -71,10 +59,8 @@ fn sequence(context: DurableOrchestrationContext) -> BoxFuture<'static, Function
     Box::pin(async move {
         let mut outputs = Vec::new();
         for city in ["Tokyo", "Seattle", "London"] {
-            let greeting = context
-                .call_activity::<String>("SayHello", city)
-                .await
-                .map_err(|e| e.details)?;
+            let greeting =
+                context.call_activity::<String>("SayHello", city).await.map_err(|e| e.details)?;
             outputs.push(greeting);
         }
         to_json(outputs)
@@ -104,10 +90,7 @@ fn kinds(turn: &Turn) -> Vec<&'static str> {
 fn first_turn_records_start_and_schedules_the_first_call() {
     let mut run = run(&SEQUENCE);
     let turn = run.turn(t(0), vec![started(Value::Null)]);
-    assert_eq!(
-        kinds(&turn),
-        ["OrchestratorStarted", "ExecutionStarted", "TaskScheduled"]
-    );
+    assert_eq!(kinds(&turn), ["OrchestratorStarted", "ExecutionStarted", "TaskScheduled"]);
     assert_eq!(turn.new_events[2], scheduled(0, "SayHello", json!("Tokyo")));
     assert_eq!(turn.activities[0].event_id, 0);
     assert_eq!(turn.outcome, None);
@@ -125,11 +108,7 @@ fn cached_run_applies_only_new_events_and_completes() {
     let last = run.turn(t(4), vec![completed(2, json!("Hello London!"))]);
     assert_eq!(
         last.outcome,
-        Some(Outcome::Completed(json!([
-            "Hello Tokyo!",
-            "Hello Seattle!",
-            "Hello London!"
-        ])))
+        Some(Outcome::Completed(json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])))
     );
     assert_eq!(kinds(&last).last(), Some(&"ExecutionCompleted"));
 }
@@ -148,10 +127,7 @@ fn replay_rebuilds_state_without_rescheduling_recorded_calls() {
     let replay_polls = run.replay(&history);
     assert_eq!(replay_polls, 2);
     let turn = run.turn(t(5), vec![completed(1, json!("Hello Seattle!"))]);
-    assert_eq!(
-        turn.new_events[2],
-        scheduled(2, "SayHello", json!("London")).with_time(t(5))
-    );
+    assert_eq!(turn.new_events[2], scheduled(2, "SayHello", json!("London")).with_time(t(5)));
     assert_eq!(turn.activities.len(), 1);
 }
 
@@ -168,10 +144,8 @@ impl WithTime for HistoryEvent {
 
 fn other_first(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
     Box::pin(async move {
-        let greeting = context
-            .call_activity::<String>("SayGoodbye", "Tokyo")
-            .await
-            .map_err(|e| e.details)?;
+        let greeting =
+            context.call_activity::<String>("SayGoodbye", "Tokyo").await.map_err(|e| e.details)?;
         to_json(greeting)
     })
 }
@@ -203,12 +177,8 @@ fn a_different_call_on_replay_fails_with_both_actions_named() {
     let failure = failure_of(&turn);
     assert_eq!(failure.error_type, "NonDeterminism");
     assert!(
-        failure
-            .error_message
-            .contains("call_activity(\"SayHello\") as action #0")
-            && failure
-                .error_message
-                .contains("call_activity(\"SayGoodbye\") as action #0"),
+        failure.error_message.contains("call_activity(\"SayHello\") as action #0")
+            && failure.error_message.contains("call_activity(\"SayGoodbye\") as action #0"),
         "{}",
         failure.error_message
     );
@@ -219,10 +189,8 @@ fn a_different_call_on_replay_fails_with_both_actions_named() {
 
 fn stops_early(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
     Box::pin(async move {
-        let greeting = context
-            .call_activity::<String>("SayHello", "Tokyo")
-            .await
-            .map_err(|e| e.details)?;
+        let greeting =
+            context.call_activity::<String>("SayHello", "Tokyo").await.map_err(|e| e.details)?;
         to_json(greeting)
     })
 }
@@ -247,11 +215,7 @@ fn a_missing_call_on_replay_is_nondeterministic() {
     let mut run = run(&STOPS_EARLY);
     run.replay(&history);
     let failure = failure_of(&run.turn(t(3), vec![]));
-    assert!(
-        failure.error_message.contains("now does nothing there"),
-        "{}",
-        failure.error_message
-    );
+    assert!(failure.error_message.contains("now does nothing there"), "{}", failure.error_message);
 }
 
 fn catches(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
@@ -283,10 +247,7 @@ fn a_failed_activity_reaches_the_orchestrator_which_can_compensate() {
     let turn = run.turn(t(1), vec![failed(0, "disk full")]);
     assert_eq!(turn.activities[0].input, json!("disk full"));
     let last = run.turn(t(2), vec![completed(1, json!("undone"))]);
-    assert_eq!(
-        last.outcome,
-        Some(Outcome::Completed(json!("Flaky|undone")))
-    );
+    assert_eq!(last.outcome, Some(Outcome::Completed(json!("Flaky|undone"))));
 }
 
 fn panics(_context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
@@ -309,20 +270,14 @@ fn a_panic_fails_the_instance_with_its_message() {
         (failure.error_type.as_str(), failure.error_message.as_str()),
         ("Panic", "orchestrator bug")
     );
-    assert_eq!(
-        turn.outcome.map(|o| o.status()),
-        Some(OrchestrationRuntimeStatus::Failed)
-    );
+    assert_eq!(turn.outcome.map(|o| o.status()), Some(OrchestrationRuntimeStatus::Failed));
 }
 
 fn fan_out(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
     Box::pin(async move {
-        let n: u64 = context
-            .get_input()
-            .map_err(|e| FailureDetails::new("InvalidInput", e.to_string()))?;
-        let tasks: Vec<_> = (0..n)
-            .map(|i| context.call_activity::<u64>("Double", i))
-            .collect();
+        let n: u64 =
+            context.get_input().map_err(|e| FailureDetails::new("InvalidInput", e.to_string()))?;
+        let tasks: Vec<_> = (0..n).map(|i| context.call_activity::<u64>("Double", i)).collect();
         let results = when_all(tasks).await.map_err(|e| e.details)?;
         to_json(results.iter().sum::<u64>())
     })
@@ -367,27 +322,16 @@ static RACE: OrchestratorRegistration = OrchestratorRegistration {
 fn when_any_returns_the_first_to_complete_in_event_order() {
     let mut run = run(&RACE);
     run.turn(t(0), vec![started(Value::Null)]);
-    let turn = run.turn(
-        t(1),
-        vec![completed(1, json!("b")), completed(0, json!("a"))],
-    );
+    let turn = run.turn(t(1), vec![completed(1, json!("b")), completed(0, json!("a"))]);
     assert_eq!(turn.outcome, Some(Outcome::Completed(json!([1, "b"]))));
 }
 
 fn clocks(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
     Box::pin(async move {
-        let first = (
-            context.current_utc_date_time(),
-            context.new_guid(),
-            context.is_replaying(),
-        );
+        let first = (context.current_utc_date_time(), context.new_guid(), context.is_replaying());
         context.set_custom_status(json!({"step": 1}));
         let _ = context.call_activity::<()>("Step", ()).await;
-        let second = (
-            context.current_utc_date_time(),
-            context.new_guid(),
-            context.is_replaying(),
-        );
+        let second = (context.current_utc_date_time(), context.new_guid(), context.is_replaying());
         to_json(json!([first, second]))
     })
 }
@@ -422,10 +366,7 @@ fn time_guids_and_replay_flag_are_deterministic() {
     assert_eq!(live_out[0][1], replay_out[0][1], "guid differs on replay");
     assert_eq!(live_out[1][1], replay_out[1][1]);
     assert_ne!(live_out[0][1], live_out[1][1]);
-    assert_eq!(
-        (live_out[0][2].clone(), replay_out[0][2].clone()),
-        (json!(false), json!(true))
-    );
+    assert_eq!((live_out[0][2].clone(), replay_out[0][2].clone()), (json!(false), json!(true)));
     assert_eq!(replay_out[1][2], json!(false));
 }
 
@@ -436,50 +377,28 @@ fn terminate_stops_the_run_and_records_the_reason() {
     let turn = run.turn(
         t(1),
         vec![
-            HistoryEvent::new(
-                t(1),
-                EventKind::ExecutionTerminated {
-                    input: json!("enough"),
-                },
-            ),
+            HistoryEvent::new(t(1), EventKind::ExecutionTerminated { input: json!("enough") }),
             completed(0, json!("late")),
         ],
     );
     assert_eq!(turn.outcome, Some(Outcome::Terminated(json!("enough"))));
     assert!(turn.activities.is_empty());
-    assert_eq!(
-        kinds(&turn),
-        [
-            "OrchestratorStarted",
-            "ExecutionTerminated",
-            "ExecutionCompleted"
-        ]
-    );
+    assert_eq!(kinds(&turn), ["OrchestratorStarted", "ExecutionTerminated", "ExecutionCompleted"]);
     assert!(run.is_finished());
 }
 
 fn raised(name: &str, data: Value) -> HistoryEvent {
-    HistoryEvent::new(
-        t(1),
-        EventKind::EventRaised {
-            name: name.into(),
-            input: data,
-        },
-    )
+    HistoryEvent::new(t(1), EventKind::EventRaised { name: name.into(), input: data })
 }
 
 fn two_approvals(context: DurableOrchestrationContext) -> BoxFuture<'static, FunctionResult> {
     Box::pin(async move {
         let step = context.call_activity::<()>("Prepare", ());
         let _ = step.await;
-        let first: u32 = context
-            .wait_for_external_event("Approval")
-            .await
-            .map_err(|e| e.details)?;
-        let second: u32 = context
-            .wait_for_external_event("Approval")
-            .await
-            .map_err(|e| e.details)?;
+        let first: u32 =
+            context.wait_for_external_event("Approval").await.map_err(|e| e.details)?;
+        let second: u32 =
+            context.wait_for_external_event("Approval").await.map_err(|e| e.details)?;
         to_json([first, second])
     })
 }
@@ -495,14 +414,8 @@ static TWO_APPROVALS: OrchestratorRegistration = OrchestratorRegistration {
 fn events_raised_before_a_wait_are_kept_in_arrival_order() {
     let mut run = run(&TWO_APPROVALS);
     // Both events arrive while the orchestrator is still busy with its activity.
-    run.turn(
-        t(0),
-        vec![started(Value::Null), raised("Approval", json!(1))],
-    );
-    run.turn(
-        t(1),
-        vec![raised("Other", json!(9)), raised("Approval", json!(2))],
-    );
+    run.turn(t(0), vec![started(Value::Null), raised("Approval", json!(1))]);
+    run.turn(t(1), vec![raised("Other", json!(9)), raised("Approval", json!(2))]);
     let turn = run.turn(t(2), vec![completed(0, Value::Null)]);
     assert_eq!(turn.outcome, Some(Outcome::Completed(json!([1, 2]))));
 
@@ -538,10 +451,8 @@ fn approval_or_escalation(
         let (winner, output) = when_any([approval, escalation]).await;
         let output = output.map_err(|e| e.details)?;
         // The losing wait was dropped: a later approval goes to this new wait.
-        let late: String = context
-            .wait_for_external_event("Approval")
-            .await
-            .map_err(|e| e.details)?;
+        let late: String =
+            context.wait_for_external_event("Approval").await.map_err(|e| e.details)?;
         to_json((winner, output, late))
     })
 }
@@ -560,28 +471,17 @@ fn a_dropped_wait_is_withdrawn_and_the_next_event_goes_to_a_live_wait() {
     let turn = run.turn(t(1), vec![completed(0, json!("escalated"))]);
     assert_eq!(turn.outcome, None);
     let turn = run.turn(t(2), vec![raised("Approval", json!("yes"))]);
-    assert_eq!(
-        turn.outcome,
-        Some(Outcome::Completed(json!([1, "escalated", "yes"])))
-    );
+    assert_eq!(turn.outcome, Some(Outcome::Completed(json!([1, "escalated", "yes"]))));
 }
 
 #[test]
 fn event_data_of_the_wrong_type_fails_the_wait_clearly() {
     let mut run = run(&TWO_APPROVALS);
-    run.turn(
-        t(0),
-        vec![
-            started(Value::Null),
-            raised("Approval", json!("not a number")),
-        ],
-    );
+    run.turn(t(0), vec![started(Value::Null), raised("Approval", json!("not a number"))]);
     let turn = run.turn(t(1), vec![completed(0, Value::Null)]);
     let failure = failure_of(&turn);
     assert!(
-        failure
-            .error_message
-            .contains("the data of event `Approval` does not deserialize"),
+        failure.error_message.contains("the data of event `Approval` does not deserialize"),
         "{}",
         failure.error_message
     );
@@ -616,10 +516,7 @@ fn a_timer_is_recorded_fires_by_id_and_can_lose_a_race() {
     assert_eq!(first.timers.len(), 1);
     assert_eq!(first.timers[0].fire_at, deadline);
     assert_eq!(
-        first
-            .new_events
-            .last()
-            .map(|e| (e.event_id, e.kind.clone())),
+        first.new_events.last().map(|e| (e.event_id, e.kind.clone())),
         Some((0, EventKind::TimerCreated { fire_at: deadline }))
     );
     // The event wins: the instance completes without waiting for the timer.
@@ -656,9 +553,7 @@ fn approval_within_an_hour(
 ) -> BoxFuture<'static, FunctionResult> {
     Box::pin(async move {
         let hour = std::time::Duration::from_secs(3600);
-        let strict = context
-            .wait_for_external_event_with_timeout::<bool>("Approval", hour)
-            .await;
+        let strict = context.wait_for_external_event_with_timeout::<bool>("Approval", hour).await;
         let lenient = context
             .wait_for_external_event_or_default("Approval", hour, false)
             .await
@@ -686,21 +581,13 @@ fn waits_with_a_timeout_fail_or_default_when_the_timer_wins() {
     run.turn(t(0), vec![started(Value::Null)]);
     run.turn(t(0) + hour, vec![fired(0, t(0) + hour)]);
     let turn = run.turn(t(0) + hour * 2, vec![fired(1, t(0) + hour * 2)]);
-    assert_eq!(
-        turn.outcome,
-        Some(Outcome::Completed(json!(["Timeout", false])))
-    );
+    assert_eq!(turn.outcome, Some(Outcome::Completed(json!(["Timeout", false]))));
 
     // Events in time: both get the data; the losing timers are cancelled.
     let mut run = run_from(&APPROVAL_WITHIN_AN_HOUR, &[]);
     run.turn(t(0), vec![started(Value::Null)]);
-    let turn = run.turn(
-        t(1),
-        vec![
-            raised("Approval", json!(true)),
-            raised("Approval", json!(true)),
-        ],
-    );
+    let turn =
+        run.turn(t(1), vec![raised("Approval", json!(true)), raised("Approval", json!(true))]);
     assert_eq!(turn.outcome, Some(Outcome::Completed(json!([true, true]))));
 }
 
@@ -759,13 +646,9 @@ fn collect_then_continue(
     context: DurableOrchestrationContext,
 ) -> BoxFuture<'static, FunctionResult> {
     Box::pin(async move {
-        let n: u32 = context
-            .get_input()
-            .map_err(|e| FailureDetails::new("InvalidInput", e.to_string()))?;
-        let value: u32 = context
-            .wait_for_external_event("Value")
-            .await
-            .map_err(|e| e.details)?;
+        let n: u32 =
+            context.get_input().map_err(|e| FailureDetails::new("InvalidInput", e.to_string()))?;
+        let value: u32 = context.wait_for_external_event("Value").await.map_err(|e| e.details)?;
         context.continue_as_new(n + value, true);
         to_json("ignored")
     })
@@ -784,11 +667,7 @@ fn continue_as_new_records_the_next_input_and_carries_unprocessed_events() {
     run.turn(t(0), vec![started(json!(10)), raised("Other", json!("x"))]);
     let turn = run.turn(
         t(1),
-        vec![
-            raised("Value", json!(5)),
-            raised("Value", json!(6)),
-            raised("Late", json!(7)),
-        ],
+        vec![raised("Value", json!(5)), raised("Value", json!(6)), raised("Late", json!(7))],
     );
     // The function's own return value is ignored; the next execution's input is recorded.
     assert_eq!(
@@ -814,9 +693,7 @@ fn continue_as_new_records_the_next_input_and_carries_unprocessed_events() {
     // A client request that arrives with the finishing event goes to the next execution.
     let mut second = super::engine::OrchestrationRun::new(&COLLECT_THEN_CONTINUE, "instance-2");
     second.turn(t(0), vec![started(json!(1))]);
-    let terminate = event(EventKind::ExecutionTerminated {
-        input: json!("stop"),
-    });
+    let terminate = event(EventKind::ExecutionTerminated { input: json!("stop") });
     let turn = second.turn(t(1), vec![raised("Value", json!(1)), terminate.clone()]);
     assert!(matches!(
         turn.outcome,
@@ -830,9 +707,7 @@ fn a_suspended_run_holds_events_until_resumed_and_replays_the_same_way() {
     let mut history = Vec::new();
     let mut turns = vec![
         vec![started(Value::Null)],
-        vec![event(EventKind::ExecutionSuspended {
-            input: json!("pause"),
-        })],
+        vec![event(EventKind::ExecutionSuspended { input: json!("pause") })],
         vec![completed(0, Value::Null), raised("Approval", json!(1))],
         vec![raised("Approval", json!(2))],
     ];
@@ -841,22 +716,14 @@ fn a_suspended_run_holds_events_until_resumed_and_replays_the_same_way() {
         assert_eq!(turn.outcome, None, "nothing moves while suspended");
         history.extend(turn.new_events);
     }
-    let turn = live.turn(
-        t(3),
-        vec![event(EventKind::ExecutionResumed { input: json!("go") })],
-    );
+    let turn = live.turn(t(3), vec![event(EventKind::ExecutionResumed { input: json!("go") })]);
     assert!(!turn.suspended);
     assert_eq!(turn.outcome, Some(Outcome::Completed(json!([1, 2]))));
 
     let mut replayed = run_from(&TWO_APPROVALS, &history);
-    let turn = replayed.turn(
-        t(3),
-        vec![event(EventKind::ExecutionSuspended { input: Value::Null })],
-    );
+    let turn =
+        replayed.turn(t(3), vec![event(EventKind::ExecutionSuspended { input: Value::Null })]);
     assert!(turn.suspended);
-    let turn = replayed.turn(
-        t(4),
-        vec![event(EventKind::ExecutionResumed { input: Value::Null })],
-    );
+    let turn = replayed.turn(t(4), vec![event(EventKind::ExecutionResumed { input: Value::Null })]);
     assert_eq!(turn.outcome, Some(Outcome::Completed(json!([1, 2]))));
 }

@@ -41,10 +41,7 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
     let outcome = match shared.registry.activity(&request.name) {
         None => Err(FailureDetails::new(
             "FunctionNotFound",
-            format!(
-                "no activity function named `{}` is registered in this app",
-                request.name
-            ),
+            format!("no activity function named `{}` is registered in this app", request.name),
         )),
         Some(registration) => {
             let context = DurableActivityContext::new(
@@ -52,23 +49,14 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
                 request.instance_id.as_str(),
                 request.input,
             );
-            AssertUnwindSafe((registration.invoke)(context))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|panic| {
-                    Err(FailureDetails::new("Panic", panic_message(panic.as_ref())))
-                })
+            AssertUnwindSafe((registration.invoke)(context)).catch_unwind().await.unwrap_or_else(
+                |panic| Err(FailureDetails::new("Panic", panic_message(panic.as_ref()))),
+            )
         }
     };
     let kind = match outcome {
-        Ok(result) => EventKind::TaskCompleted {
-            task_scheduled_id,
-            result,
-        },
-        Err(failure_details) => EventKind::TaskFailed {
-            task_scheduled_id,
-            failure_details,
-        },
+        Ok(result) => EventKind::TaskCompleted { task_scheduled_id, result },
+        Err(failure_details) => EventKind::TaskFailed { task_scheduled_id, failure_details },
     };
     let message = OrchestrationMessage {
         visible_at: None,
@@ -77,10 +65,7 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
         event: HistoryEvent::new(shared.clock.now(), kind),
     };
     if let Some(item) = lock_for_local_turn(&shared, &message.instance_id).await {
-        let local = LocalResult {
-            message: message.clone(),
-            lease: lock.clone(),
-        };
+        let local = LocalResult { message: message.clone(), lease: lock.clone() };
         if orchestrations::run_turn(shared.clone(), item, Some(local)).await {
             return;
         }

@@ -34,11 +34,7 @@ impl Completions {
 
     /// Wakes every waiter of `instance_id`.
     pub(crate) fn notify(&self, instance_id: &str) {
-        let list = self
-            .waiters
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(instance_id);
+        let list = self.waiters.lock().unwrap_or_else(PoisonError::into_inner).remove(instance_id);
         for waiter in list.into_iter().flatten() {
             let _ = waiter.send(());
         }

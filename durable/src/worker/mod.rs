@@ -133,18 +133,12 @@ impl Worker {
         let mut dispatchers = JoinSet::new();
         dispatchers.spawn(orchestrations::dispatch(shared.clone(), stopped.clone()));
         dispatchers.spawn(activities::dispatch(shared.clone(), stopped));
-        Worker {
-            shared,
-            stop,
-            dispatchers,
-        }
+        Worker { shared, stop, dispatchers }
     }
 
     /// A handle that starts instances of this process's orchestrators through the worker.
     pub(crate) fn starter(&self) -> LocalStarter {
-        LocalStarter {
-            shared: self.shared.clone(),
-        }
+        LocalStarter { shared: self.shared.clone() }
     }
 
     pub(crate) fn stats(&self) -> RuntimeStats {

@@ -44,9 +44,7 @@ impl InstanceCache {
 
     // Runs are dropped after the cache lock is released: dropping one runs user destructors.
     fn put(&self, instance_id: String, run: OrchestrationRun, history_len: u64) {
-        let replaced = self
-            .lock()
-            .insert(instance_id, CachedRun { run, history_len });
+        let replaced = self.lock().insert(instance_id, CachedRun { run, history_len });
         drop(replaced);
     }
 
@@ -102,21 +100,15 @@ pub(super) async fn run_turn(
     item: OrchestrationWorkItem,
     local: Option<LocalResult>,
 ) -> bool {
-    let OrchestrationWorkItem {
-        instance,
-        mut messages,
-        history_len,
-        lock,
-    } = item;
+    let OrchestrationWorkItem { instance, mut messages, history_len, lock } = item;
     let completed_activity = local.map(|local| {
         messages.push(local.message);
         local.lease
     });
     let instance_id = instance.instance_id.clone();
     if instance.runtime_status == OrchestrationRuntimeStatus::Failed
-        && let Some(at) = messages
-            .iter()
-            .position(|m| matches!(m.event.kind, EventKind::ExecutionRewound { .. }))
+        && let Some(at) =
+            messages.iter().position(|m| matches!(m.event.kind, EventKind::ExecutionRewound { .. }))
     {
         let rewound = messages.swap_remove(at).event;
         return rewind(shared, instance, lock, rewound, completed_activity).await;
@@ -155,26 +147,14 @@ pub(super) async fn run_turn(
         if instance.runtime_status.is_terminal() {
             shared.cache.remove(&instance_id);
         }
-        let consume = OrchestrationCommit {
-            completed_activity,
-            ..unchanged(&instance)
-        };
-        return commit(
-            &shared,
-            &instance,
-            &lock,
-            consume,
-            None,
-            &Failing::current(&instance),
-        )
-        .await;
+        let consume = OrchestrationCommit { completed_activity, ..unchanged(&instance) };
+        return commit(&shared, &instance, &lock, consume, None, &Failing::current(&instance))
+            .await;
     }
 
     // What a failure without running the code must record (see `failed`).
-    let started = events
-        .first()
-        .filter(|e| matches!(e.kind, EventKind::ExecutionStarted { .. }))
-        .cloned();
+    let started =
+        events.first().filter(|e| matches!(e.kind, EventKind::ExecutionStarted { .. })).cloned();
     let mut failing = Failing {
         execution_id: execution_id.clone(),
         parent: started.as_ref().and_then(parent_of),
@@ -183,11 +163,7 @@ pub(super) async fn run_turn(
     let Some(registration) = shared.registry.orchestrator(&instance.name) else {
         if failing.started.is_none() {
             // An execution under way: its parent, if any, is named in its history.
-            match shared
-                .backend
-                .get_history(&instance_id, &execution_id)
-                .await
-            {
+            match shared.backend.get_history(&instance_id, &execution_id).await {
                 Ok(history) => failing.parent = history.first().and_then(parent_of),
                 Err(error) => {
                     tracing::error!(%instance_id, %error, "loading history failed");
@@ -210,11 +186,7 @@ pub(super) async fn run_turn(
         None => {
             let mut run = OrchestrationRun::new(registration, &instance_id);
             if history_len > 0 {
-                match shared
-                    .backend
-                    .get_history(&instance_id, &execution_id)
-                    .await
-                {
+                match shared.backend.get_history(&instance_id, &execution_id).await {
                     Ok(history) => {
                         let polls = run.replay(&history);
                         Counters::add(&shared.counters.replays, 1);
@@ -234,10 +206,8 @@ pub(super) async fn run_turn(
 
     let turn = run.turn(shared.clock.now(), events);
     Counters::add(&shared.counters.orchestrator_polls, turn.polls);
-    let commit_data = OrchestrationCommit {
-        completed_activity,
-        ..turn_commit(&shared, &run, turn)
-    };
+    let commit_data =
+        OrchestrationCommit { completed_activity, ..turn_commit(&shared, &run, turn) };
     let new_len = history_len + commit_data.new_events.len() as u64;
     let finished = run.is_finished();
     failing.parent = run.parent();
@@ -287,11 +257,7 @@ async fn rewind(
     let instance_id = instance.instance_id.clone();
     let execution_id = instance.execution_id.clone();
     shared.cache.remove(&instance_id);
-    let history = match shared
-        .backend
-        .get_history(&instance_id, &execution_id)
-        .await
-    {
+    let history = match shared.backend.get_history(&instance_id, &execution_id).await {
         Ok(history) => history,
         Err(error) => {
             tracing::error!(%instance_id, %error, "loading history to rewind failed");
@@ -303,19 +269,9 @@ async fn rewind(
     if undone.is_empty() {
         // The client checked this; the history changed since. Nothing to run again.
         tracing::warn!(%instance_id, "rewind ignored: no failed call to run again");
-        let consume = OrchestrationCommit {
-            completed_activity,
-            ..unchanged(&instance)
-        };
-        return commit(
-            &shared,
-            &instance,
-            &lock,
-            consume,
-            None,
-            &Failing::current(&instance),
-        )
-        .await;
+        let consume = OrchestrationCommit { completed_activity, ..unchanged(&instance) };
+        return commit(&shared, &instance, &lock, consume, None, &Failing::current(&instance))
+            .await;
     }
     let reason = match &rewound.kind {
         EventKind::ExecutionRewound { input } => input.clone(),
@@ -326,10 +282,9 @@ async fn rewind(
     let mut new_events = Vec::with_capacity(history.len() + 2);
     for (i, event) in history.into_iter().enumerate() {
         match &event.kind {
-            EventKind::SubOrchestrationInstanceFailed {
-                task_scheduled_id,
-                failure_details,
-            } if undone.contains(&i) => {
+            EventKind::SubOrchestrationInstanceFailed { task_scheduled_id, failure_details }
+                if undone.contains(&i) =>
+            {
                 failed_children.push((*task_scheduled_id, failure_details.error_type.clone()));
             }
             EventKind::TaskFailed { .. } if undone.contains(&i) => {}
@@ -340,12 +295,8 @@ async fn rewind(
     let answered: std::collections::HashSet<i64> = new_events
         .iter()
         .filter_map(|e| match e.kind {
-            EventKind::TaskCompleted {
-                task_scheduled_id, ..
-            }
-            | EventKind::TaskFailed {
-                task_scheduled_id, ..
-            } => Some(task_scheduled_id),
+            EventKind::TaskCompleted { task_scheduled_id, .. }
+            | EventKind::TaskFailed { task_scheduled_id, .. } => Some(task_scheduled_id),
             EventKind::TimerFired { timer_id, .. } => Some(timer_id),
             _ => None,
         })
@@ -370,10 +321,7 @@ async fn rewind(
                 execution_id: Some(execution_id.clone()),
                 event: HistoryEvent::new(
                     *fire_at,
-                    EventKind::TimerFired {
-                        timer_id: event.event_id,
-                        fire_at: *fire_at,
-                    },
+                    EventKind::TimerFired { timer_id: event.event_id, fire_at: *fire_at },
                 ),
             }),
             _ => {}
@@ -382,20 +330,17 @@ async fn rewind(
     let mut sub_orchestrations = Vec::new();
     for (task_scheduled_id, error_type) in failed_children {
         let created = new_events.iter().find_map(|e| match &e.kind {
-            EventKind::SubOrchestrationInstanceCreated {
-                name,
-                instance_id,
-                input,
-            } if e.event_id == task_scheduled_id => Some((name, instance_id, input)),
+            EventKind::SubOrchestrationInstanceCreated { name, instance_id, input }
+                if e.event_id == task_scheduled_id =>
+            {
+                Some((name, instance_id, input))
+            }
             _ => None,
         });
         let Some((name, child_id, input)) = created else {
             continue;
         };
-        if matches!(
-            error_type.as_str(),
-            "InstanceExists" | "Terminated" | "FunctionNotFound"
-        ) {
+        if matches!(error_type.as_str(), "InstanceExists" | "Terminated" | "FunctionNotFound") {
             // The child never started, or was stopped: start it again. (Only a failed child
             // can be rewound.)
             let parent = ParentInstance {
@@ -405,14 +350,7 @@ async fn rewind(
                 task_scheduled_id,
             };
             let call = (name.as_str(), child_id.clone(), input.clone());
-            start_child(
-                &shared,
-                parent,
-                call,
-                now,
-                &mut sub_orchestrations,
-                &mut messages,
-            );
+            start_child(&shared, parent, call, now, &mut sub_orchestrations, &mut messages);
         } else {
             messages.push(OrchestrationMessage {
                 visible_at: None,
@@ -420,9 +358,7 @@ async fn rewind(
                 execution_id: None,
                 event: HistoryEvent::new(
                     now,
-                    EventKind::ExecutionRewound {
-                        input: reason.clone(),
-                    },
+                    EventKind::ExecutionRewound { input: reason.clone() },
                 ),
             });
         }
@@ -442,15 +378,7 @@ async fn rewind(
         completed_activity,
         replace_history: true,
     };
-    commit(
-        &shared,
-        &instance,
-        &lock,
-        commit_data,
-        None,
-        &Failing::current(&instance),
-    )
-    .await
+    commit(&shared, &instance, &lock, commit_data, None, &Failing::current(&instance)).await
 }
 
 /// Starts an instance by running its first turn here and committing it together with the
@@ -478,11 +406,7 @@ pub(super) async fn start_instance(
         let history_len = first_turn.new_events.len() as u64;
         shared.cache.put(instance_id.clone(), run, history_len);
     }
-    match shared
-        .backend
-        .create_instance_with_turn(new, first_turn)
-        .await
-    {
+    match shared.backend.create_instance_with_turn(new, first_turn).await {
         Ok(()) => {
             Counters::add(&shared.counters.orchestrator_turns, 1);
             if finished {
@@ -497,10 +421,9 @@ pub(super) async fn start_instance(
             match error {
                 // The store rejected what the first turn produced (say, an output too large):
                 // create the instance plainly; its worker turn will record the failure.
-                BackendError::Store {
-                    retryable: false, ..
+                BackendError::Store { retryable: false, .. } | BackendError::Corrupt { .. } => {
+                    shared.backend.create_instance(plain).await
                 }
-                | BackendError::Corrupt { .. } => shared.backend.create_instance(plain).await,
                 error => Err(error),
             }
         }
@@ -524,10 +447,7 @@ async fn commit(
     let instance_id = instance.instance_id.as_str();
     let completed_activity = commit.completed_activity.clone();
     let finished = commit.status.is_terminal()
-        && commit
-            .new_events
-            .iter()
-            .any(|e| matches!(e.kind, EventKind::ExecutionCompleted { .. }));
+        && commit.new_events.iter().any(|e| matches!(e.kind, EventKind::ExecutionCompleted { .. }));
     // Cache before committing: the commit releases the instance, and its next work item may
     // be fetched before this task runs again. Until then the instance is locked to us.
     let cached = keep.is_some();
@@ -558,12 +478,7 @@ async fn commit(
                     completed_activity,
                     ..failed(instance, failing, failure, shared.clock.now())
                 };
-                if shared
-                    .backend
-                    .complete_orchestration(lock, fail)
-                    .await
-                    .is_ok()
-                {
+                if shared.backend.complete_orchestration(lock, fail).await.is_ok() {
                     Counters::add(&shared.counters.orchestrator_turns, 1);
                     shared.completions.notify(instance_id);
                     return true;
@@ -625,22 +540,12 @@ fn turn_commit(shared: &Shared, run: &OrchestrationRun, turn: Turn) -> Orchestra
             task_scheduled_id: child.event_id,
         };
         let call = (&*child.name, child.instance_id, child.input);
-        start_child(
-            shared,
-            parent,
-            call,
-            now,
-            &mut sub_orchestrations,
-            &mut messages,
-        );
+        start_child(shared, parent, call, now, &mut sub_orchestrations, &mut messages);
     }
     for timer in turn.timers {
         messages.push(OrchestrationMessage {
             visible_at: Some(timer.fire_at),
-            ..to_self(EventKind::TimerFired {
-                timer_id: timer.event_id,
-                fire_at: timer.fire_at,
-            })
+            ..to_self(EventKind::TimerFired { timer_id: timer.event_id, fire_at: timer.fire_at })
         });
     }
     let (status, output, failure) = match &turn.outcome {
@@ -768,9 +673,7 @@ fn report_to_parent(parent: &ParentInstance, name: &str, outcome: &Outcome) -> O
 /// The parent named by an `ExecutionStarted` event.
 fn parent_of(event: &HistoryEvent) -> Option<ParentInstance> {
     match &event.kind {
-        EventKind::ExecutionStarted {
-            parent_instance, ..
-        } => parent_instance.clone(),
+        EventKind::ExecutionStarted { parent_instance, .. } => parent_instance.clone(),
         _ => None,
     }
 }
@@ -811,11 +714,7 @@ struct Failing {
 impl Failing {
     /// The instance's current execution, already started, with no parent to tell.
     fn current(instance: &InstanceRecord) -> Self {
-        Failing {
-            execution_id: instance.execution_id.clone(),
-            started: None,
-            parent: None,
-        }
+        Failing { execution_id: instance.execution_id.clone(), started: None, parent: None }
     }
 }
 

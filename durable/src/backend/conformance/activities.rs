@@ -12,14 +12,8 @@ use super::*;
 
 pub(crate) async fn activity_lease_expiry_refetches<H: Harness>(harness: &H) {
     let lease = Duration::from_millis(300);
-    let store = dispatcher(
-        harness,
-        StoreConfig {
-            activity_lease: lease,
-            ..StoreConfig::default()
-        },
-    )
-    .await;
+    let store =
+        dispatcher(harness, StoreConfig { activity_lease: lease, ..StoreConfig::default() }).await;
     start_with_activities(&store, "i1", 1).await;
     let first = fetch_activity(&store).await;
     let leased_at = Instant::now();
@@ -31,28 +25,19 @@ pub(crate) async fn activity_lease_expiry_refetches<H: Harness>(harness: &H) {
     assert_eq!(second.lock.ids, first.lock.ids);
     assert_ne!(second.lock.token, first.lock.token);
     let error = store
-        .complete_activity(
-            &first.lock,
-            message("i1", task_completed(0, json!("stale"))),
-        )
+        .complete_activity(&first.lock, message("i1", task_completed(0, json!("stale"))))
         .await
         .err()
         .must("completing with an expired lease fails");
     assert!(matches!(error, BackendError::LockLost { .. }), "{error:?}");
     store
-        .complete_activity(
-            &second.lock,
-            message("i1", task_completed(0, json!("fresh"))),
-        )
+        .complete_activity(&second.lock, message("i1", task_completed(0, json!("fresh"))))
         .await
         .must("complete_activity with the current lease");
     let item = fetch_orchestration(&store).await;
     assert_eq!(
         events(&item),
-        vec![EventKind::TaskCompleted {
-            task_scheduled_id: 0,
-            result: json!("fresh")
-        }]
+        vec![EventKind::TaskCompleted { task_scheduled_id: 0, result: json!("fresh") }]
     );
     harness.close(store).await;
 }
@@ -86,14 +71,8 @@ pub(crate) async fn complete_activity_delivers_result<H: Harness>(harness: &H) {
     assert_eq!(
         events(&item),
         vec![
-            EventKind::TaskCompleted {
-                task_scheduled_id: 1,
-                result: json!("b")
-            },
-            EventKind::TaskCompleted {
-                task_scheduled_id: 0,
-                result: json!("a")
-            },
+            EventKind::TaskCompleted { task_scheduled_id: 1, result: json!("b") },
+            EventKind::TaskCompleted { task_scheduled_id: 0, result: json!("a") },
         ]
     );
     assert_no_activity(&store).await;
@@ -104,10 +83,7 @@ pub(crate) async fn abandon_activity_refetches<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
     start_with_activities(&store, "i1", 1).await;
     let first = fetch_activity(&store).await;
-    store
-        .abandon_activity(&first.lock)
-        .await
-        .must("abandon_activity");
+    store.abandon_activity(&first.lock).await.must("abandon_activity");
     let second = fetch_activity(&store).await;
     assert_eq!(second.request, first.request);
     assert_eq!(second.enqueued_at, first.enqueued_at);
@@ -129,20 +105,11 @@ pub(crate) async fn abandon_activity_refetches<H: Harness>(harness: &H) {
 pub(crate) async fn queue_stats_depth<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
     let queues = [
-        QueueSpec {
-            name: "Orchestrator".to_owned(),
-            kind: QueueKind::Orchestrator,
-        },
-        QueueSpec {
-            name: "Hello".to_owned(),
-            kind: QueueKind::Activity,
-        },
+        QueueSpec { name: "Orchestrator".to_owned(), kind: QueueKind::Orchestrator },
+        QueueSpec { name: "Hello".to_owned(), kind: QueueKind::Activity },
     ];
     store.create_queues(&queues).await.must("create_queues");
-    store
-        .create_queues(&queues)
-        .await
-        .must("create_queues again");
+    store.create_queues(&queues).await.must("create_queues again");
     let stats = store.queue_stats().await.must("queue_stats");
     assert_eq!(stats.len(), 2);
     for queue in &queues {
@@ -150,44 +117,26 @@ pub(crate) async fn queue_stats_depth<H: Harness>(harness: &H) {
         assert_eq!((s.depth, s.oldest_enqueued_at), (0, None));
     }
     let before = Utc::now();
-    store
-        .create_instance(new_instance("i1", "e1", json!(null)))
-        .await
-        .must("create_instance");
-    store
-        .create_instance(new_instance("i2", "e1", json!(null)))
-        .await
-        .must("create_instance");
+    store.create_instance(new_instance("i1", "e1", json!(null))).await.must("create_instance");
+    store.create_instance(new_instance("i2", "e1", json!(null))).await.must("create_instance");
     let stats = store.queue_stats().await.must("queue_stats");
     let orchestrator = stats_of(&stats, "Orchestrator", QueueKind::Orchestrator);
     assert_eq!(orchestrator.depth, 2);
     let oldest = orchestrator.oldest_enqueued_at.must("an oldest entry");
-    assert!(
-        oldest >= before && oldest <= Utc::now(),
-        "{oldest} is not now"
-    );
+    assert!(oldest >= before && oldest <= Utc::now(), "{oldest} is not now");
 
     // Locked messages still count; consumed ones do not; activities land in their queue.
     let item = fetch_orchestration(&store).await;
     let stats = store.queue_stats().await.must("queue_stats");
-    assert_eq!(
-        stats_of(&stats, "Orchestrator", QueueKind::Orchestrator).depth,
-        2
-    );
+    assert_eq!(stats_of(&stats, "Orchestrator", QueueKind::Orchestrator).depth, 2);
     let id = item.instance.instance_id.clone();
     let commit = OrchestrationCommit {
         activities: (0..3).map(|n| activity(&id, "e1", n, "Hello")).collect(),
         ..running("e1", vec![orchestrator_started(1)])
     };
-    store
-        .complete_orchestration(&item.lock, commit)
-        .await
-        .must("complete_orchestration");
+    store.complete_orchestration(&item.lock, commit).await.must("complete_orchestration");
     let stats = store.queue_stats().await.must("queue_stats");
-    assert_eq!(
-        stats_of(&stats, "Orchestrator", QueueKind::Orchestrator).depth,
-        1
-    );
+    assert_eq!(stats_of(&stats, "Orchestrator", QueueKind::Orchestrator).depth, 1);
     let hello = stats_of(&stats, "Hello", QueueKind::Activity);
     assert_eq!(hello.depth, 3);
     assert!(hello.oldest_enqueued_at.is_some());
@@ -200,10 +149,7 @@ pub(crate) async fn queue_stats_depth<H: Harness>(harness: &H) {
         .must("complete_activity");
     let stats = store.queue_stats().await.must("queue_stats");
     assert_eq!(stats_of(&stats, "Hello", QueueKind::Activity).depth, 2);
-    assert_eq!(
-        stats_of(&stats, "Orchestrator", QueueKind::Orchestrator).depth,
-        2
-    );
+    assert_eq!(stats_of(&stats, "Orchestrator", QueueKind::Orchestrator).depth, 2);
     harness.close(store).await;
 }
 
@@ -216,10 +162,7 @@ pub(crate) async fn fetch_orchestration_wakes_promptly<H: Harness>(harness: &H) 
     });
     // Let the fetch start waiting.
     tokio::task::yield_now().await;
-    store
-        .create_instance(new_instance("i1", "e1", json!(null)))
-        .await
-        .must("create_instance");
+    store.create_instance(new_instance("i1", "e1", json!(null))).await.must("create_instance");
     let created = Instant::now();
     let (item, fetched) = tokio::time::timeout(Duration::from_secs(5), fetch)
         .await
@@ -236,10 +179,7 @@ pub(crate) async fn fetch_orchestration_wakes_promptly<H: Harness>(harness: &H) 
 
 pub(crate) async fn fetch_activity_wakes_promptly<H: Harness>(harness: &H) {
     let store = Arc::new(dispatcher(harness, StoreConfig::default()).await);
-    store
-        .create_instance(new_instance("i1", "e1", json!(null)))
-        .await
-        .must("create_instance");
+    store.create_instance(new_instance("i1", "e1", json!(null))).await.must("create_instance");
     let item = fetch_orchestration(&*store).await;
     let waiting = Arc::clone(&store);
     let fetch = tokio::spawn(async move {
@@ -251,10 +191,7 @@ pub(crate) async fn fetch_activity_wakes_promptly<H: Harness>(harness: &H) {
         activities: vec![activity("i1", "e1", 0, "Hello")],
         ..running("e1", vec![orchestrator_started(1)])
     };
-    store
-        .complete_orchestration(&item.lock, commit)
-        .await
-        .must("complete_orchestration");
+    store.complete_orchestration(&item.lock, commit).await.must("complete_orchestration");
     let committed = Instant::now();
     let (work, fetched) = tokio::time::timeout(Duration::from_secs(5), fetch)
         .await
@@ -274,18 +211,12 @@ pub(crate) async fn fetch_activity_wakes_promptly<H: Harness>(harness: &H) {
 pub(crate) async fn durable_across_close_and_reopen<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
     store
-        .create_queues(&[QueueSpec {
-            name: "Hello".to_owned(),
-            kind: QueueKind::Activity,
-        }])
+        .create_queues(&[QueueSpec { name: "Hello".to_owned(), kind: QueueKind::Activity }])
         .await
         .must("create_queues");
     start_with_activities(&store, "i1", 1).await;
     let leased = fetch_activity(&store).await;
-    store
-        .create_instance(new_instance("i2", "e1", json!("two")))
-        .await
-        .must("create_instance");
+    store.create_instance(new_instance("i2", "e1", json!("two"))).await.must("create_instance");
     let locked = fetch_orchestration(&store).await;
     assert_eq!(locked.instance.instance_id, "i2");
     let history = store.get_history("i1", "e1").await.must("get_history");
@@ -293,16 +224,9 @@ pub(crate) async fn durable_across_close_and_reopen<H: Harness>(harness: &H) {
     harness.close(store).await;
 
     let store = dispatcher(harness, StoreConfig::default()).await;
-    let record = store
-        .get_instance("i1")
-        .await
-        .must("get_instance")
-        .must("i1");
+    let record = store.get_instance("i1").await.must("get_instance").must("i1");
     assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Running);
-    assert_eq!(
-        store.get_history("i1", "e1").await.must("get_history"),
-        history
-    );
+    assert_eq!(store.get_history("i1", "e1").await.must("get_history"), history);
     let stats = store.queue_stats().await.must("queue_stats");
     assert_eq!(stats_of(&stats, "Hello", QueueKind::Activity).depth, 1);
     // Leases and locks did not survive: both items are available at once.
@@ -352,26 +276,12 @@ pub(crate) async fn client_handle_writes_reach_the_dispatcher<H: Harness>(harnes
     let item = fetch_orchestration(&*dispatcher).await;
     assert_eq!(
         events(&item),
-        vec![EventKind::TaskCompleted {
-            task_scheduled_id: 0,
-            result: json!("hi")
-        }]
+        vec![EventKind::TaskCompleted { task_scheduled_id: 0, result: json!("hi") }]
     );
     // The client reads what the dispatcher wrote.
-    let record = client
-        .get_instance("i1")
-        .await
-        .must("get_instance")
-        .must("i1");
+    let record = client.get_instance("i1").await.must("get_instance").must("i1");
     assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Running);
-    assert_eq!(
-        client
-            .get_history("i1", "e1")
-            .await
-            .must("get_history")
-            .len(),
-        1
-    );
+    assert_eq!(client.get_history("i1", "e1").await.must("get_history").len(), 1);
     harness.close(client).await;
     if let Ok(dispatcher) = Arc::try_unwrap(dispatcher) {
         harness.close(dispatcher).await;
@@ -385,17 +295,8 @@ pub(crate) async fn second_dispatcher_is_refused<H: Harness>(harness: &H) {
         !second.acquire_dispatch().await.must("acquire_dispatch"),
         "a second dispatcher of a single-dispatcher store is refused"
     );
-    assert!(
-        first
-            .acquire_dispatch()
-            .await
-            .must("acquire_dispatch again")
-    );
-    let error = second
-        .fetch_activity(SHORT)
-        .await
-        .err()
-        .must("a refused handle cannot fetch");
+    assert!(first.acquire_dispatch().await.must("acquire_dispatch again"));
+    let error = second.fetch_activity(SHORT).await.err().must("a refused handle cannot fetch");
     assert!(matches!(error, BackendError::Store { .. }), "{error:?}");
     harness.close(first).await;
     assert!(

@@ -21,24 +21,11 @@ pub(crate) async fn create_with_first_turn_commits_it_at_once<H: Harness>(harnes
         .await
         .must("create_instance_with_turn");
 
-    let record = store
-        .get_instance("i1")
-        .await
-        .must("get_instance")
-        .must("the instance");
+    let record = store.get_instance("i1").await.must("get_instance").must("the instance");
     assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Running);
-    assert_eq!(
-        (record.input, record.custom_status),
-        (json!("in"), json!("first"))
-    );
-    assert_eq!(
-        store.get_history("i1", "e1").await.must("get_history"),
-        first_turn_events
-    );
-    assert_eq!(
-        fetch_activity(&store).await.request,
-        activity("i1", "e1", 0, "Hello")
-    );
+    assert_eq!((record.input, record.custom_status), (json!("in"), json!("first")));
+    assert_eq!(store.get_history("i1", "e1").await.must("get_history"), first_turn_events);
+    assert_eq!(fetch_activity(&store).await.request, activity("i1", "e1", 0, "Hello"));
     assert_no_orchestration(&store).await;
 
     let error = store
@@ -46,26 +33,13 @@ pub(crate) async fn create_with_first_turn_commits_it_at_once<H: Harness>(harnes
         .await
         .err()
         .must("a second create of a running id fails");
-    assert!(
-        matches!(error, BackendError::InstanceExists { .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error, BackendError::InstanceExists { .. }), "{error:?}");
     assert_eq!(
-        store
-            .get_history("i1", "e1")
-            .await
-            .must("get_history")
-            .len(),
+        store.get_history("i1", "e1").await.must("get_history").len(),
         3,
         "the refused create wrote nothing"
     );
-    assert!(
-        store
-            .get_history("i1", "e2")
-            .await
-            .must("get_history")
-            .is_empty()
-    );
+    assert!(store.get_history("i1", "e2").await.must("get_history").is_empty());
     harness.close(store).await;
 }
 
@@ -83,25 +57,12 @@ pub(crate) async fn local_turn_consumes_the_activity_result<H: Harness>(harness:
     assert!(item.messages.is_empty());
     assert_eq!(item.history_len, 4);
     assert!(
-        store
-            .try_lock_orchestration("i1")
-            .await
-            .must("try_lock")
-            .is_none(),
+        store.try_lock_orchestration("i1").await.must("try_lock").is_none(),
         "a locked instance is not locked twice"
     );
-    assert!(
-        store
-            .try_lock_orchestration("nobody")
-            .await
-            .must("try_lock")
-            .is_none()
-    );
+    assert!(store.try_lock_orchestration("nobody").await.must("try_lock").is_none());
 
-    let mut turn = running(
-        "e1",
-        vec![orchestrator_started(4), task_completed(0, json!("a"))],
-    );
+    let mut turn = running("e1", vec![orchestrator_started(4), task_completed(0, json!("a"))]);
     turn.completed_activity = Some(a.lock.clone());
     store
         .complete_orchestration(&item.lock, turn)
@@ -132,18 +93,8 @@ pub(crate) async fn local_turn_consumes_the_activity_result<H: Harness>(harness:
         .err()
         .must("a commit with a lost lease fails");
     assert!(matches!(error, BackendError::LockLost { .. }), "{error:?}");
-    assert_eq!(
-        store
-            .get_history("i1", "e1")
-            .await
-            .must("get_history")
-            .len(),
-        6
-    );
-    store
-        .abandon_orchestration(&item.lock)
-        .await
-        .must("the instance lock is still held");
+    assert_eq!(store.get_history("i1", "e1").await.must("get_history").len(), 6);
+    store.abandon_orchestration(&item.lock).await.must("the instance lock is still held");
     assert_eq!(
         events(&fetch_orchestration(&store).await),
         vec![task_completed(1, json!("b")).kind]

@@ -170,9 +170,7 @@ impl<T> Must<T> for Option<T> {
 
 /// A fixed time with sub-microsecond digits, so a store that truncates is caught.
 fn at(seconds: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_767_225_600 + seconds, 123_456_789)
-        .single()
-        .must("a valid timestamp")
+    Utc.timestamp_opt(1_767_225_600 + seconds, 123_456_789).single().must("a valid timestamp")
 }
 
 fn new_instance(instance_id: &str, execution_id: &str, input: Value) -> NewInstance {
@@ -208,21 +206,12 @@ fn scheduled(event_id: i64, name: &str, input: Value) -> HistoryEvent {
     HistoryEvent {
         event_id,
         timestamp: at(2),
-        kind: EventKind::TaskScheduled {
-            name: name.to_owned(),
-            input,
-        },
+        kind: EventKind::TaskScheduled { name: name.to_owned(), input },
     }
 }
 
 fn task_completed(task_scheduled_id: i64, result: Value) -> HistoryEvent {
-    HistoryEvent::new(
-        at(3),
-        EventKind::TaskCompleted {
-            task_scheduled_id,
-            result,
-        },
-    )
+    HistoryEvent::new(at(3), EventKind::TaskCompleted { task_scheduled_id, result })
 }
 
 fn message(instance_id: &str, event: HistoryEvent) -> OrchestrationMessage {
@@ -308,22 +297,13 @@ async fn fetch_activity(store: &impl Backend) -> ActivityWorkItem {
 
 /// Creates an instance and fetches its first work item.
 async fn create_and_fetch(store: &impl Backend, instance: NewInstance) -> OrchestrationWorkItem {
-    store
-        .create_instance(instance)
-        .await
-        .must("create_instance");
+    store.create_instance(instance).await.must("create_instance");
     fetch_orchestration(store).await
 }
 
 async fn assert_no_orchestration(store: &impl Backend) {
-    let item = store
-        .fetch_orchestration(SHORT)
-        .await
-        .must("fetch_orchestration");
-    assert!(
-        item.is_none(),
-        "expected no orchestration work, got {item:?}"
-    );
+    let item = store.fetch_orchestration(SHORT).await.must("fetch_orchestration");
+    assert!(item.is_none(), "expected no orchestration work, got {item:?}");
 }
 
 async fn assert_no_activity(store: &impl Backend) {
@@ -336,10 +316,7 @@ fn events(item: &OrchestrationWorkItem) -> Vec<EventKind> {
 }
 
 fn stats_of<'a>(stats: &'a [QueueStats], name: &str, kind: QueueKind) -> &'a QueueStats {
-    stats
-        .iter()
-        .find(|s| s.name == name && s.kind == kind)
-        .must("the queue in queue_stats")
+    stats.iter().find(|s| s.name == name && s.kind == kind).must("the queue in queue_stats")
 }
 
 /// Creates an instance, runs its first turn (scheduling `activities` activities named
@@ -350,15 +327,10 @@ async fn start_with_activities(store: &impl Backend, instance_id: &str, activiti
     let mut commit = running("e1", Vec::new());
     for id in 0..activities {
         events.push(scheduled(id, "Hello", json!({ "n": id })));
-        commit
-            .activities
-            .push(activity(instance_id, "e1", id, "Hello"));
+        commit.activities.push(activity(instance_id, "e1", id, "Hello"));
     }
     commit.new_events = events;
-    store
-        .complete_orchestration(&item.lock, commit)
-        .await
-        .must("complete_orchestration");
+    store.complete_orchestration(&item.lock, commit).await.must("complete_orchestration");
 }
 
 // ---- the SQLite harnesses -----------------------------------------------------------------
@@ -370,9 +342,7 @@ pub(crate) struct SqliteFile {
 
 impl SqliteFile {
     pub(crate) fn new() -> Self {
-        SqliteFile {
-            dir: tempfile::tempdir().must("a temporary directory"),
-        }
+        SqliteFile { dir: tempfile::tempdir().must("a temporary directory") }
     }
 }
 

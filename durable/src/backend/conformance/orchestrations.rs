@@ -11,15 +11,8 @@ use super::*;
 pub(crate) async fn create_and_get_instance<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
     let input = json!({ "city": "Tokyo", "n": [1, 2, 3] });
-    store
-        .create_instance(new_instance("i1", "e1", input.clone()))
-        .await
-        .must("create_instance");
-    let record = store
-        .get_instance("i1")
-        .await
-        .must("get_instance")
-        .must("the instance");
+    store.create_instance(new_instance("i1", "e1", input.clone())).await.must("create_instance");
+    let record = store.get_instance("i1").await.must("get_instance").must("the instance");
     assert_eq!(record.instance_id, "i1");
     assert_eq!(record.name, "Orchestrator");
     assert_eq!(record.execution_id, "e1");
@@ -30,27 +23,9 @@ pub(crate) async fn create_and_get_instance<H: Harness>(harness: &H) {
     assert_eq!(record.failure, None);
     assert_eq!(record.created_at, at(0));
     assert_eq!(record.last_updated_at, at(0));
-    assert!(
-        store
-            .get_instance("nope")
-            .await
-            .must("get_instance")
-            .is_none()
-    );
-    assert!(
-        store
-            .get_history("i1", "e1")
-            .await
-            .must("get_history")
-            .is_empty()
-    );
-    assert!(
-        store
-            .get_history("nope", "e1")
-            .await
-            .must("get_history")
-            .is_empty()
-    );
+    assert!(store.get_instance("nope").await.must("get_instance").is_none());
+    assert!(store.get_history("i1", "e1").await.must("get_history").is_empty());
+    assert!(store.get_history("nope", "e1").await.must("get_history").is_empty());
     // The ExecutionStarted message waits in the inbox.
     let item = fetch_orchestration(&store).await;
     assert_eq!(item.instance, record);
@@ -79,10 +54,7 @@ pub(crate) async fn duplicate_create_while_running_fails<H: Harness>(harness: &H
         }])
         .await
         .must("create_queues");
-    store
-        .create_instance(new_instance("i1", "e1", json!(1)))
-        .await
-        .must("create_instance");
+    store.create_instance(new_instance("i1", "e1", json!(1))).await.must("create_instance");
     let error = store
         .create_instance(new_instance("i1", "e2", json!(2)))
         .await
@@ -93,20 +65,10 @@ pub(crate) async fn duplicate_create_while_running_fails<H: Harness>(harness: &H
             if instance_id == "i1" && *status == OrchestrationRuntimeStatus::Pending),
         "{error:?}"
     );
-    let record = store
-        .get_instance("i1")
-        .await
-        .must("get_instance")
-        .must("the instance");
-    assert_eq!(
-        (record.execution_id.as_str(), record.input),
-        ("e1", json!(1))
-    );
+    let record = store.get_instance("i1").await.must("get_instance").must("the instance");
+    assert_eq!((record.execution_id.as_str(), record.input), ("e1", json!(1)));
     let stats = store.queue_stats().await.must("queue_stats");
-    assert_eq!(
-        stats_of(&stats, "Orchestrator", QueueKind::Orchestrator).depth,
-        1
-    );
+    assert_eq!(stats_of(&stats, "Orchestrator", QueueKind::Orchestrator).depth, 1);
 
     // Still refused once it runs.
     let item = fetch_orchestration(&store).await;
@@ -123,10 +85,7 @@ pub(crate) async fn duplicate_create_while_running_fails<H: Harness>(harness: &H
     assert!(
         matches!(
             error,
-            BackendError::InstanceExists {
-                status: OrchestrationRuntimeStatus::Running,
-                ..
-            }
+            BackendError::InstanceExists { status: OrchestrationRuntimeStatus::Running, .. }
         ),
         "{error:?}"
     );
@@ -142,34 +101,18 @@ pub(crate) async fn create_over_finished_instance_replaces_it<H: Harness>(harnes
         .await
         .must("complete_orchestration");
     // A late message to the finished instance is still delivered…
-    store
-        .send_message(message("i1", task_completed(0, json!("late"))))
-        .await
-        .must("send_message");
+    store.send_message(message("i1", task_completed(0, json!("late")))).await.must("send_message");
     // …until the instance is replaced, which deletes it with the history.
     let mut replacement = new_instance("i1", "e2", json!("second"));
     replacement.created_at = at(100);
-    store
-        .create_instance(replacement)
-        .await
-        .must("create_instance over a finished one");
-    let record = store
-        .get_instance("i1")
-        .await
-        .must("get_instance")
-        .must("the instance");
+    store.create_instance(replacement).await.must("create_instance over a finished one");
+    let record = store.get_instance("i1").await.must("get_instance").must("the instance");
     assert_eq!(record.execution_id, "e2");
     assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Pending);
     assert_eq!(record.input, json!("second"));
     assert_eq!(record.output, Value::Null);
     assert_eq!(record.created_at, at(100));
-    assert!(
-        store
-            .get_history("i1", "e1")
-            .await
-            .must("get_history")
-            .is_empty()
-    );
+    assert!(store.get_history("i1", "e1").await.must("get_history").is_empty());
     let item = fetch_orchestration(&store).await;
     assert_eq!(item.history_len, 0);
     assert_eq!(item.instance.execution_id, "e2");
@@ -194,9 +137,7 @@ pub(crate) async fn concurrent_creates_commit_independently<H: Harness>(harness:
         let store = Arc::clone(&store);
         tasks.push(tokio::spawn(async move {
             let id = format!("c{}", n % 150);
-            store
-                .create_instance(new_instance(&id, &format!("e{n}"), json!(n)))
-                .await
+            store.create_instance(new_instance(&id, &format!("e{n}"), json!(n))).await
         }));
     }
     let mut created = 0;
@@ -228,15 +169,9 @@ pub(crate) async fn concurrent_creates_commit_independently<H: Harness>(harness:
 
 pub(crate) async fn fetch_returns_messages_in_order_and_locks<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
-    store
-        .create_instance(new_instance("i1", "e1", json!(null)))
-        .await
-        .must("create_instance");
+    store.create_instance(new_instance("i1", "e1", json!(null))).await.must("create_instance");
     for n in 0..3 {
-        store
-            .send_message(message("i1", task_completed(n, json!(n))))
-            .await
-            .must("send_message");
+        store.send_message(message("i1", task_completed(n, json!(n)))).await.must("send_message");
     }
     let item = fetch_orchestration(&store).await;
     let kinds = events(&item);
@@ -245,17 +180,11 @@ pub(crate) async fn fetch_returns_messages_in_order_and_locks<H: Harness>(harnes
     for n in 0..3 {
         assert_eq!(
             kinds[n + 1],
-            EventKind::TaskCompleted {
-                task_scheduled_id: n as i64,
-                result: json!(n)
-            }
+            EventKind::TaskCompleted { task_scheduled_id: n as i64, result: json!(n) }
         );
     }
     assert_eq!(item.lock.ids.len(), 4);
-    assert!(
-        item.lock.ids.windows(2).all(|w| w[0] < w[1]),
-        "ids in order"
-    );
+    assert!(item.lock.ids.windows(2).all(|w| w[0] < w[1]), "ids in order");
     // Locked: nobody else gets it.
     assert_no_orchestration(&store).await;
     harness.close(store).await;
@@ -272,67 +201,39 @@ pub(crate) async fn complete_appends_history_across_turns<H: Harness>(harness: &
     let mut commit = running("e1", turn1.clone());
     commit.custom_status = json!({ "step": 1 });
     commit.activities = vec![activity("i1", "e1", 0, "Hello")];
-    store
-        .complete_orchestration(&item.lock, commit)
-        .await
-        .must("complete turn 1");
-    let record = store
-        .get_instance("i1")
-        .await
-        .must("get_instance")
-        .must("the instance");
+    store.complete_orchestration(&item.lock, commit).await.must("complete turn 1");
+    let record = store.get_instance("i1").await.must("get_instance").must("the instance");
     assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Running);
     assert_eq!(record.custom_status, json!({ "step": 1 }));
     assert_eq!(record.output, Value::Null);
     assert!(record.last_updated_at >= record.created_at);
-    assert_eq!(
-        store.get_history("i1", "e1").await.must("get_history"),
-        turn1
-    );
+    assert_eq!(store.get_history("i1", "e1").await.must("get_history"), turn1);
     // The consumed ExecutionStarted is gone.
     assert_no_orchestration(&store).await;
 
     let work = fetch_activity(&store).await;
     assert_eq!(work.request, activity("i1", "e1", 0, "Hello"));
     store
-        .complete_activity(
-            &work.lock,
-            message("i1", task_completed(0, json!("Hello Tokyo!"))),
-        )
+        .complete_activity(&work.lock, message("i1", task_completed(0, json!("Hello Tokyo!"))))
         .await
         .must("complete_activity");
 
     let item = fetch_orchestration(&store).await;
     assert_eq!(item.history_len, 3);
-    assert_eq!(
-        item.instance.runtime_status,
-        OrchestrationRuntimeStatus::Running
-    );
+    assert_eq!(item.instance.runtime_status, OrchestrationRuntimeStatus::Running);
     assert_eq!(item.instance.custom_status, json!({ "step": 1 }));
     assert_eq!(
         events(&item),
-        vec![EventKind::TaskCompleted {
-            task_scheduled_id: 0,
-            result: json!("Hello Tokyo!")
-        }]
+        vec![EventKind::TaskCompleted { task_scheduled_id: 0, result: json!("Hello Tokyo!") }]
     );
     let mut turn2 = completed("e1", json!(["Hello Tokyo!"]));
-    turn2
-        .new_events
-        .insert(1, task_completed(0, json!("Hello Tokyo!")));
+    turn2.new_events.insert(1, task_completed(0, json!("Hello Tokyo!")));
     turn2.custom_status = json!("done");
     let turn2_events = turn2.new_events.clone();
-    store
-        .complete_orchestration(&item.lock, turn2)
-        .await
-        .must("complete turn 2");
+    store.complete_orchestration(&item.lock, turn2).await.must("complete turn 2");
     let history = store.get_history("i1", "e1").await.must("get_history");
     assert_eq!(history, [turn1, turn2_events].concat());
-    let record = store
-        .get_instance("i1")
-        .await
-        .must("get_instance")
-        .must("the instance");
+    let record = store.get_instance("i1").await.must("get_instance").must("the instance");
     assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Completed);
     assert_eq!(record.output, json!(["Hello Tokyo!"]));
     assert_eq!(record.custom_status, json!("done"));
@@ -351,15 +252,8 @@ pub(crate) async fn failed_turn_records_failure<H: Harness>(harness: &H) {
         failure: Some(failure.clone()),
         ..running("e1", vec![orchestrator_started(1)])
     };
-    store
-        .complete_orchestration(&item.lock, commit)
-        .await
-        .must("complete_orchestration");
-    let record = store
-        .get_instance("i1")
-        .await
-        .must("get_instance")
-        .must("the instance");
+    store.complete_orchestration(&item.lock, commit).await.must("complete_orchestration");
+    let record = store.get_instance("i1").await.must("get_instance").must("the instance");
     assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Failed);
     assert_eq!(record.failure, Some(failure));
     harness.close(store).await;
@@ -376,43 +270,24 @@ pub(crate) async fn continue_as_new_starts_a_new_execution<H: Harness>(harness: 
         messages: vec![restart.clone()],
         ..running("e1", turn1.clone())
     };
-    store
-        .complete_orchestration(&item.lock, commit)
-        .await
-        .must("complete_orchestration");
+    store.complete_orchestration(&item.lock, commit).await.must("complete_orchestration");
     let item = fetch_orchestration(&store).await;
     assert_eq!(item.messages, vec![restart]);
-    assert_eq!(
-        item.instance.runtime_status,
-        OrchestrationRuntimeStatus::ContinuedAsNew
-    );
+    assert_eq!(item.instance.runtime_status, OrchestrationRuntimeStatus::ContinuedAsNew);
     let turn2 = vec![orchestrator_started(2), started("e2", json!(2))];
     store
         .complete_orchestration(&item.lock, running("e2", turn2.clone()))
         .await
         .must("complete_orchestration");
-    let record = store
-        .get_instance("i1")
-        .await
-        .must("get_instance")
-        .must("the instance");
+    let record = store.get_instance("i1").await.must("get_instance").must("the instance");
     assert_eq!(record.execution_id, "e2");
     assert_eq!(record.input, json!(2));
     assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Running);
     // The new execution's history replaces the old one's (eternal orchestrations must not
     // grow the store).
-    assert_eq!(
-        store.get_history("i1", "e1").await.must("get_history"),
-        Vec::new()
-    );
-    assert_eq!(
-        store.get_history("i1", "e2").await.must("get_history"),
-        turn2
-    );
-    store
-        .send_message(message("i1", task_completed(0, json!(0))))
-        .await
-        .must("send_message");
+    assert_eq!(store.get_history("i1", "e1").await.must("get_history"), Vec::new());
+    assert_eq!(store.get_history("i1", "e2").await.must("get_history"), turn2);
+    store.send_message(message("i1", task_completed(0, json!(0)))).await.must("send_message");
     let item = fetch_orchestration(&store).await;
     assert_eq!(item.instance.execution_id, "e2");
     assert_eq!(item.history_len, 2);
@@ -434,10 +309,7 @@ pub(crate) async fn messages_arriving_during_a_lock_are_fetched_next<H: Harness>
     let item = fetch_orchestration(&store).await;
     assert_eq!(
         events(&item),
-        vec![EventKind::TaskCompleted {
-            task_scheduled_id: 7,
-            result: json!("meanwhile")
-        }]
+        vec![EventKind::TaskCompleted { task_scheduled_id: 7, result: json!("meanwhile") }]
     );
     assert_eq!(item.history_len, 1);
     harness.close(store).await;
@@ -445,24 +317,12 @@ pub(crate) async fn messages_arriving_during_a_lock_are_fetched_next<H: Harness>
 
 pub(crate) async fn abandon_orchestration_refetches<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
-    store
-        .create_instance(new_instance("i1", "e1", json!(null)))
-        .await
-        .must("create_instance");
-    store
-        .send_message(message("i1", task_completed(1, json!(1))))
-        .await
-        .must("send_message");
+    store.create_instance(new_instance("i1", "e1", json!(null))).await.must("create_instance");
+    store.send_message(message("i1", task_completed(1, json!(1)))).await.must("send_message");
     let first = fetch_orchestration(&store).await;
     assert_eq!(first.messages.len(), 2);
-    store
-        .send_message(message("i1", task_completed(2, json!(2))))
-        .await
-        .must("send_message");
-    store
-        .abandon_orchestration(&first.lock)
-        .await
-        .must("abandon_orchestration");
+    store.send_message(message("i1", task_completed(2, json!(2)))).await.must("send_message");
+    store.abandon_orchestration(&first.lock).await.must("abandon_orchestration");
     let second = fetch_orchestration(&store).await;
     assert_eq!(second.messages.len(), 3);
     assert_eq!(second.messages[..2], first.messages[..]);
@@ -484,27 +344,15 @@ pub(crate) async fn abandon_orchestration_refetches<H: Harness>(harness: &H) {
 
 pub(crate) async fn stale_or_reused_orchestration_lock_is_lost<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
-    store
-        .create_instance(new_instance("i1", "e1", json!(null)))
-        .await
-        .must("create_instance");
-    let made_up = WorkItemLock {
-        token: u64::MAX,
-        ids: vec![1],
-    };
+    store.create_instance(new_instance("i1", "e1", json!(null))).await.must("create_instance");
+    let made_up = WorkItemLock { token: u64::MAX, ids: vec![1] };
     let error = store
         .complete_orchestration(&made_up, running("e1", vec![orchestrator_started(1)]))
         .await
         .err()
         .must("completing an unknown lock fails");
     assert!(matches!(error, BackendError::LockLost { .. }), "{error:?}");
-    assert!(
-        store
-            .get_history("i1", "e1")
-            .await
-            .must("get_history")
-            .is_empty()
-    );
+    assert!(store.get_history("i1", "e1").await.must("get_history").is_empty());
     let item = fetch_orchestration(&store).await;
     store
         .complete_orchestration(&item.lock, running("e1", vec![orchestrator_started(1)]))
@@ -516,14 +364,7 @@ pub(crate) async fn stale_or_reused_orchestration_lock_is_lost<H: Harness>(harne
         .err()
         .must("completing twice fails");
     assert!(matches!(error, BackendError::LockLost { .. }), "{error:?}");
-    assert_eq!(
-        store
-            .get_history("i1", "e1")
-            .await
-            .must("get_history")
-            .len(),
-        1
-    );
+    assert_eq!(store.get_history("i1", "e1").await.must("get_history").len(), 1);
     let error = store
         .abandon_orchestration(&item.lock)
         .await
@@ -543,24 +384,12 @@ pub(crate) async fn messages_to_unknown_instances_are_dropped<H: Harness>(harnes
         ],
         ..running("e1", vec![orchestrator_started(1)])
     };
-    store
-        .complete_orchestration(&item.lock, commit)
-        .await
-        .must("complete_orchestration");
+    store.complete_orchestration(&item.lock, commit).await.must("complete_orchestration");
     let item = fetch_orchestration(&store).await;
     assert_eq!(item.instance.instance_id, "i1");
     assert_eq!(item.messages.len(), 1);
-    assert!(
-        store
-            .get_instance("ghost")
-            .await
-            .must("get_instance")
-            .is_none()
-    );
-    store
-        .abandon_orchestration(&item.lock)
-        .await
-        .must("abandon");
+    assert!(store.get_instance("ghost").await.must("get_instance").is_none());
+    store.abandon_orchestration(&item.lock).await.must("abandon");
     let item = fetch_orchestration(&store).await;
     assert_eq!(item.instance.instance_id, "i1");
     assert_no_orchestration(&store).await;
@@ -584,10 +413,7 @@ pub(crate) async fn send_message_to_unknown_instance_fails<H: Harness>(harness: 
 
 pub(crate) async fn commit_starts_sub_orchestrations<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
-    store
-        .create_instance(new_instance("busy", "b1", json!(null)))
-        .await
-        .must("create_instance");
+    store.create_instance(new_instance("busy", "b1", json!(null))).await.must("create_instance");
     let busy = fetch_orchestration(&store).await;
     let item = create_and_fetch(&store, new_instance("parent", "p1", json!(null))).await;
     let child = |id: &str, execution_id: &str| NewInstance {
@@ -602,31 +428,15 @@ pub(crate) async fn commit_starts_sub_orchestrations<H: Harness>(harness: &H) {
     let refused = |id: i64| message("parent", task_completed(id, json!("refused")));
     let commit = OrchestrationCommit {
         sub_orchestrations: vec![
-            SubOrchestrationStart {
-                instance: child("child", "c1"),
-                if_exists: refused(0),
-            },
-            SubOrchestrationStart {
-                instance: child("busy", "b2"),
-                if_exists: refused(1),
-            },
+            SubOrchestrationStart { instance: child("child", "c1"), if_exists: refused(0) },
+            SubOrchestrationStart { instance: child("busy", "b2"), if_exists: refused(1) },
         ],
-        ..running(
-            "p1",
-            vec![orchestrator_started(1), started("p1", json!(null))],
-        )
+        ..running("p1", vec![orchestrator_started(1), started("p1", json!(null))])
     };
-    store
-        .complete_orchestration(&item.lock, commit)
-        .await
-        .must("complete_orchestration");
+    store.complete_orchestration(&item.lock, commit).await.must("complete_orchestration");
 
     // The new child exists, with its `ExecutionStarted` (naming its parent) queued.
-    let record = store
-        .get_instance("child")
-        .await
-        .must("get_instance")
-        .must("the child");
+    let record = store.get_instance("child").await.must("get_instance").must("the child");
     assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Pending);
     assert_eq!(record.input, json!({ "child": "child" }));
     let child_item = fetch_orchestration(&store).await;
@@ -637,16 +447,9 @@ pub(crate) async fn commit_starts_sub_orchestrations<H: Harness>(harness: &H) {
         EventKind::ExecutionStarted { parent_instance: Some(p), .. } if p.instance_id == "parent"
     ));
     // The busy id was left alone and the parent got the refusal instead.
-    let record = store
-        .get_instance("busy")
-        .await
-        .must("get_instance")
-        .must("the busy instance");
+    let record = store.get_instance("busy").await.must("get_instance").must("the busy instance");
     assert_eq!(record.execution_id, "b1");
-    store
-        .abandon_orchestration(&busy.lock)
-        .await
-        .must("abandon_orchestration");
+    store.abandon_orchestration(&busy.lock).await.must("abandon_orchestration");
     let mut seen = Vec::new();
     for _ in 0..2 {
         let next = fetch_orchestration(&store).await;
@@ -664,39 +467,21 @@ pub(crate) async fn commit_starts_sub_orchestrations<H: Harness>(harness: &H) {
 pub(crate) async fn commit_can_replace_the_history<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
     let item = create_and_fetch(&store, new_instance("i1", "e1", json!(null))).await;
-    let turn1 = vec![
-        orchestrator_started(1),
-        started("e1", json!(null)),
-        scheduled(0, "A", json!(1)),
-    ];
+    let turn1 =
+        vec![orchestrator_started(1), started("e1", json!(null)), scheduled(0, "A", json!(1))];
     store
         .complete_orchestration(&item.lock, running("e1", turn1.clone()))
         .await
         .must("complete_orchestration");
-    store
-        .send_message(message("i1", task_completed(0, json!("a"))))
-        .await
-        .must("send_message");
+    store.send_message(message("i1", task_completed(0, json!("a")))).await.must("send_message");
     let item = fetch_orchestration(&store).await;
     // A rewrite drops the first turn's scheduling event and keeps the rest.
     let rewritten = vec![orchestrator_started(1), started("e1", json!(null))];
-    let commit = OrchestrationCommit {
-        replace_history: true,
-        ..running("e1", rewritten.clone())
-    };
-    store
-        .complete_orchestration(&item.lock, commit)
-        .await
-        .must("complete_orchestration");
-    assert_eq!(
-        store.get_history("i1", "e1").await.must("get_history"),
-        rewritten
-    );
+    let commit = OrchestrationCommit { replace_history: true, ..running("e1", rewritten.clone()) };
+    store.complete_orchestration(&item.lock, commit).await.must("complete_orchestration");
+    assert_eq!(store.get_history("i1", "e1").await.must("get_history"), rewritten);
     // Later turns append to the rewritten history.
-    store
-        .send_message(message("i1", task_completed(0, json!("b"))))
-        .await
-        .must("send_message");
+    store.send_message(message("i1", task_completed(0, json!("b")))).await.must("send_message");
     let item = fetch_orchestration(&store).await;
     assert_eq!(item.history_len, 2);
     let next = vec![orchestrator_started(4)];

@@ -20,10 +20,8 @@ async fn seed(
     status: OrchestrationRuntimeStatus,
 ) {
     let input = json!({ "id": instance_id });
-    let new = NewInstance {
-        created_at: at(seconds),
-        ..new_instance(instance_id, "e1", input.clone())
-    };
+    let new =
+        NewInstance { created_at: at(seconds), ..new_instance(instance_id, "e1", input.clone()) };
     if status == Pending {
         store.create_instance(new).await.must("create_instance");
         return;
@@ -38,10 +36,7 @@ async fn seed(
     if status == Failed {
         turn.failure = Some(FailureDetails::new("Boom", "it broke"));
     }
-    store
-        .create_instance_with_turn(new, turn)
-        .await
-        .must("create_instance_with_turn");
+    store.create_instance_with_turn(new, turn).await.must("create_instance_with_turn");
 }
 
 async fn list(store: &impl Backend, query: &InstanceQuery) -> InstancePage {
@@ -49,10 +44,7 @@ async fn list(store: &impl Backend, query: &InstanceQuery) -> InstancePage {
 }
 
 fn ids(page: &InstancePage) -> Vec<&str> {
-    page.instances
-        .iter()
-        .map(|r| r.instance_id.as_str())
-        .collect()
+    page.instances.iter().map(|r| r.instance_id.as_str()).collect()
 }
 
 /// The ids of every instance matching `query`, following continuation tokens.
@@ -69,10 +61,7 @@ async fn list_all(store: &impl Backend, mut query: InstanceQuery) -> Vec<String>
 }
 
 fn statuses(runtime_status: &[OrchestrationRuntimeStatus]) -> InstanceQuery {
-    InstanceQuery {
-        runtime_status: runtime_status.to_vec(),
-        ..InstanceQuery::default()
-    }
+    InstanceQuery { runtime_status: runtime_status.to_vec(), ..InstanceQuery::default() }
 }
 
 pub(crate) async fn list_instances_filters_alone_and_combined<H: Harness>(harness: &H) {
@@ -83,9 +72,7 @@ pub(crate) async fn list_instances_filters_alone_and_combined<H: Harness>(harnes
     seed(&store, "batch-1", 20, Completed).await;
     seed(&store, "batch-2", 40, Terminated).await;
     seed(&store, "order-4", 50, Pending).await;
-    let everything = [
-        "order-1", "batch-1", "order-2", "order-3", "batch-2", "order-4",
-    ];
+    let everything = ["order-1", "batch-1", "order-2", "order-3", "batch-2", "order-4"];
 
     // No filter: all of them, by creation time then id, each decoded as `get_instance` does.
     let page = list(&store, &InstanceQuery::default()).await;
@@ -101,22 +88,11 @@ pub(crate) async fn list_instances_filters_alone_and_combined<H: Harness>(harnes
     }
 
     let cases: Vec<(&str, InstanceQuery, Vec<&str>)> = vec![
-        (
-            "one status",
-            statuses(&[Completed]),
-            vec!["order-1", "batch-1"],
-        ),
-        (
-            "two statuses",
-            statuses(&[Running, Pending]),
-            vec!["order-2", "order-4"],
-        ),
+        ("one status", statuses(&[Completed]), vec!["order-1", "batch-1"]),
+        ("two statuses", statuses(&[Running, Pending]), vec!["order-2", "order-4"]),
         (
             "created from, inclusive",
-            InstanceQuery {
-                created_from: Some(at(20)),
-                ..InstanceQuery::default()
-            },
+            InstanceQuery { created_from: Some(at(20)), ..InstanceQuery::default() },
             vec!["batch-1", "order-2", "order-3", "batch-2", "order-4"],
         ),
         (
@@ -129,10 +105,7 @@ pub(crate) async fn list_instances_filters_alone_and_combined<H: Harness>(harnes
         ),
         (
             "created to, inclusive",
-            InstanceQuery {
-                created_to: Some(at(30)),
-                ..InstanceQuery::default()
-            },
+            InstanceQuery { created_to: Some(at(30)), ..InstanceQuery::default() },
             vec!["order-1", "batch-1", "order-2", "order-3"],
         ),
         (
@@ -171,10 +144,7 @@ pub(crate) async fn list_instances_filters_alone_and_combined<H: Harness>(harnes
         ),
         (
             "empty prefix",
-            InstanceQuery {
-                instance_id_prefix: Some(String::new()),
-                ..InstanceQuery::default()
-            },
+            InstanceQuery { instance_id_prefix: Some(String::new()), ..InstanceQuery::default() },
             everything.to_vec(),
         ),
         (
@@ -206,10 +176,7 @@ pub(crate) async fn list_instances_pages_each_instance_exactly_once<H: Harness>(
         .map(|(i, id)| seed(&store, id, (i as i64 * 7) % 25, Completed));
     join_all(seeded).await;
 
-    let mut query = InstanceQuery {
-        page_size: 100,
-        ..InstanceQuery::default()
-    };
+    let mut query = InstanceQuery { page_size: 100, ..InstanceQuery::default() };
     let mut seen: Vec<String> = Vec::new();
     let mut keys = Vec::new();
     let mut pages = 0;
@@ -236,11 +203,7 @@ pub(crate) async fn list_instances_pages_each_instance_exactly_once<H: Harness>(
         assert!(distinct.contains(id), "{id} was skipped");
     }
     assert!(keys.windows(2).all(|w| w[0] < w[1]), "listed in key order");
-    assert_eq!(
-        seen.len(),
-        252,
-        "the instances created before the last page are listed"
-    );
+    assert_eq!(seen.len(), 252, "the instances created before the last page are listed");
 
     // A page that ends exactly at the last match carries no token.
     let exactly = InstanceQuery {
@@ -250,14 +213,7 @@ pub(crate) async fn list_instances_pages_each_instance_exactly_once<H: Harness>(
     };
     let page = list(&store, &exactly).await;
     assert_eq!((page.instances.len(), page.continuation_token), (100, None));
-    let halves = list_all(
-        &store,
-        InstanceQuery {
-            page_size: 50,
-            ..exactly
-        },
-    )
-    .await;
+    let halves = list_all(&store, InstanceQuery { page_size: 50, ..exactly }).await;
     assert_eq!(halves.len(), 100);
     harness.close(store).await;
 }
@@ -282,32 +238,17 @@ pub(crate) async fn list_instances_rejects_bad_tokens_and_page_sizes<H: Harness>
         );
     }
     let error = store
-        .list_instances(&InstanceQuery {
-            page_size: 0,
-            ..InstanceQuery::default()
-        })
+        .list_instances(&InstanceQuery { page_size: 0, ..InstanceQuery::default() })
         .await
         .err()
         .must("a page size of 0 is refused");
-    assert!(
-        matches!(error, BackendError::InvalidQuery { .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error, BackendError::InvalidQuery { .. }), "{error:?}");
 
     // A token stays valid when the instance it points after is purged meanwhile.
-    let first = list(
-        &store,
-        &InstanceQuery {
-            page_size: 2,
-            ..InstanceQuery::default()
-        },
-    )
-    .await;
+    let first = list(&store, &InstanceQuery { page_size: 2, ..InstanceQuery::default() }).await;
     assert_eq!(ids(&first), ["a", "b"]);
-    let purged = store
-        .purge_instances(&PurgeFilter::Instance("b".to_owned()))
-        .await
-        .must("purge_instances");
+    let purged =
+        store.purge_instances(&PurgeFilter::Instance("b".to_owned())).await.must("purge_instances");
     assert_eq!(purged, 1);
     let next = list(
         &store,
@@ -329,14 +270,8 @@ pub(crate) async fn purge_instance_deletes_every_execution_and_its_queued_work<H
     let store = dispatcher(harness, StoreConfig::default()).await;
     store
         .create_queues(&[
-            QueueSpec {
-                name: "Orchestrator".to_owned(),
-                kind: QueueKind::Orchestrator,
-            },
-            QueueSpec {
-                name: "Hello".to_owned(),
-                kind: QueueKind::Activity,
-            },
+            QueueSpec { name: "Orchestrator".to_owned(), kind: QueueKind::Orchestrator },
+            QueueSpec { name: "Hello".to_owned(), kind: QueueKind::Activity },
         ])
         .await
         .must("create_queues");
@@ -355,10 +290,7 @@ pub(crate) async fn purge_instance_deletes_every_execution_and_its_queued_work<H
         messages: vec![restart],
         ..running("e1", vec![orchestrator_started(2)])
     };
-    store
-        .complete_orchestration(&locked.lock, commit)
-        .await
-        .must("complete_orchestration");
+    store.complete_orchestration(&locked.lock, commit).await.must("complete_orchestration");
     // Execution e2 is terminated with a timer still pending.
     let item = fetch_orchestration(&store).await;
     let mut timer = message("i1", orchestrator_started(9));
@@ -368,28 +300,13 @@ pub(crate) async fn purge_instance_deletes_every_execution_and_its_queued_work<H
         messages: vec![timer],
         ..running("e2", vec![orchestrator_started(3), started("e2", json!(2))])
     };
-    store
-        .complete_orchestration(&item.lock, commit)
-        .await
-        .must("complete_orchestration");
+    store.complete_orchestration(&item.lock, commit).await.must("complete_orchestration");
     // A late event, and one of the activities leased to a worker.
-    store
-        .send_message(message("i1", task_completed(0, json!("late"))))
-        .await
-        .must("send_message");
+    store.send_message(message("i1", task_completed(0, json!("late")))).await.must("send_message");
     let leased = fetch_activity(&store).await;
-    assert!(
-        !store
-            .get_history("i1", "e2")
-            .await
-            .must("get_history")
-            .is_empty()
-    );
+    assert!(!store.get_history("i1", "e2").await.must("get_history").is_empty());
     let stats = store.queue_stats().await.must("queue_stats");
-    assert_eq!(
-        stats_of(&stats, "Orchestrator", QueueKind::Orchestrator).depth,
-        2
-    );
+    assert_eq!(stats_of(&stats, "Orchestrator", QueueKind::Orchestrator).depth, 2);
     assert_eq!(stats_of(&stats, "Hello", QueueKind::Activity).depth, 2);
 
     let deleted = store
@@ -397,28 +314,15 @@ pub(crate) async fn purge_instance_deletes_every_execution_and_its_queued_work<H
         .await
         .must("purge_instances");
     assert_eq!(deleted, 1);
-    assert!(
-        store
-            .get_instance("i1")
-            .await
-            .must("get_instance")
-            .is_none()
-    );
+    assert!(store.get_instance("i1").await.must("get_instance").is_none());
     for execution in ["e1", "e2"] {
         assert!(
-            store
-                .get_history("i1", execution)
-                .await
-                .must("get_history")
-                .is_empty(),
+            store.get_history("i1", execution).await.must("get_history").is_empty(),
             "history of {execution} is gone"
         );
     }
     let stats = store.queue_stats().await.must("queue_stats");
-    assert_eq!(
-        stats_of(&stats, "Orchestrator", QueueKind::Orchestrator).depth,
-        0
-    );
+    assert_eq!(stats_of(&stats, "Orchestrator", QueueKind::Orchestrator).depth, 0);
     assert_eq!(stats_of(&stats, "Hello", QueueKind::Activity).depth, 0);
     assert_no_orchestration(&store).await;
     assert_no_activity(&store).await;
@@ -459,10 +363,7 @@ pub(crate) async fn purge_refuses_unfinished_instances_and_changes_nothing<H: Ha
             "{error:?}"
         );
         let message = error.to_string();
-        assert!(
-            message.contains(id) && message.contains(status.as_str()),
-            "{message}"
-        );
+        assert!(message.contains(id) && message.contains(status.as_str()), "{message}");
     }
     for named in [Running, Pending, OrchestrationRuntimeStatus::Suspended] {
         let error = store
@@ -484,21 +385,12 @@ pub(crate) async fn purge_refuses_unfinished_instances_and_changes_nothing<H: Ha
         list_all(&store, InstanceQuery::default()).await,
         ["running", "pending", "done"].map(String::from)
     );
-    let record = store
-        .get_instance("running")
-        .await
-        .must("get_instance")
-        .must("the running instance");
+    let record =
+        store.get_instance("running").await.must("get_instance").must("the running instance");
     assert_eq!(record.runtime_status, Running);
-    assert_eq!(
-        store.get_history("running", "e1").await.must("get_history"),
-        history
-    );
+    assert_eq!(store.get_history("running", "e1").await.must("get_history"), history);
     assert_eq!(fetch_activity(&store).await.request.instance_id, "running");
-    assert_eq!(
-        fetch_orchestration(&store).await.instance.instance_id,
-        "pending"
-    );
+    assert_eq!(fetch_orchestration(&store).await.instance.instance_id, "pending");
 
     // A purge by filter skips them.
     let deleted = store
@@ -540,13 +432,7 @@ pub(crate) async fn purge_by_filter_deletes_matching_finished_instances<H: Harne
         ["a", "e", "c", "f"].map(String::from)
     );
     for id in ["b", "d"] {
-        assert!(
-            store
-                .get_history(id, "e1")
-                .await
-                .must("get_history")
-                .is_empty()
-        );
+        assert!(store.get_history(id, "e1").await.must("get_history").is_empty());
     }
 
     let deleted = store
@@ -558,10 +444,7 @@ pub(crate) async fn purge_by_filter_deletes_matching_finished_instances<H: Harne
         .await
         .must("purge_instances");
     assert_eq!(deleted, 2, "c and f: every finished status from 15 on");
-    assert_eq!(
-        list_all(&store, InstanceQuery::default()).await,
-        ["a", "e"].map(String::from)
-    );
+    assert_eq!(list_all(&store, InstanceQuery::default()).await, ["a", "e"].map(String::from));
     let none = store
         .purge_instances(&PurgeFilter::Created {
             created_from: Some(at(100)),
@@ -594,22 +477,9 @@ pub(crate) async fn purged_id_can_be_created_again<H: Harness>(harness: &H) {
         .complete_orchestration(&item.lock, completed("e2", json!("second")))
         .await
         .must("complete_orchestration");
-    let record = store
-        .get_instance("i1")
-        .await
-        .must("get_instance")
-        .must("the new instance");
-    assert_eq!(
-        (record.runtime_status, record.output),
-        (Completed, json!("second"))
-    );
-    assert!(
-        store
-            .get_history("i1", "e1")
-            .await
-            .must("get_history")
-            .is_empty()
-    );
+    let record = store.get_instance("i1").await.must("get_instance").must("the new instance");
+    assert_eq!((record.runtime_status, record.output), (Completed, json!("second")));
+    assert!(store.get_history("i1", "e1").await.must("get_history").is_empty());
     harness.close(store).await;
 }
 
@@ -625,10 +495,7 @@ pub(crate) async fn purge_by_another_handle_leaves_the_dispatcher_nothing_stale<
         .await
         .must("try_lock_orchestration")
         .must("the idle instance");
-    store
-        .send_message(message("i1", task_completed(0, json!("late"))))
-        .await
-        .must("send_message");
+    store.send_message(message("i1", task_completed(0, json!("late")))).await.must("send_message");
     store
         .complete_orchestration(&locked.lock, completed("e1", json!("done")))
         .await
@@ -643,13 +510,7 @@ pub(crate) async fn purge_by_another_handle_leaves_the_dispatcher_nothing_stale<
 
     // The dispatcher hands out no turn of the purged instance and forgets it.
     assert_no_orchestration(&store).await;
-    assert!(
-        store
-            .get_instance("i1")
-            .await
-            .must("get_instance")
-            .is_none()
-    );
+    assert!(store.get_instance("i1").await.must("get_instance").is_none());
     // Its leftover activity may still be handed out, but its result is not stored.
     if let Some(item) = store.fetch_activity(SHORT).await.must("fetch_activity") {
         let error = store
@@ -665,10 +526,7 @@ pub(crate) async fn purge_by_another_handle_leaves_the_dispatcher_nothing_stale<
         .await
         .must("create_instance on the client");
     let item = fetch_orchestration(&store).await;
-    assert_eq!(
-        (item.instance.execution_id.as_str(), item.history_len),
-        ("e2", 0)
-    );
+    assert_eq!((item.instance.execution_id.as_str(), item.history_len), ("e2", 0));
     harness.close(client).await;
     harness.close(store).await;
 }

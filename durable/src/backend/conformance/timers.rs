@@ -10,24 +10,14 @@ fn timer_message(instance_id: &str, due: DateTime<Utc>) -> OrchestrationMessage 
     OrchestrationMessage {
         instance_id: instance_id.to_owned(),
         execution_id: Some("e1".to_owned()),
-        event: HistoryEvent::new(
-            due,
-            EventKind::TimerFired {
-                timer_id: 0,
-                fire_at: due,
-            },
-        ),
+        event: HistoryEvent::new(due, EventKind::TimerFired { timer_id: 0, fire_at: due }),
         visible_at: Some(due),
     }
 }
 
 /// Waits for the instance's next work item, failing after `LONG`.
 async fn fetch_when_due(store: &impl Backend) -> OrchestrationWorkItem {
-    store
-        .fetch_orchestration(LONG)
-        .await
-        .must("fetch_orchestration")
-        .must("the timer to fire")
+    store.fetch_orchestration(LONG).await.must("fetch_orchestration").must("the timer to fire")
 }
 
 pub(crate) async fn timer_messages_are_delivered_when_due_and_not_before<H: Harness>(harness: &H) {
@@ -37,11 +27,8 @@ pub(crate) async fn timer_messages_are_delivered_when_due_and_not_before<H: Harn
     let item = {
         let mut turn = running("e1", vec![orchestrator_started(4)]);
         turn.messages.push(timer_message("i1", due));
-        let locked = store
-            .try_lock_orchestration("i1")
-            .await
-            .must("try_lock")
-            .must("the idle instance");
+        let locked =
+            store.try_lock_orchestration("i1").await.must("try_lock").must("the idle instance");
         store
             .complete_orchestration(&locked.lock, turn)
             .await
@@ -57,11 +44,8 @@ pub(crate) async fn timers_survive_a_restart_without_firing_early<H: Harness>(ha
     let store = dispatcher(harness, StoreConfig::default()).await;
     start_with_activities(&store, "i1", 0).await;
     let due = Utc::now() + chrono::Duration::milliseconds(500);
-    let locked = store
-        .try_lock_orchestration("i1")
-        .await
-        .must("try_lock")
-        .must("the idle instance");
+    let locked =
+        store.try_lock_orchestration("i1").await.must("try_lock").must("the idle instance");
     let mut turn = running("e1", vec![orchestrator_started(4)]);
     turn.messages.push(timer_message("i1", due));
     store
@@ -71,10 +55,8 @@ pub(crate) async fn timers_survive_a_restart_without_firing_early<H: Harness>(ha
     harness.close(store).await;
 
     let store = dispatcher(harness, StoreConfig::default()).await;
-    let early = store
-        .fetch_orchestration(Duration::from_millis(100))
-        .await
-        .must("fetch_orchestration");
+    let early =
+        store.fetch_orchestration(Duration::from_millis(100)).await.must("fetch_orchestration");
     if Utc::now() < due {
         assert!(early.is_none(), "a timer fired early after the restart");
     }
@@ -83,12 +65,6 @@ pub(crate) async fn timers_survive_a_restart_without_firing_early<H: Harness>(ha
         None => fetch_when_due(&store).await,
     };
     assert!(Utc::now() >= due);
-    assert_eq!(
-        events(&item),
-        vec![EventKind::TimerFired {
-            timer_id: 0,
-            fire_at: due
-        }]
-    );
+    assert_eq!(events(&item), vec![EventKind::TimerFired { timer_id: 0, fire_at: due }]);
     harness.close(store).await;
 }

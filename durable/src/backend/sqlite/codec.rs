@@ -16,10 +16,7 @@ pub(super) fn sql_error(error: rusqlite::Error) -> BackendError {
         error.sqlite_error_code(),
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
     );
-    BackendError::Store {
-        message: error.to_string(),
-        retryable,
-    }
+    BackendError::Store { message: error.to_string(), retryable }
 }
 
 /// Whether an error leaves the rest of a write batch usable (a problem with one operation's
@@ -62,10 +59,7 @@ pub(super) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T
 
 /// A [`BackendError::Corrupt`].
 pub(super) fn corrupt(what: &str, message: impl Into<String>) -> BackendError {
-    BackendError::Corrupt {
-        what: what.to_owned(),
-        message: message.into(),
-    }
+    BackendError::Corrupt { what: what.to_owned(), message: message.into() }
 }
 
 /// Parses a stored runtime status.
@@ -143,8 +137,7 @@ pub(super) fn get_instance(
     let row = conn
         .prepare_cached(&sql)
         .and_then(|mut stmt| {
-            stmt.query_row(params![hub, instance_id], read_instance_row)
-                .optional()
+            stmt.query_row(params![hub, instance_id], read_instance_row).optional()
         })
         .map_err(sql_error)?;
     row.map(InstanceRow::decode).transpose()

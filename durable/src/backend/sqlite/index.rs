@@ -38,10 +38,7 @@ impl InstanceEntry {
     fn is_live(&self) -> bool {
         !self.pending.is_empty()
             || self.lock.is_some()
-            || self
-                .record
-                .as_ref()
-                .is_some_and(|r| !r.runtime_status.is_terminal())
+            || self.record.as_ref().is_some_and(|r| !r.runtime_status.is_terminal())
     }
 }
 
@@ -133,10 +130,7 @@ pub(super) struct Index {
 impl Index {
     /// An empty index whose timers follow `clock`.
     pub(super) fn with_clock(clock: Clock) -> Index {
-        Index {
-            clock,
-            ..Index::default()
-        }
+        Index { clock, ..Index::default() }
     }
 
     fn mark_ready(&mut self, instance_id: &str) {
@@ -151,11 +145,7 @@ impl Index {
     }
 
     fn evict_if_idle(&mut self, instance_id: &str) {
-        if self
-            .instances
-            .get(instance_id)
-            .is_some_and(|entry| !entry.is_live() && !entry.queued)
-        {
+        if self.instances.get(instance_id).is_some_and(|entry| !entry.is_live() && !entry.queued) {
             self.instances.remove(instance_id);
         }
     }
@@ -190,10 +180,7 @@ impl Index {
         history_len: u64,
     ) {
         let instance_id = record.instance_id.clone();
-        if let Some(lock) = self
-            .instances
-            .get_mut(&instance_id)
-            .and_then(|entry| entry.lock.take())
+        if let Some(lock) = self.instances.get_mut(&instance_id).and_then(|entry| entry.lock.take())
         {
             self.locks.remove(&lock.token);
         }
@@ -226,11 +213,9 @@ impl Index {
         // cover no message at all, when taken for a local turn). Its messages that still
         // exist go back to the queue.
         if let Some(lock) = entry.lock.take() {
-            entry.pending.extend(
-                lock.messages
-                    .into_iter()
-                    .filter(|(id, _)| existing_ids.contains(id)),
-            );
+            entry
+                .pending
+                .extend(lock.messages.into_iter().filter(|(id, _)| existing_ids.contains(id)));
             self.locks.remove(&lock.token);
             self.mark_ready(instance_id);
         }
@@ -271,26 +256,13 @@ impl Index {
     ) -> LockedInstance {
         self.next_token += 1;
         let token = self.next_token;
-        let lock = WorkItemLock {
-            token,
-            ids: messages.iter().map(|(id, _)| *id).collect(),
-        };
+        let lock = WorkItemLock { token, ids: messages.iter().map(|(id, _)| *id).collect() };
         let handed = messages.iter().map(|(_, m)| m.clone()).collect();
         if let Some(entry) = self.instances.get_mut(&instance_id) {
-            entry.lock = Some(Lock {
-                token,
-                messages,
-                completing: false,
-            });
+            entry.lock = Some(Lock { token, messages, completing: false });
         }
         self.locks.insert(token, instance_id.clone());
-        LockedInstance {
-            instance_id,
-            lock,
-            messages: handed,
-            record,
-            history_len,
-        }
+        LockedInstance { instance_id, lock, messages: handed, record, history_len }
     }
 
     /// Locks `instance_id` now, with whatever messages it has pending (possibly none), if it
@@ -325,11 +297,7 @@ impl Index {
         record: &InstanceRecord,
         history_len: u64,
     ) -> bool {
-        let Some(entry) = self
-            .locks
-            .get(&token)
-            .and_then(|id| self.instances.get_mut(id))
-        else {
+        let Some(entry) = self.locks.get(&token).and_then(|id| self.instances.get_mut(id)) else {
             return false;
         };
         entry.record = Some(record.clone());
@@ -351,42 +319,29 @@ impl Index {
     }
 
     fn lock_owner(&self, token: u64) -> Result<String> {
-        let lost = || BackendError::LockLost {
-            what: format!("orchestration work item {token}"),
-        };
+        let lost = || BackendError::LockLost { what: format!("orchestration work item {token}") };
         let instance_id = self.locks.get(&token).ok_or_else(lost)?;
         let held = self
             .instances
             .get(instance_id)
             .and_then(|entry| entry.lock.as_ref())
             .is_some_and(|lock| lock.token == token && !lock.completing);
-        if held {
-            Ok(instance_id.clone())
-        } else {
-            Err(lost())
-        }
+        if held { Ok(instance_id.clone()) } else { Err(lost()) }
     }
 
     /// Marks a lock as being committed by the current batch (so a second commit with it
     /// fails) and returns what the commit needs.
     pub(super) fn begin_complete(&mut self, token: u64) -> Result<CompletingLock> {
         let instance_id = self.lock_owner(token)?;
-        let entry = self
-            .instances
-            .get_mut(&instance_id)
-            .ok_or_else(|| BackendError::LockLost {
-                what: format!("orchestration work item {token}"),
-            })?;
+        let entry = self.instances.get_mut(&instance_id).ok_or_else(|| BackendError::LockLost {
+            what: format!("orchestration work item {token}"),
+        })?;
         let mut message_ids = Vec::new();
         if let Some(lock) = entry.lock.as_mut() {
             lock.completing = true;
             message_ids = lock.messages.iter().map(|(id, _)| *id).collect();
         }
-        Ok(CompletingLock {
-            instance_id,
-            message_ids,
-            history: entry.history.clone(),
-        })
+        Ok(CompletingLock { instance_id, message_ids, history: entry.history.clone() })
     }
 
     /// Undoes [`Index::begin_complete`] after the commit failed; the lock stays held.
@@ -447,17 +402,12 @@ impl Index {
     pub(super) fn instances_purged(&mut self, instance_ids: &[String]) {
         let purged: HashSet<&str> = instance_ids.iter().map(String::as_str).collect();
         for instance_id in &purged {
-            if let Some(lock) = self
-                .instances
-                .remove(*instance_id)
-                .and_then(|entry| entry.lock)
-            {
+            if let Some(lock) = self.instances.remove(*instance_id).and_then(|entry| entry.lock) {
                 self.locks.remove(&lock.token);
             }
         }
         // Stale ids left in the ready FIFOs are skipped when popped.
-        self.timers
-            .retain(|_, message| !purged.contains(message.instance_id.as_str()));
+        self.timers.retain(|_, message| !purged.contains(message.instance_id.as_str()));
         let items: Vec<i64> = self
             .activities
             .iter()
@@ -480,11 +430,7 @@ impl Index {
             }
             let ((_, id), message) = entry.remove_entry();
             let instance_id = message.instance_id.clone();
-            self.instances
-                .entry(instance_id.clone())
-                .or_default()
-                .pending
-                .insert(id, message);
+            self.instances.entry(instance_id.clone()).or_default().pending.insert(id, message);
             self.mark_ready(&instance_id);
         }
     }
@@ -509,10 +455,7 @@ impl Index {
             || !self.activities.is_empty()
             // A timer due but not yet moved to its instance's queue by a fetcher.
             || next_timer.is_some_and(|due| due <= self.clock.now());
-        WorkState {
-            runnable,
-            next_timer,
-        }
+        WorkState { runnable, next_timer }
     }
 
     /// Whether any instance is ready to be locked.
@@ -530,15 +473,8 @@ impl Index {
         enqueued_at: DateTime<Utc>,
     ) {
         self.max_activity_id = self.max_activity_id.max(id);
-        self.activities.insert(
-            id,
-            ActivityEntry {
-                request,
-                enqueued_at,
-                lease: None,
-                completing: false,
-            },
-        );
+        self.activities
+            .insert(id, ActivityEntry { request, enqueued_at, lease: None, completing: false });
         self.ready_activities.push_back(id);
     }
 
@@ -586,10 +522,7 @@ impl Index {
             let item = ActivityWorkItem {
                 request: entry.request.clone(),
                 enqueued_at: entry.enqueued_at,
-                lock: WorkItemLock {
-                    token,
-                    ids: vec![id],
-                },
+                lock: WorkItemLock { token, ids: vec![id] },
             };
             self.leases.insert(token, id);
             self.lease_deadlines.insert((deadline, token));
@@ -604,9 +537,7 @@ impl Index {
     }
 
     fn lease_owner(&self, token: u64) -> Result<i64> {
-        let lost = || BackendError::LockLost {
-            what: format!("activity work item lease {token}"),
-        };
+        let lost = || BackendError::LockLost { what: format!("activity work item lease {token}") };
         let id = *self.leases.get(&token).ok_or_else(lost)?;
         let held = self.activities.get(&id).is_some_and(|entry| {
             !entry.completing && entry.lease.is_some_and(|lease| lease.token == token)
@@ -665,22 +596,13 @@ impl Index {
     pub(super) fn reset_for_dispatch(&mut self) {
         let next_token = self.next_token;
         let clock = self.clock.clone();
-        *self = Index {
-            dispatching: true,
-            next_token,
-            clock,
-            ..Index::default()
-        };
+        *self = Index { dispatching: true, next_token, clock, ..Index::default() };
     }
 
     /// How many instances, activity items and lease deadlines the index tracks (for tests).
     #[cfg(test)]
     pub(super) fn sizes(&self) -> (usize, usize, usize) {
-        (
-            self.instances.len(),
-            self.activities.len(),
-            self.lease_deadlines.len(),
-        )
+        (self.instances.len(), self.activities.len(), self.lease_deadlines.len())
     }
 }
 

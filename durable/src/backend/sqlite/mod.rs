@@ -101,11 +101,7 @@ struct Readers {
 
 impl Readers {
     fn run<T>(&self, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
+        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
         let conn = match idle {
             Some(conn) => conn,
             None => schema::open_reader(&self.path)?,
@@ -185,12 +181,9 @@ impl SqliteBackend {
                 message: format!("cannot start the SQLite writer thread: {e}"),
                 retryable: false,
             })?;
-        let readers = path.as_ref().map(|path| {
-            Arc::new(Readers {
-                path: path.clone(),
-                idle: Mutex::new(Vec::new()),
-            })
-        });
+        let readers = path
+            .as_ref()
+            .map(|path| Arc::new(Readers { path: path.clone(), idle: Mutex::new(Vec::new()) }));
         Ok(SqliteBackend {
             shared,
             options,
@@ -297,13 +290,7 @@ impl SqliteBackend {
     /// when the index does not hold it. `None` when the lock was lost meanwhile or the
     /// instance does not exist (its messages are then deleted).
     async fn work_item(&self, locked: LockedInstance) -> Result<Option<OrchestrationWorkItem>> {
-        let LockedInstance {
-            instance_id,
-            lock: work_lock,
-            messages,
-            record,
-            history_len,
-        } = locked;
+        let LockedInstance { instance_id, lock: work_lock, messages, record, history_len } = locked;
         let (record, history_len) = match (record, history_len) {
             // A finished instance's cached record is read again: another process may have
             // purged it (its messages are then orphans). Such turns are rare and cheap.
@@ -332,11 +319,8 @@ impl SqliteBackend {
                             messages = messages.len(),
                             "deleting messages to an instance that does not exist"
                         );
-                        let dropped = self
-                            .write(WriteOp::DropOrphans {
-                                token: work_lock.token,
-                            })
-                            .await;
+                        let dropped =
+                            self.write(WriteOp::DropOrphans { token: work_lock.token }).await;
                         if let Err(error) = dropped {
                             // Release the lock, or the messages would never be fetched again.
                             let _ = lock(&self.shared.index).abandon_instance(work_lock.token);
@@ -353,12 +337,7 @@ impl SqliteBackend {
                 }
             }
         };
-        Ok(Some(OrchestrationWorkItem {
-            instance: record,
-            messages,
-            history_len,
-            lock: work_lock,
-        }))
+        Ok(Some(OrchestrationWorkItem { instance: record, messages, history_len, lock: work_lock }))
     }
 }
 
@@ -375,13 +354,7 @@ impl Drop for SqliteBackend {
 fn dispatch_lock_path(path: &Path, hub: &str) -> PathBuf {
     let hub: String = hub
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
         .collect();
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(format!(".{hub}.dispatch.lock"));
@@ -465,8 +438,7 @@ impl Backend for SqliteBackend {
         instance: NewInstance,
         first_turn: OrchestrationCommit,
     ) -> Result<()> {
-        self.write(WriteOp::CreateInstance(instance, Some(first_turn)))
-            .await
+        self.write(WriteOp::CreateInstance(instance, Some(first_turn))).await
     }
 
     async fn send_message(&self, message: OrchestrationMessage) -> Result<()> {
@@ -509,11 +481,7 @@ impl Backend for SqliteBackend {
         lock: &WorkItemLock,
         commit: OrchestrationCommit,
     ) -> Result<()> {
-        self.write(WriteOp::CompleteOrchestration {
-            token: lock.token,
-            commit,
-        })
-        .await
+        self.write(WriteOp::CompleteOrchestration { token: lock.token, commit }).await
     }
 
     async fn try_lock_orchestration(
@@ -566,11 +534,7 @@ impl Backend for SqliteBackend {
         lock: &WorkItemLock,
         result: OrchestrationMessage,
     ) -> Result<()> {
-        self.write(WriteOp::CompleteActivity {
-            token: lock.token,
-            result,
-        })
-        .await
+        self.write(WriteOp::CompleteActivity { token: lock.token, result }).await
     }
 
     async fn abandon_activity(&self, work_lock: &WorkItemLock) -> Result<()> {
@@ -591,8 +555,7 @@ impl Backend for SqliteBackend {
             return Ok(Some(record));
         }
         let instance_id = instance_id.to_owned();
-        self.read(move |conn, hub| codec::get_instance(conn, hub, &instance_id))
-            .await
+        self.read(move |conn, hub| codec::get_instance(conn, hub, &instance_id)).await
     }
 
     async fn get_history(
@@ -602,25 +565,20 @@ impl Backend for SqliteBackend {
     ) -> Result<Vec<HistoryEvent>> {
         let instance_id = instance_id.to_owned();
         let execution_id = execution_id.to_owned();
-        self.read(move |conn, hub| codec::get_history(conn, hub, &instance_id, &execution_id))
-            .await
+        self.read(move |conn, hub| codec::get_history(conn, hub, &instance_id, &execution_id)).await
     }
 
     async fn list_instances(&self, query: &InstanceQuery) -> Result<InstancePage> {
         let after = query.validate()?;
         let query = query.clone();
-        self.read(move |conn, hub| queries::list_instances(conn, hub, &query, after.as_ref()))
-            .await
+        self.read(move |conn, hub| queries::list_instances(conn, hub, &query, after.as_ref())).await
     }
 
     async fn purge_instances(&self, filter: &PurgeFilter) -> Result<u64> {
         filter.validate()?;
         let deleted = Arc::new(AtomicU64::new(0));
-        self.write(WriteOp::Purge {
-            filter: filter.clone(),
-            deleted: Arc::clone(&deleted),
-        })
-        .await?;
+        self.write(WriteOp::Purge { filter: filter.clone(), deleted: Arc::clone(&deleted) })
+            .await?;
         Ok(deleted.load(Ordering::Acquire))
     }
 }

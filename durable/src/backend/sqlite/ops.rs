@@ -15,10 +15,7 @@ use crate::backend::{
 use crate::history::{EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
 
 /// Activity work items and messages with the ids they were stored under.
-type Enqueued = (
-    Vec<(i64, ActivityRequest)>,
-    Vec<(i64, OrchestrationMessage)>,
-);
+type Enqueued = (Vec<(i64, ActivityRequest)>, Vec<(i64, OrchestrationMessage)>);
 
 impl Writer {
     /// Applies one operation inside the batch transaction.
@@ -29,11 +26,9 @@ impl Writer {
                 self.create_instance(new, first_turn, batch)
             }
             WriteOp::SendMessage(message) => {
-                let id = self
-                    .insert_message_to_instance(&message, batch)?
-                    .ok_or_else(|| BackendError::InstanceNotFound {
-                        instance_id: message.instance_id.clone(),
-                    })?;
+                let id = self.insert_message_to_instance(&message, batch)?.ok_or_else(|| {
+                    BackendError::InstanceNotFound { instance_id: message.instance_id.clone() }
+                })?;
                 Ok(Effect::Message(id, message))
             }
             WriteOp::CompleteOrchestration { token, commit } => {
@@ -206,14 +201,7 @@ impl Writer {
             self.enqueue_outputs(&new.instance_id, turn.activities, turn.messages, batch)?;
         let created =
             self.start_sub_orchestrations(turn.sub_orchestrations, &mut messages, batch)?;
-        Ok(Effect::Created {
-            record,
-            start: None,
-            history_len,
-            activities,
-            messages,
-            created,
-        })
+        Ok(Effect::Created { record, start: None, history_len, activities, messages, created })
     }
 
     /// Creates a turn's sub-orchestrations; for each whose id an unfinished instance holds,
@@ -254,13 +242,7 @@ impl Writer {
                 "INSERT INTO messages (hub, instance_id, queue, body, enqueued_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .insert(params![
-                self.hub(),
-                message.instance_id,
-                queue,
-                body,
-                batch.now_text
-            ])?;
+            .insert(params![self.hub(), message.instance_id, queue, body, batch.now_text])?;
         Ok(id)
     }
 
@@ -277,19 +259,13 @@ impl Writer {
                 "INSERT INTO messages (hub, instance_id, queue, body, enqueued_at) \
                  SELECT ?1, ?2, name, ?3, ?4 FROM instances WHERE hub = ?1 AND instance_id = ?2",
             )?
-            .execute(params![
-                self.hub(),
-                message.instance_id,
-                body,
-                batch.now_text
-            ])?;
+            .execute(params![self.hub(), message.instance_id, body, batch.now_text])?;
         Ok((inserted > 0).then(|| self.conn.last_insert_rowid()))
     }
 
     fn delete_messages(&self, ids: &[i64]) -> OpResult<()> {
-        let mut delete = self
-            .conn
-            .prepare_cached("DELETE FROM messages WHERE id = ?1 AND hub = ?2")?;
+        let mut delete =
+            self.conn.prepare_cached("DELETE FROM messages WHERE id = ?1 AND hub = ?2")?;
         for id in ids {
             delete.execute(params![id, self.hub()])?;
         }
@@ -339,21 +315,16 @@ impl Writer {
         };
         let seq = self.append_history(instance_id, execution_id, start, &commit.new_events)?;
         // A turn that starts a new execution records that execution's input on the instance.
-        let input = commit
-            .new_events
-            .iter()
-            .find_map(|event| match &event.kind {
-                EventKind::ExecutionStarted {
-                    execution_id: started,
-                    input,
-                    ..
-                } if started == execution_id => Some(input.clone()),
-                _ => None,
-            });
-        let input_json = input
-            .as_ref()
-            .map(|input| to_json(input, "the instance input"))
-            .transpose()?;
+        let input = commit.new_events.iter().find_map(|event| match &event.kind {
+            EventKind::ExecutionStarted { execution_id: started, input, .. }
+                if started == execution_id =>
+            {
+                Some(input.clone())
+            }
+            _ => None,
+        });
+        let input_json =
+            input.as_ref().map(|input| to_json(input, "the instance input")).transpose()?;
         let failure_json = commit
             .failure
             .as_ref()

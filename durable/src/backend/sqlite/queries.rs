@@ -41,9 +41,7 @@ pub(super) fn list_instances(
     }
     // One row more than the page tells whether another page follows.
     sql.push_str(" ORDER BY created_at, instance_id LIMIT ?");
-    let limit = i64::try_from(query.page_size)
-        .unwrap_or(i64::MAX)
-        .saturating_add(1);
+    let limit = i64::try_from(query.page_size).unwrap_or(i64::MAX).saturating_add(1);
     args.push(SqlValue::Integer(limit));
     // Not cached: the text varies with the filters, and an in-memory store reads on the
     // writer's connection, whose cache holds the hot statements.
@@ -60,15 +58,9 @@ pub(super) fn list_instances(
         .take(query.page_size)
         .map(|row| row.decode())
         .collect::<Result<Vec<_>>>()?;
-    let continuation_token = if more {
-        instances.last().map(|last| PageKey::of(last).encode())
-    } else {
-        None
-    };
-    Ok(InstancePage {
-        instances,
-        continuation_token,
-    })
+    let continuation_token =
+        if more { instances.last().map(|last| PageKey::of(last).encode()) } else { None };
+    Ok(InstancePage { instances, continuation_token })
 }
 
 /// Appends `AND status IN (…)` unless `statuses` is empty.
@@ -138,11 +130,7 @@ impl Writer {
                 }
                 vec![instance_id.clone()]
             }
-            PurgeFilter::Created {
-                created_from,
-                created_to,
-                ..
-            } => {
+            PurgeFilter::Created { created_from, created_to, .. } => {
                 let mut sql = "SELECT instance_id FROM instances WHERE hub = ?".to_owned();
                 let mut args = vec![SqlValue::Text(hub.to_owned())];
                 push_status_filter(&mut sql, &mut args, &filter.statuses());

@@ -32,9 +32,7 @@ struct Loaded {
 
 impl Writer {
     fn read_data_version(&self) -> rusqlite::Result<i64> {
-        self.conn
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |row| row.get(0))
+        self.conn.prepare_cached("PRAGMA data_version")?.query_row([], |row| row.get(0))
     }
 
     /// Picks up rows other processes committed, if any connection committed since last time.
@@ -63,9 +61,7 @@ impl Writer {
         let rows: Vec<(i64, String, String)> = self
             .conn
             .prepare_cached("SELECT id, hub, body FROM messages WHERE id > ?1 ORDER BY id")?
-            .query_map([after_message], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })?
+            .query_map([after_message], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         for (id, row_hub, body) in rows {
             loaded.max_message_id = loaded.max_message_id.max(id);
@@ -106,13 +102,7 @@ impl Writer {
             let what = format!("activity work item {id}");
             let decoded = from_json(&body, &what).and_then(|input| {
                 Ok((
-                    ActivityRequest {
-                        instance_id,
-                        execution_id,
-                        task_scheduled_id,
-                        name,
-                        input,
-                    },
+                    ActivityRequest { instance_id, execution_id, task_scheduled_id, name, input },
                     parse_time(&enqueued, &what)?,
                 ))
             });
@@ -141,9 +131,7 @@ impl Writer {
                 let ids = self
                     .conn
                     .prepare_cached("SELECT id FROM messages WHERE hub = ?1 AND instance_id = ?2")?
-                    .query_map(params![self.shared.hub, message.instance_id], |row| {
-                        row.get(0)
-                    })?
+                    .query_map(params![self.shared.hub, message.instance_id], |row| row.get(0))?
                     .collect::<rusqlite::Result<HashSet<i64>>>()?;
                 started.insert(message.instance_id.clone(), ids);
             }

@@ -110,19 +110,15 @@ pub(super) fn open_writer(path: Option<&Path>, synchronous: Synchronous) -> Resu
         Synchronous::Full => "FULL",
         Synchronous::Normal => "NORMAL",
     };
-    conn.pragma_update(None, "synchronous", level)
-        .map_err(sql_error)?;
+    conn.pragma_update(None, "synchronous", level).map_err(sql_error)?;
     // The writer touches the recent end of every table on each commit: keep those pages in
     // memory (64 MiB) rather than re-reading them from the OS, keep the per-operation
     // savepoint journals in memory, and checkpoint the WAL every ~16 MiB instead of ~4 MiB.
     // (Measured: a smaller WAL checkpoints too often; a larger one stays longer in its
     // growth phase, where every fsync must also commit the file's new size.)
-    conn.pragma_update(None, "cache_size", -65_536)
-        .map_err(sql_error)?;
-    conn.pragma_update(None, "temp_store", "MEMORY")
-        .map_err(sql_error)?;
-    conn.pragma_update(None, "wal_autocheckpoint", 4_000)
-        .map_err(sql_error)?;
+    conn.pragma_update(None, "cache_size", -65_536).map_err(sql_error)?;
+    conn.pragma_update(None, "temp_store", "MEMORY").map_err(sql_error)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 4_000).map_err(sql_error)?;
     migrate(&conn)?;
     Ok(conn)
 }
@@ -132,8 +128,7 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(Some(path), &e))?;
     configure(&conn)?;
-    conn.pragma_update(None, "query_only", true)
-        .map_err(sql_error)?;
+    conn.pragma_update(None, "query_only", true).map_err(sql_error)?;
     Ok(conn)
 }
 
@@ -148,10 +143,7 @@ fn open_error(path: Option<&Path>, error: &rusqlite::Error) -> BackendError {
         Some(path) => format!("`{}`", path.display()),
         None => "an in-memory database".to_owned(),
     };
-    BackendError::Store {
-        message: format!("cannot open {target}: {error}"),
-        retryable: false,
-    }
+    BackendError::Store { message: format!("cannot open {target}: {error}"), retryable: false }
 }
 
 /// Applies every migration the database lacks, each in its own `BEGIN IMMEDIATE`
@@ -198,18 +190,12 @@ fn migrate_one(conn: &Connection) -> Result<bool> {
             retryable: false,
         });
     }
-    let Some(sql) = usize::try_from(current)
-        .ok()
-        .and_then(|i| MIGRATIONS.get(i))
-    else {
+    let Some(sql) = usize::try_from(current).ok().and_then(|i| MIGRATIONS.get(i)) else {
         return Ok(false);
     };
     conn.execute_batch(sql).map_err(sql_error)?;
-    conn.execute(
-        "INSERT INTO schema_version (version) VALUES (?1)",
-        [current + 1],
-    )
-    .map_err(sql_error)?;
+    conn.execute("INSERT INTO schema_version (version) VALUES (?1)", [current + 1])
+        .map_err(sql_error)?;
     tracing::debug!(version = current + 1, "applied SQLite schema migration");
     Ok(true)
 }

@@ -45,10 +45,7 @@ fn new_instance(instance_id: &str) -> NewInstance {
 fn commit(status: OrchestrationRuntimeStatus) -> OrchestrationCommit {
     OrchestrationCommit {
         execution_id: "e1".to_owned(),
-        new_events: vec![HistoryEvent::new(
-            Utc::now(),
-            EventKind::OrchestratorStarted {},
-        )],
+        new_events: vec![HistoryEvent::new(Utc::now(), EventKind::OrchestratorStarted {})],
         status,
         output: json!(null),
         custom_status: json!(null),
@@ -79,14 +76,9 @@ async fn reopening_applies_each_migration_once() {
             .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect()),
         "read schema_version",
     );
-    assert_eq!(
-        versions,
-        (1..=super::schema::latest_version()).collect::<Vec<_>>()
-    );
-    let mode: String = must(
-        raw(&path).query_row("PRAGMA journal_mode", [], |row| row.get(0)),
-        "journal_mode",
-    );
+    assert_eq!(versions, (1..=super::schema::latest_version()).collect::<Vec<_>>());
+    let mode: String =
+        must(raw(&path).query_row("PRAGMA journal_mode", [], |row| row.get(0)), "journal_mode");
     assert_eq!(mode, "wal");
 }
 
@@ -94,16 +86,12 @@ async fn reopening_applies_each_migration_once() {
 async fn a_newer_schema_is_refused() {
     let dir = must(tempfile::tempdir(), "tempdir");
     let path = dir.path().join("durable.db");
-    must(SqliteBackend::open(&path, SqliteOptions::default()), "open")
-        .close()
-        .await;
+    must(SqliteBackend::open(&path, SqliteOptions::default()), "open").close().await;
     must(
         raw(&path).execute("INSERT INTO schema_version (version) VALUES (999)", []),
         "bump the version",
     );
-    let error = SqliteBackend::open(&path, SqliteOptions::default())
-        .err()
-        .map(|e| e.to_string());
+    let error = SqliteBackend::open(&path, SqliteOptions::default()).err().map(|e| e.to_string());
     let error = some(error, "opening a newer schema fails");
     assert!(error.contains("999"), "{error}");
 }
@@ -113,10 +101,7 @@ async fn unreadable_rows_are_reported_as_corrupt() {
     let dir = must(tempfile::tempdir(), "tempdir");
     let path = dir.path().join("durable.db");
     let store = must(SqliteBackend::open(&path, SqliteOptions::default()), "open");
-    must(
-        store.create_instance(new_instance("i1")).await,
-        "create_instance",
-    );
+    must(store.create_instance(new_instance("i1")).await, "create_instance");
     let conn = raw(&path);
     must(
         conn.execute(
@@ -127,22 +112,13 @@ async fn unreadable_rows_are_reported_as_corrupt() {
         "insert a bad event",
     );
     must(
-        conn.execute(
-            "UPDATE instances SET status = 'Sleeping' WHERE instance_id = 'i1'",
-            [],
-        ),
+        conn.execute("UPDATE instances SET status = 'Sleeping' WHERE instance_id = 'i1'", []),
         "break the status",
     );
     let error = store.get_history("i1", "e1").await.err();
-    assert!(
-        matches!(error, Some(BackendError::Corrupt { .. })),
-        "{error:?}"
-    );
+    assert!(matches!(error, Some(BackendError::Corrupt { .. })), "{error:?}");
     let error = store.get_instance("i1").await.err();
-    assert!(
-        matches!(error, Some(BackendError::Corrupt { .. })),
-        "{error:?}"
-    );
+    assert!(matches!(error, Some(BackendError::Corrupt { .. })), "{error:?}");
     store.close().await;
 }
 
@@ -151,10 +127,7 @@ async fn unreadable_messages_are_skipped_when_loading() {
     let dir = must(tempfile::tempdir(), "tempdir");
     let path = dir.path().join("durable.db");
     let store = must(SqliteBackend::open(&path, SqliteOptions::default()), "open");
-    must(
-        store.create_instance(new_instance("i1")).await,
-        "create_instance",
-    );
+    must(store.create_instance(new_instance("i1")).await, "create_instance");
     must(
         raw(&path).execute(
             "INSERT INTO messages (hub, instance_id, queue, body, enqueued_at) \
@@ -165,10 +138,7 @@ async fn unreadable_messages_are_skipped_when_loading() {
     );
     assert!(must(store.acquire_dispatch().await, "acquire_dispatch"));
     let item = some(
-        must(
-            store.fetch_orchestration(Duration::from_secs(5)).await,
-            "fetch",
-        ),
+        must(store.fetch_orchestration(Duration::from_secs(5)).await, "fetch"),
         "the instance",
     );
     assert_eq!(item.messages.len(), 1);
@@ -179,32 +149,18 @@ async fn unreadable_messages_are_skipped_when_loading() {
 async fn hubs_sharing_a_file_are_isolated() {
     let dir = must(tempfile::tempdir(), "tempdir");
     let path = dir.path().join("durable.db");
-    let options = |hub: &str| SqliteOptions {
-        hub_name: hub.to_owned(),
-        ..SqliteOptions::default()
-    };
+    let options =
+        |hub: &str| SqliteOptions { hub_name: hub.to_owned(), ..SqliteOptions::default() };
     let a = must(SqliteBackend::open(&path, options("HubA")), "open A");
     let b = must(SqliteBackend::open(&path, options("HubB")), "open B");
     assert!(must(a.acquire_dispatch().await, "A dispatches"));
     assert!(must(b.acquire_dispatch().await, "B dispatches its own hub"));
-    must(
-        a.create_instance(new_instance("same-id")).await,
-        "create in A",
-    );
-    must(
-        b.create_instance(new_instance("same-id")).await,
-        "create in B",
-    );
-    must(
-        a.create_instance(new_instance("only-a")).await,
-        "create in A",
-    );
+    must(a.create_instance(new_instance("same-id")).await, "create in A");
+    must(b.create_instance(new_instance("same-id")).await, "create in B");
+    must(a.create_instance(new_instance("only-a")).await, "create in A");
     assert!(must(b.get_instance("only-a").await, "get").is_none());
     let mut seen_by_b = Vec::new();
-    while let Some(item) = must(
-        b.fetch_orchestration(Duration::from_millis(200)).await,
-        "fetch",
-    ) {
+    while let Some(item) = must(b.fetch_orchestration(Duration::from_millis(200)).await, "fetch") {
         seen_by_b.push(item.instance.instance_id);
     }
     assert_eq!(seen_by_b, vec!["same-id".to_owned()]);
@@ -226,10 +182,7 @@ async fn closed_store_refuses_work() {
         tokio::time::timeout(Duration::from_secs(5), fetch).await,
         "a waiting fetch returns when the store closes",
     );
-    assert!(
-        matches!(fetched, Ok(Err(BackendError::Closed))),
-        "{fetched:?}"
-    );
+    assert!(matches!(fetched, Ok(Err(BackendError::Closed))), "{fetched:?}");
     let error = store.create_instance(new_instance("i1")).await.err();
     assert!(matches!(error, Some(BackendError::Closed)), "{error:?}");
     let error = store.get_instance("i1").await.err();
@@ -241,26 +194,16 @@ async fn finished_instances_leave_the_index() {
     let store = must(SqliteBackend::in_memory(SqliteOptions::default()), "open");
     assert!(must(store.acquire_dispatch().await, "acquire_dispatch"));
     for n in 0..20 {
-        must(
-            store.create_instance(new_instance(&format!("i{n}"))).await,
-            "create",
-        );
+        must(store.create_instance(new_instance(&format!("i{n}"))).await, "create");
     }
-    while let Some(item) = must(
-        store.fetch_orchestration(Duration::from_millis(50)).await,
-        "fetch",
-    ) {
+    while let Some(item) = must(store.fetch_orchestration(Duration::from_millis(50)).await, "fetch")
+    {
         let status = if item.instance.instance_id.ends_with('0') {
             OrchestrationRuntimeStatus::Running
         } else {
             OrchestrationRuntimeStatus::Completed
         };
-        must(
-            store
-                .complete_orchestration(&item.lock, commit(status))
-                .await,
-            "complete",
-        );
+        must(store.complete_orchestration(&item.lock, commit(status)).await, "complete");
     }
     for n in 0..3 {
         one_activity_orchestration(&store, &format!("a{n}")).await;
@@ -294,26 +237,11 @@ async fn purged_instances_leave_the_index() {
         visible_at: Some(due),
         instance_id: "i1".to_owned(),
         execution_id: Some("e1".to_owned()),
-        event: HistoryEvent::new(
-            due,
-            EventKind::TimerFired {
-                timer_id: 0,
-                fire_at: due,
-            },
-        ),
+        event: HistoryEvent::new(due, EventKind::TimerFired { timer_id: 0, fire_at: due }),
     });
-    must(
-        store.complete_orchestration(&item.lock, turn).await,
-        "turn 1",
-    );
-    let leased = some(
-        must(store.fetch_activity(wait).await, "fetch_activity"),
-        "work",
-    );
-    let locked = some(
-        must(store.try_lock_orchestration("i1").await, "lock"),
-        "lock",
-    );
+    must(store.complete_orchestration(&item.lock, turn).await, "turn 1");
+    let leased = some(must(store.fetch_activity(wait).await, "fetch_activity"), "work");
+    let locked = some(must(store.try_lock_orchestration("i1").await, "lock"), "lock");
     let late = OrchestrationMessage {
         visible_at: None,
         instance_id: "i1".to_owned(),
@@ -329,20 +257,13 @@ async fn purged_instances_leave_the_index() {
     );
     assert_eq!(store.shared.index().sizes(), (1, 2, 1));
 
-    let purged = must(
-        store
-            .purge_instances(&PurgeFilter::Instance("i1".to_owned()))
-            .await,
-        "purge",
-    );
+    let purged =
+        must(store.purge_instances(&PurgeFilter::Instance("i1".to_owned())).await, "purge");
     assert_eq!(purged, 1);
     assert_eq!(store.shared.index().sizes(), (0, 0, 0));
     assert_eq!(store.shared.index().next_timer_due(), None);
     let error = store.abandon_activity(&leased.lock).await.err();
-    assert!(
-        matches!(error, Some(BackendError::LockLost { .. })),
-        "{error:?}"
-    );
+    assert!(matches!(error, Some(BackendError::LockLost { .. })), "{error:?}");
     store.close().await;
 }
 
@@ -351,10 +272,7 @@ async fn purged_instances_leave_the_index() {
 /// Runs one `start → activity → completion` orchestration by hand, as the worker would.
 async fn one_activity_orchestration(store: &SqliteBackend, instance_id: &str) {
     let wait = Duration::from_secs(5);
-    must(
-        store.create_instance(new_instance(instance_id)).await,
-        "create",
-    );
+    must(store.create_instance(new_instance(instance_id)).await, "create");
     let item: OrchestrationWorkItem =
         some(must(store.fetch_orchestration(wait).await, "fetch"), "item");
     let mut turn = commit(OrchestrationRuntimeStatus::Running);
@@ -365,34 +283,19 @@ async fn one_activity_orchestration(store: &SqliteBackend, instance_id: &str) {
         name: "Hello".to_owned(),
         input: json!("Tokyo"),
     });
-    must(
-        store.complete_orchestration(&item.lock, turn).await,
-        "turn 1",
-    );
-    let work = some(
-        must(store.fetch_activity(wait).await, "fetch_activity"),
-        "work",
-    );
+    must(store.complete_orchestration(&item.lock, turn).await, "turn 1");
+    let work = some(must(store.fetch_activity(wait).await, "fetch_activity"), "work");
     let result = OrchestrationMessage {
         visible_at: None,
         instance_id: instance_id.to_owned(),
         execution_id: Some("e1".to_owned()),
         event: HistoryEvent::new(
             Utc::now(),
-            EventKind::TaskCompleted {
-                task_scheduled_id: 0,
-                result: json!("Hello Tokyo!"),
-            },
+            EventKind::TaskCompleted { task_scheduled_id: 0, result: json!("Hello Tokyo!") },
         ),
     };
-    must(
-        store.complete_activity(&work.lock, result).await,
-        "complete_activity",
-    );
+    must(store.complete_activity(&work.lock, result).await, "complete_activity");
     let item = some(must(store.fetch_orchestration(wait).await, "fetch"), "item");
     let done = commit(OrchestrationRuntimeStatus::Completed);
-    must(
-        store.complete_orchestration(&item.lock, done).await,
-        "turn 2",
-    );
+    must(store.complete_orchestration(&item.lock, done).await, "turn 2");
 }

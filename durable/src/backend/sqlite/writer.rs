@@ -156,10 +156,7 @@ impl From<BackendError> for Failure {
 impl From<rusqlite::Error> for Failure {
     fn from(error: rusqlite::Error) -> Self {
         if is_local_to_op(&error) {
-            Failure::Rejected(BackendError::Store {
-                message: error.to_string(),
-                retryable: false,
-            })
+            Failure::Rejected(BackendError::Store { message: error.to_string(), retryable: false })
         } else {
             Failure::Fatal(error)
         }
@@ -275,11 +272,7 @@ impl Writer {
             return;
         }
         let now = self.shared.clock.now();
-        let mut batch = Batch {
-            now,
-            now_text: format_time(&now),
-            replaced: HashSet::new(),
-        };
+        let mut batch = Batch { now, now_text: format_time(&now), replaced: HashSet::new() };
         let mut replies = Vec::with_capacity(writes.len());
         let mut outcomes: Vec<Result<Effect>> = Vec::with_capacity(writes.len());
         let dispatching = self.shared.index().dispatching;
@@ -303,10 +296,8 @@ impl Writer {
                 }
                 Err(Failure::Rejected(error)) => {
                     outcomes.push(Err(error));
-                    fatal = self
-                        .exec("ROLLBACK TO op")
-                        .and_then(|()| self.exec("RELEASE op"))
-                        .err();
+                    fatal =
+                        self.exec("ROLLBACK TO op").and_then(|()| self.exec("RELEASE op")).err();
                 }
                 Err(Failure::Fatal(error)) => fatal = Some(error),
             }
@@ -351,11 +342,7 @@ impl Writer {
         let mut index = self.shared.index();
         for outcome in outcomes {
             match outcome {
-                Ok(Effect::Completed {
-                    token,
-                    completed_activity,
-                    ..
-                }) => {
+                Ok(Effect::Completed { token, completed_activity, .. }) => {
                     index.cancel_complete(*token);
                     if let Some(id) = completed_activity {
                         index.cancel_complete_activity(*id);
@@ -392,14 +379,7 @@ impl Writer {
 fn apply_effect(index: &mut Index, effect: Effect) {
     match effect {
         Effect::Nothing => {}
-        Effect::Created {
-            record,
-            start,
-            history_len,
-            activities,
-            messages,
-            created,
-        } => {
+        Effect::Created { record, start, history_len, activities, messages, created } => {
             let enqueued_at = record.created_at;
             index.instance_created(record, start, history_len);
             for effect in created {
