@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::InputError;
-use crate::registry::{BoxFuture, FunctionResult};
+use crate::function::{BoxFuture, FunctionResult};
 
 /// What an activity function receives when it takes the context instead of its input
 /// (`IDurableActivityContext` in C#).

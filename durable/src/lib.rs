@@ -9,6 +9,7 @@ pub mod backend;
 pub mod client;
 pub mod clock;
 pub mod error;
+pub mod function;
 pub mod history;
 pub mod http;
 pub mod logging;

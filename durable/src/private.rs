@@ -6,11 +6,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use crate::activity::{ActivityHandle, ActivityRegistration, DurableActivityContext};
+pub use crate::function::{BoxFuture, FunctionResult};
 pub use crate::history::FailureDetails;
 pub use crate::orchestration::{
     DurableOrchestrationContext, OrchestratorHandle, OrchestratorRegistration,
 };
-pub use crate::registry::{BoxFuture, FunctionResult, Registration};
+pub use crate::registry::Registration;
 pub use inventory;
 pub use serde;
 pub use serde_json;

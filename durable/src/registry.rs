@@ -1,21 +1,10 @@
 //! The functions registered by the trigger macros, collected at link time with `inventory`.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-
-use serde_json::Value;
 
 use crate::activity::ActivityRegistration;
 use crate::backend::{QueueKind, QueueSpec};
-use crate::history::FailureDetails;
 use crate::orchestration::OrchestratorRegistration;
-
-/// A boxed `Send` future, as registrations return.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// What running a function yields: its serialized output, or why it failed.
-pub type FunctionResult = Result<Value, FailureDetails>;
 
 /// One registered function; the trigger macros submit these.
 #[derive(Debug)]
@@ -43,17 +32,6 @@ impl Registration {
 }
 
 inventory::collect!(Registration);
-
-/// The message of a caught panic payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(message) = payload.downcast_ref::<&str>() {
-        (*message).to_owned()
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "panicked with a non-string payload".to_owned()
-    }
-}
 
 /// Two registrations share a function name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,8 +131,11 @@ impl Registry {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
     use crate::activity::DurableActivityContext;
+    use crate::function::{BoxFuture, FunctionResult};
 
     fn noop(_: DurableActivityContext) -> BoxFuture<'static, FunctionResult> {
         Box::pin(async { Ok(Value::Null) })

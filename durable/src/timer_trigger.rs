@@ -16,8 +16,8 @@ use tokio::sync::watch;
 
 use crate::client::DurableOrchestrationClient;
 use crate::clock::Clock;
+use crate::function::{BoxFuture, panic_message};
 use crate::history::FailureDetails;
-use crate::registry::{BoxFuture, panic_message};
 
 /// What a timer-triggered function is told about its run (`TimerInfo` in C#).
 #[derive(Debug, Clone, PartialEq, Eq)]

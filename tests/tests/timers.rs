@@ -28,7 +28,7 @@ async fn approve_or_time_out(
     let approval = context.wait_for_external_event::<bool>("Approval");
     let approval = async move { approval.await.map(|_| ()) };
     let (winner, _) = when_any([
-        Box::pin(timeout) as durable::registry::BoxFuture<'static, _>,
+        Box::pin(timeout) as durable::function::BoxFuture<'static, _>,
         Box::pin(approval),
     ])
     .await;

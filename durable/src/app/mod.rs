@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod local;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use crate::client::{DurableError, DurableOrchestrationClient, Webhook};
 use crate::http::{ApiRoutes, HostKeys, HostState, KeysError, RouteError};
 use crate::registry::{DuplicateFunction, Registry, check_unique_names};
 use crate::timer_trigger::ScheduleError;
-use crate::worker::{Completions, RuntimeStats, Worker};
+use crate::worker::{RuntimeStats, Worker};
 
 /// Errors starting or running a function app.
 #[derive(thiserror::Error)]
@@ -163,23 +164,23 @@ impl FunctionApp {
         if !backend.acquire_dispatch().await? {
             return Err(Error::HubBusy { hub_name: self.config.hub_name });
         }
-        let completions = Arc::new(Completions::default());
         let worker = Worker::start(
             backend.clone(),
             registry.clone(),
             self.config.worker.clone(),
-            completions.clone(),
             self.config.clock.clone(),
         );
-        let starter = Some(worker.starter());
         let origin = crate::http::listen_origin(
             http_addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7071))),
         );
-        let client =
-            DurableOrchestrationClient::new(backend.clone(), registry, completions, starter)
-                .with_default_version(self.config.worker.default_version.clone())
-                .with_clock(self.config.clock.clone())
-                .with_webhook(self.webhook(origin.clone(), &keys));
+        let client = DurableOrchestrationClient::new(
+            backend.clone(),
+            registry,
+            Some(Arc::new(worker.local())),
+        )
+        .with_default_version(self.config.worker.default_version.clone())
+        .with_clock(self.config.clock.clone())
+        .with_webhook(self.webhook(origin.clone(), &keys));
         let (stop, stopped) = watch::channel(false);
         let timers = crate::timer_trigger::start(
             crate::timer_trigger::registered(),
@@ -237,15 +238,10 @@ impl FunctionApp {
         let origin = crate::http::listen_origin(
             self.config.http.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7071))),
         );
-        Ok(DurableOrchestrationClient::new(
-            backend,
-            registry,
-            Arc::new(Completions::default()),
-            None,
-        )
-        .with_default_version(self.config.worker.default_version.clone())
-        .with_clock(self.config.clock.clone())
-        .with_webhook(self.webhook(origin, &HostKeys::default())))
+        Ok(DurableOrchestrationClient::new(backend, registry, None)
+            .with_default_version(self.config.worker.default_version.clone())
+            .with_clock(self.config.clock.clone())
+            .with_webhook(self.webhook(origin, &HostKeys::default())))
     }
 
     async fn open(&self) -> Result<(Arc<dyn Backend>, Arc<Registry>), Error> {

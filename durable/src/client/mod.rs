@@ -4,6 +4,7 @@
 mod error;
 mod http_management;
 mod instance_id;
+mod local;
 mod query;
 mod status;
 
@@ -18,6 +19,7 @@ pub use error::DurableError;
 pub use http_management::HttpManagementPayload;
 pub(crate) use http_management::{WEBHOOK_PATH, Webhook};
 pub use instance_id::{MAX_INSTANCE_ID_LEN, validate_instance_id};
+pub(crate) use local::LocalRuntime;
 pub use query::{
     OrchestrationStatusQueryCondition, OrchestrationStatusQueryResult, PurgeHistoryResult,
 };
@@ -25,10 +27,12 @@ pub use status::DurableOrchestrationStatus;
 
 use crate::backend::{Backend, BackendError, InstanceRecord, NewInstance, QueueStats};
 use crate::clock::Clock;
-use crate::history::{EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
+use crate::history::{
+    EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus, new_id,
+    rewindable_failures,
+};
 use crate::orchestration::OrchestratorHandle;
 use crate::registry::Registry;
-use crate::worker::{Completions, LocalStarter, new_id, rewindable_failures};
 
 /// How often a waiting client re-reads the status when no in-process notification can reach
 /// it (the instance runs in another process).
@@ -47,10 +51,9 @@ const MIN_STATUS_POLL_INTERVAL: Duration = Duration::from_millis(10);
 pub struct DurableOrchestrationClient {
     backend: Arc<dyn Backend>,
     registry: Arc<Registry>,
-    completions: Arc<Completions>,
     /// The worker of this process, when it runs the task hub's functions (so instances start
     /// in-process and completions are announced).
-    local_worker: Option<LocalStarter>,
+    local: Option<Arc<dyn LocalRuntime>>,
     /// The version of instances started without one (`defaultVersion`).
     default_version: String,
     clock: Clock,
@@ -61,7 +64,7 @@ pub struct DurableOrchestrationClient {
 impl std::fmt::Debug for DurableOrchestrationClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DurableOrchestrationClient")
-            .field("local_worker", &self.local_worker.is_some())
+            .field("local_worker", &self.local.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -70,14 +73,12 @@ impl DurableOrchestrationClient {
     pub(crate) fn new(
         backend: Arc<dyn Backend>,
         registry: Arc<Registry>,
-        completions: Arc<Completions>,
-        local_worker: Option<LocalStarter>,
+        local: Option<Arc<dyn LocalRuntime>>,
     ) -> Self {
         DurableOrchestrationClient {
             backend,
             registry,
-            completions,
-            local_worker,
+            local,
             default_version: String::new(),
             clock: Clock::system(),
             webhook: Arc::default(),
@@ -170,8 +171,8 @@ impl DurableOrchestrationClient {
             version: version.unwrap_or_else(|| self.default_version.clone()),
             parent: None,
         };
-        let created = match &self.local_worker {
-            Some(worker) => worker.start(registration, created).await,
+        let created = match &self.local {
+            Some(local) => local.start(registration, created).await,
             None => self.backend.create_instance(created).await,
         };
         match created {
@@ -228,13 +229,15 @@ impl DurableOrchestrationClient {
             .checked_add(timeout)
             .or_else(|| Instant::now().checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
             .unwrap_or_else(Instant::now);
-        let interval = if self.local_worker.is_some() {
+        let interval = if self.local.is_some() {
             LOCAL_STATUS_POLL_INTERVAL
         } else {
             poll_interval.max(MIN_STATUS_POLL_INTERVAL)
         };
         let result = self.wait_until_finished(instance_id, deadline, timeout, interval).await;
-        self.completions.unsubscribe_closed(instance_id);
+        if let Some(local) = &self.local {
+            local.unsubscribe_closed(instance_id);
+        }
         result
     }
 
@@ -247,7 +250,7 @@ impl DurableOrchestrationClient {
     ) -> Result<DurableOrchestrationStatus, DurableError> {
         loop {
             // Subscribe before reading, so a completion between the two is not missed.
-            let finished = self.completions.subscribe(instance_id);
+            let finished = self.local.as_ref().map(|local| local.subscribe(instance_id));
             let status = self.get_status(instance_id).await?.ok_or_else(|| {
                 DurableError::InstanceNotFound { instance_id: instance_id.to_owned() }
             })?;
@@ -255,7 +258,10 @@ impl DurableOrchestrationClient {
                 return Ok(status);
             }
             let next_check = (Instant::now() + interval).min(deadline);
-            let _ = tokio::time::timeout_at(next_check, finished).await;
+            match finished {
+                Some(finished) => drop(tokio::time::timeout_at(next_check, finished).await),
+                None => tokio::time::sleep_until(next_check).await,
+            }
             if Instant::now() >= deadline {
                 return Err(DurableError::Timeout { instance_id: instance_id.to_owned(), timeout });
             }

@@ -6,10 +6,10 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::history::HistoryView;
 use super::management::status_response;
 use super::{HttpRequest, HttpResponse};
 use crate::client::{DurableError, DurableOrchestrationClient};
+use crate::history::HistoryView;
 use crate::history::OrchestrationRuntimeStatus;
 
 impl DurableOrchestrationClient {

@@ -11,7 +11,7 @@ use super::keys::{Access, AuthLevel, HostKeys};
 use super::routes::{RouteSegment, RouteTemplate};
 use super::{HttpRequest, HttpResponse};
 use crate::client::DurableOrchestrationClient;
-use crate::registry::{BoxFuture, panic_message};
+use crate::function::{BoxFuture, panic_message};
 
 /// An `#[http_trigger]` fn, as the macro registers it.
 #[derive(Debug)]

@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::history::{HistoryView, azure_history};
 use super::keys::Access;
 use super::query::Query;
 use super::{HostState, HttpResponse, bad_request, error_response, not_found};
@@ -23,6 +22,7 @@ use crate::client::{
     validate_instance_id,
 };
 use crate::history::OrchestrationRuntimeStatus;
+use crate::history::{HistoryView, azure_history};
 
 /// The request and response header carrying a list's continuation token.
 const CONTINUATION_HEADER: &str = "x-ms-continuation-token";

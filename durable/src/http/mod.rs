@@ -11,7 +11,6 @@
 mod check_status;
 mod error;
 mod functions;
-mod history;
 mod keys;
 mod management;
 mod query;

@@ -17,10 +17,10 @@ use serde_json::Value;
 use super::OrchestratorRegistration;
 use super::action::Action;
 use super::context::{DurableOrchestrationContext, SharedState, State, TaskOutcome};
+use crate::function::{BoxFuture, FunctionResult};
 use crate::history::{
     EventKind, FailureDetails, HistoryEvent, OrchestrationRuntimeStatus, ParentInstance,
 };
-use crate::registry::{BoxFuture, FunctionResult};
 
 /// How an execution ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -442,7 +442,7 @@ impl OrchestrationRun {
             Ok(Poll::Ready(Err(details))) => self.finish(Outcome::Failed(details)),
             Err(panic) => self.finish(Outcome::Failed(FailureDetails::new(
                 "Panic",
-                crate::registry::panic_message(panic.as_ref()),
+                crate::function::panic_message(panic.as_ref()),
             ))),
         }
     }

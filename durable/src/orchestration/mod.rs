@@ -20,7 +20,7 @@ pub use context::DurableOrchestrationContext;
 pub use retry::RetryOptions;
 pub use task::{DurableFuture, DurableTask, when_all, when_any};
 
-use crate::registry::{BoxFuture, FunctionResult};
+use crate::function::{BoxFuture, FunctionResult};
 
 /// A typed reference to an orchestrator function: its name and its input and output types.
 ///

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 
 use super::context::{SharedState, TaskOutcome};
 use crate::error::FunctionFailed;
+use crate::function::BoxFuture;
 use crate::history::FailureDetails;
-use crate::registry::BoxFuture;
 
 /// A composite durable operation (a call with retries, an event wait with a timeout): await it
 /// for the output. It owns everything it needs, so it can be collected, stored or raced like

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use super::engine::{OrchestrationRun, Outcome, Turn};
 use super::{DurableOrchestrationContext, OrchestratorRegistration, when_all, when_any};
+use crate::function::{BoxFuture, FunctionResult};
 use crate::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationRuntimeStatus};
-use crate::registry::{BoxFuture, FunctionResult};
 
 fn t(seconds: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_800_000_000, 0).single().unwrap_or_default() + Duration::seconds(seconds)

@@ -8,8 +8,8 @@ use super::orchestrations::{self, LocalResult};
 use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
 use crate::activity::DurableActivityContext;
 use crate::backend::{ActivityWorkItem, BackendError, OrchestrationWorkItem, WorkItemLock};
+use crate::function::panic_message;
 use crate::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationMessage};
-use crate::registry::panic_message;
 
 pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>) {
     let backend = shared.backend.clone();

@@ -12,14 +12,15 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use tokio::sync::oneshot;
+
 use crate::backend::{Backend, BackendError, NewInstance};
 use crate::clock::Clock;
 use crate::orchestration::OrchestratorRegistration;
 use crate::registry::Registry;
 
-pub(crate) use completions::Completions;
+use completions::Completions;
 use orchestrations::InstanceCache;
-pub(crate) use orchestrations::rewindable_failures;
 
 /// How long a dispatcher waits for work before checking for shutdown.
 const FETCH_WAIT: Duration = Duration::from_millis(500);
@@ -99,7 +100,7 @@ struct Shared {
     options: WorkerOptions,
     counters: Counters,
     cache: InstanceCache,
-    completions: Arc<Completions>,
+    completions: Completions,
     /// The time of durable semantics (turn timestamps, results).
     clock: Clock,
 }
@@ -117,7 +118,6 @@ impl Worker {
         backend: Arc<dyn Backend>,
         registry: Arc<Registry>,
         options: WorkerOptions,
-        completions: Arc<Completions>,
         clock: Clock,
     ) -> Worker {
         let shared = Arc::new(Shared {
@@ -126,7 +126,7 @@ impl Worker {
             options,
             counters: Counters::default(),
             cache: InstanceCache::default(),
-            completions,
+            completions: Completions::default(),
             clock,
         });
         let (stop, stopped) = watch::channel(false);
@@ -136,9 +136,10 @@ impl Worker {
         Worker { shared, stop, dispatchers }
     }
 
-    /// A handle that starts instances of this process's orchestrators through the worker.
-    pub(crate) fn starter(&self) -> LocalStarter {
-        LocalStarter { shared: self.shared.clone() }
+    /// A handle on this worker for its process's clients (the app gives it to them as their
+    /// `LocalRuntime`): instances start in-process and completions are announced.
+    pub(crate) fn local(&self) -> LocalWorker {
+        LocalWorker { shared: self.shared.clone() }
     }
 
     pub(crate) fn stats(&self) -> RuntimeStats {
@@ -156,14 +157,14 @@ impl Worker {
     }
 }
 
-/// Starts instances by running their first turn in this process (see
-/// [`orchestrations::start_instance`]).
-#[derive(Clone)]
-pub(crate) struct LocalStarter {
+/// What a client of this process reaches of the worker.
+pub(crate) struct LocalWorker {
     shared: Arc<Shared>,
 }
 
-impl LocalStarter {
+impl LocalWorker {
+    /// Creates `instance` and runs its first turn in this process, committing both at once
+    /// (see [`orchestrations::start_instance`]).
     pub(crate) async fn start(
         &self,
         registration: &'static OrchestratorRegistration,
@@ -171,11 +172,16 @@ impl LocalStarter {
     ) -> Result<(), BackendError> {
         orchestrations::start_instance(&self.shared, registration, instance).await
     }
-}
 
-/// A new instance or execution id: 32 lowercase hex digits, as Azure generates them.
-pub(crate) fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    /// A receiver that fires when `instance_id` next finishes in this process.
+    pub(crate) fn subscribe(&self, instance_id: &str) -> oneshot::Receiver<()> {
+        self.shared.completions.subscribe(instance_id)
+    }
+
+    /// Forgets the subscriptions to `instance_id` whose receivers were dropped.
+    pub(crate) fn unsubscribe_closed(&self, instance_id: &str) {
+        self.shared.completions.unsubscribe_closed(instance_id);
+    }
 }
 
 /// Runs `handle` for each work item `fetch` yields, at most `limit` at once, until `stopped`;

@@ -5,14 +5,14 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::{Counters, FETCH_WAIT, Shared, dispatch_loop, new_id};
+use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
 use crate::backend::{
     ActivityRequest, BackendError, InstanceRecord, NewInstance, OrchestrationCommit,
     OrchestrationWorkItem, SubOrchestrationStart, WorkItemLock,
 };
 use crate::history::{
     EventKind, FailureDetails, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
-    ParentInstance,
+    ParentInstance, new_id, rewindable_failures,
 };
 use crate::orchestration::OrchestratorRegistration;
 use crate::orchestration::engine::{OrchestrationRun, Outcome, Turn};
@@ -213,31 +213,6 @@ pub(super) async fn run_turn(
     failing.parent = run.parent();
     let keep = (!finished && shared.options.extended_sessions_enabled).then_some((run, new_len));
     commit(&shared, &instance, &lock, commit_data, keep, &failing).await
-}
-
-/// The positions of the failures a rewind undoes: those recorded after the history's last
-/// scheduling event, which the orchestrator did not react to (a failure it caught and
-/// answered, by a retry say, stays). Empty when the instance failed in its own code.
-pub(crate) fn rewindable_failures(history: &[HistoryEvent]) -> Vec<usize> {
-    let after = history
-        .iter()
-        .rposition(|e| {
-            matches!(
-                e.kind,
-                EventKind::TaskScheduled { .. }
-                    | EventKind::TimerCreated { .. }
-                    | EventKind::SubOrchestrationInstanceCreated { .. }
-            )
-        })
-        .map_or(0, |last| last + 1);
-    (after..history.len())
-        .filter(|&i| {
-            matches!(
-                history[i].kind,
-                EventKind::TaskFailed { .. } | EventKind::SubOrchestrationInstanceFailed { .. }
-            )
-        })
-        .collect()
 }
 
 /// Rewinds a failed instance (`RewindAsync` in C#): its history is rewritten without the

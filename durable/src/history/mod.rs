@@ -4,9 +4,20 @@
 //! Field names follow the Durable Task Framework (`EventType`, `EventId`, `TaskScheduledId`, …)
 //! because they are shown as-is by the HTTP API and stored as JSON.
 
+mod condensed;
+mod rewind;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub(crate) use condensed::{HistoryView, azure_history};
+pub(crate) use rewind::rewindable_failures;
+
+/// A new instance or execution id: 32 lowercase hex digits, as Azure generates them.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
 
 /// The runtime status of an orchestration instance (`OrchestrationRuntimeStatus` in C#).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

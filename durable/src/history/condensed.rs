@@ -2,11 +2,11 @@
 //! markers dropped, each answered call folded into its answer (which then names the function
 //! and the time it was scheduled), inputs and results shown on request.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::history::{EventKind, HistoryEvent};
+use super::{EventKind, HistoryEvent};
 
 /// What the caller asked to see.
 #[derive(Debug, Clone, Copy)]
@@ -17,11 +17,11 @@ pub(crate) struct HistoryView {
     pub(crate) show_output: bool,
 }
 
-/// The events in Azure's shape.
+/// The events in Azure's shape; linear in the number of events.
 pub(crate) fn azure_history(events: &[HistoryEvent], view: HistoryView) -> Vec<Value> {
     // The scheduling events, by event id, and which of them were answered.
     let mut scheduled: HashMap<i64, &HistoryEvent> = HashMap::new();
-    let mut answered = Vec::new();
+    let mut answered = HashSet::new();
     for event in events {
         match &event.kind {
             EventKind::TaskScheduled { .. } | EventKind::SubOrchestrationInstanceCreated { .. } => {
@@ -120,9 +120,10 @@ fn rename(fields: &mut Map<String, Value>, from: &str, to: &str) {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
+
     use super::*;
     use crate::history::OrchestrationRuntimeStatus;
-    use chrono::Utc;
 
     #[test]
     fn answered_calls_fold_into_their_answers() {
