@@ -1,6 +1,6 @@
 //! Error types shared across layers.
 
-use crate::history::FailureDetails;
+use crate::history::{FailureDetails, FailureKind};
 
 /// A function's input could not be deserialized into the requested type.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +37,7 @@ impl From<InputError> for FunctionFailed {
     /// An orchestrator whose own input is invalid fails like a function would.
     fn from(error: InputError) -> Self {
         FunctionFailed {
-            details: FailureDetails::new("InvalidInput", error.to_string()),
+            details: FailureDetails::new(FailureKind::InvalidInput, error.to_string()),
             function: error.function,
         }
     }

@@ -33,7 +33,7 @@ pub use durable_macros::{
     activity_trigger, http_trigger, orchestration_client, orchestration_trigger, timer_trigger,
 };
 pub use error::{FunctionFailed, InputError};
-pub use history::{FailureDetails, OrchestrationRuntimeStatus};
+pub use history::{FailureDetails, FailureKind, OrchestrationRuntimeStatus};
 pub use http::{AuthLevel, HttpRequest, HttpResponse, StatusCode};
 pub use orchestration::{
     DurableFuture, DurableOrchestrationContext, DurableTask, OrchestratorHandle, RetryOptions,
@@ -47,9 +47,9 @@ pub mod prelude {
     pub use crate::{
         ActivityHandle, AuthLevel, DurableActivityContext, DurableError, DurableFuture,
         DurableOrchestrationClient, DurableOrchestrationContext, DurableOrchestrationStatus,
-        DurableTask, FailureDetails, FunctionFailed, HttpRequest, HttpResponse, InputError,
-        OrchestrationRuntimeStatus, OrchestratorHandle, RetryOptions, StatusCode, TimerInfo,
-        activity_trigger, http_trigger, orchestration_client, orchestration_trigger, timer_trigger,
-        when_all, when_any,
+        DurableTask, FailureDetails, FailureKind, FunctionFailed, HttpRequest, HttpResponse,
+        InputError, OrchestrationRuntimeStatus, OrchestratorHandle, RetryOptions, StatusCode,
+        TimerInfo, activity_trigger, http_trigger, orchestration_client, orchestration_trigger,
+        timer_trigger, when_all, when_any,
     };
 }

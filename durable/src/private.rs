@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 pub use crate::activity::{ActivityHandle, ActivityRegistration, DurableActivityContext};
 pub use crate::function::{BoxFuture, FunctionResult};
-pub use crate::history::FailureDetails;
+pub use crate::history::{FailureDetails, FailureKind};
 pub use crate::orchestration::{
     DurableOrchestrationContext, OrchestratorHandle, OrchestratorRegistration,
 };
@@ -48,14 +48,14 @@ pub fn validate_with<T>(
 }
 
 fn invalid_input(error: crate::error::InputError) -> FailureDetails {
-    FailureDetails::new("InvalidInput", error.to_string())
+    FailureDetails::new(FailureKind::InvalidInput, error.to_string())
 }
 
 /// Serializes a function's output.
 pub fn output<T: Serialize>(function: &str, output: T) -> FunctionResult {
     serde_json::to_value(output).map_err(|e| {
         FailureDetails::new(
-            "InvalidOutput",
+            FailureKind::InvalidOutput,
             format!("the output of `{function}` could not be serialized: {e}"),
         )
     })
@@ -69,9 +69,11 @@ pub fn error<E: Display>(error: E, causes: Option<Vec<String>>) -> FailureDetail
     let message = error.to_string();
     let error_type = match std::any::type_name::<E>() {
         // A plain message has no type worth naming.
-        "alloc::string::String" | "&str" | "alloc::borrow::Cow<str>" => "Error",
-        "durable::error::FunctionFailed" => "FunctionFailed",
-        name => name,
+        "alloc::string::String" | "&str" | "alloc::borrow::Cow<str>" => {
+            FailureKind::Error("Error".to_owned())
+        }
+        "durable::error::FunctionFailed" => FailureKind::FunctionFailed,
+        name => FailureKind::Error(name.to_owned()),
     };
     let mut details = FailureDetails::new(error_type, message.clone());
     details.causes = causes.unwrap_or_else(|| {

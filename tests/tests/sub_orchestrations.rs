@@ -101,7 +101,7 @@ async fn parent_of_taken_id(
 ) -> Result<String, FunctionFailed> {
     match context.call_sub_orchestrator::<()>("Sub_Waiter", Some("taken"), ()).await {
         Ok(()) => Ok("started".to_owned()),
-        Err(failed) => Ok(failed.details.error_type),
+        Err(failed) => Ok(failed.details.error_type.to_string()),
     }
 }
 
@@ -214,7 +214,7 @@ async fn a_child_failure_reaches_the_parent_with_its_details() {
     let id = client.start_new("Sub_CatchingChild", None, ()).await.unwrap();
     let status = client.wait_for_completion(&id, TIMEOUT).await.unwrap();
     let details: FailureDetails = status.output_as().unwrap();
-    assert!(details.error_type.ends_with("DiskError"), "{details:?}");
+    assert!(details.error_type.as_str().ends_with("DiskError"), "{details:?}");
     assert_eq!(details.error_message, "the disk is on fire");
     assert_eq!(details.causes, ["cannot write /x"]);
 

@@ -14,7 +14,7 @@ use super::task::{DurableFuture, DurableTask};
 use super::{OrchestratorHandle, RetryOptions};
 use crate::activity::ActivityHandle;
 use crate::error::{FunctionFailed, InputError};
-use crate::history::{FailureDetails, ParentInstance, check_instance_id};
+use crate::history::{FailureDetails, FailureKind, ParentInstance, check_instance_id};
 
 /// The orchestrator's view of its instance (`IDurableOrchestrationContext` in C#).
 ///
@@ -441,7 +441,8 @@ impl DurableOrchestrationContext {
                 };
                 // A call that could not even be made (its input did not serialize) is not
                 // retried: it would fail the same way.
-                if failed.details.error_type == "InvalidInput" || !retry.retries(attempts, &failed)
+                if failed.details.error_type == FailureKind::InvalidInput
+                    || !retry.retries(attempts, &failed)
                 {
                     return Err(failed);
                 }
@@ -478,7 +479,7 @@ impl DurableOrchestrationContext {
                 Either::Left((received, _timer)) => received,
                 Either::Right((_, _event)) => Err(FunctionFailed {
                     details: FailureDetails::new(
-                        "Timeout",
+                        FailureKind::Timeout,
                         format!("event `{name}` did not arrive within {timeout:?}"),
                     ),
                     function: name,
@@ -498,7 +499,7 @@ impl DurableOrchestrationContext {
         let waiting = self.wait_for_external_event_with_timeout(name, timeout);
         Box::pin(async move {
             match waiting.await {
-                Err(failed) if failed.details.error_type == "Timeout" => Ok(default),
+                Err(failed) if failed.details.error_type == FailureKind::Timeout => Ok(default),
                 other => other,
             }
         })
@@ -576,7 +577,7 @@ impl DurableOrchestrationContext {
 fn invalid_input<T>(function: &str, message: String) -> DurableTask<T> {
     DurableTask::failed(FunctionFailed {
         details: FailureDetails::new(
-            "InvalidInput",
+            FailureKind::InvalidInput,
             format!("cannot call `{function}`: {message}"),
         ),
         function: function.to_owned(),

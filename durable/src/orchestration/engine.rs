@@ -19,7 +19,8 @@ use super::action::Action;
 use super::context::{DurableOrchestrationContext, SharedState, State, TaskOutcome};
 use crate::function::{BoxFuture, FunctionResult};
 use crate::history::{
-    EventKind, FailureDetails, HistoryEvent, OrchestrationRuntimeStatus, ParentInstance,
+    EventKind, FailureDetails, FailureKind, HistoryEvent, OrchestrationRuntimeStatus,
+    ParentInstance,
 };
 
 /// How an execution ended.
@@ -441,7 +442,7 @@ impl OrchestrationRun {
             }
             Ok(Poll::Ready(Err(details))) => self.finish(Outcome::Failed(details)),
             Err(panic) => self.finish(Outcome::Failed(FailureDetails::new(
-                "Panic",
+                FailureKind::Panic,
                 crate::function::panic_message(panic.as_ref()),
             ))),
         }
@@ -450,10 +451,10 @@ impl OrchestrationRun {
     /// Fails the run with the first mismatch found. It replaces an outcome the code reached
     /// during replay: that outcome was never recorded, and the code no longer matches history.
     fn fail_nondeterministic(&mut self, message: String) {
-        let already =
-            matches!(&self.outcome, Some(Outcome::Failed(d)) if d.error_type == "NonDeterminism");
+        let already = matches!(&self.outcome, Some(Outcome::Failed(d)) if d.error_type == FailureKind::NonDeterminism);
         if !already && !self.outcome_recorded {
-            self.outcome = Some(Outcome::Failed(FailureDetails::new("NonDeterminism", message)));
+            self.outcome =
+                Some(Outcome::Failed(FailureDetails::new(FailureKind::NonDeterminism, message)));
         }
         self.finish_future();
     }

@@ -18,7 +18,7 @@ type Handle = Arc<dyn Fn(&FunctionFailed) -> bool + Send + Sync>;
 ///
 /// let retry = RetryOptions::new(Duration::from_secs(5), 3)
 ///     .with_backoff_coefficient(2.0)
-///     .with_handle(|failed| failed.details.error_type != "InvalidInput");
+///     .with_handle(|failed| failed.details.error_type != FailureKind::InvalidInput);
 /// ```
 #[derive(Clone)]
 pub struct RetryOptions {

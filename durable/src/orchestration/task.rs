@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::context::{SharedState, TaskOutcome};
 use crate::error::FunctionFailed;
 use crate::function::BoxFuture;
-use crate::history::FailureDetails;
+use crate::history::{FailureDetails, FailureKind};
 
 /// A composite durable operation (a call with retries, an event wait with a timeout): await it
 /// for the output. It owns everything it needs, so it can be collected, stored or raced like
@@ -101,7 +101,7 @@ impl<T: DeserializeOwned> Future for DurableTask<T> {
                         T::deserialize(value).map_err(|e| FunctionFailed {
                             function: label.to_string(),
                             details: FailureDetails::new(
-                                "OutputTypeMismatch",
+                                FailureKind::OutputTypeMismatch,
                                 format!("{what} does not deserialize into the awaited type: {e}"),
                             ),
                         })

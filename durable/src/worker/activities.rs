@@ -9,7 +9,7 @@ use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
 use crate::activity::DurableActivityContext;
 use crate::backend::{ActivityWorkItem, BackendError, OrchestrationWorkItem, WorkItemLock};
 use crate::function::panic_message;
-use crate::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationMessage};
+use crate::history::{EventKind, FailureDetails, FailureKind, HistoryEvent, OrchestrationMessage};
 
 pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>) {
     let backend = shared.backend.clone();
@@ -40,7 +40,7 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
     let task_scheduled_id = request.task_scheduled_id;
     let outcome = match shared.registry.activity(&request.name) {
         None => Err(FailureDetails::new(
-            "FunctionNotFound",
+            FailureKind::FunctionNotFound,
             format!("no activity function named `{}` is registered in this app", request.name),
         )),
         Some(registration) => {
@@ -50,7 +50,7 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
                 request.input,
             );
             AssertUnwindSafe((registration.invoke)(context)).catch_unwind().await.unwrap_or_else(
-                |panic| Err(FailureDetails::new("Panic", panic_message(panic.as_ref()))),
+                |panic| Err(FailureDetails::new(FailureKind::Panic, panic_message(panic.as_ref()))),
             )
         }
     };

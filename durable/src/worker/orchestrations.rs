@@ -11,8 +11,8 @@ use crate::backend::{
     OrchestrationWorkItem, SubOrchestrationStart, WorkItemLock,
 };
 use crate::history::{
-    EventKind, FailureDetails, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
-    ParentInstance, new_id, rewindable_failures,
+    EventKind, FailureDetails, FailureKind, HistoryEvent, OrchestrationMessage,
+    OrchestrationRuntimeStatus, ParentInstance, new_id, rewindable_failures,
 };
 use crate::orchestration::OrchestratorRegistration;
 use crate::orchestration::engine::{OrchestrationRun, Outcome, Turn};
@@ -315,7 +315,10 @@ async fn rewind(
         let Some((name, child_id, input)) = created else {
             continue;
         };
-        if matches!(error_type.as_str(), "InstanceExists" | "Terminated" | "FunctionNotFound") {
+        if matches!(
+            error_type,
+            FailureKind::InstanceExists | FailureKind::Terminated | FailureKind::FunctionNotFound
+        ) {
             // The child never started, or was stopped: start it again. (Only a failed child
             // can be rewound.)
             let parent = ParentInstance {
@@ -446,7 +449,7 @@ async fn commit(
                 // Running the turn again would produce the same rejected commit (say, an
                 // output too large to store): fail the instance instead of looping.
                 let failure = FailureDetails::new(
-                    "StoreRejected",
+                    FailureKind::StoreRejected,
                     format!("the turn's result could not be stored: {error}"),
                 );
                 let fail = OrchestrationCommit {
@@ -602,7 +605,7 @@ fn start_child(
         return;
     }
     let if_exists = notice(FailureDetails::new(
-        "InstanceExists",
+        FailureKind::InstanceExists,
         format!(
             "sub-orchestration `{name}` could not start: an unfinished instance with id `{instance_id}` exists"
         ),
@@ -637,7 +640,7 @@ fn report_to_parent(parent: &ParentInstance, name: &str, outcome: &Outcome) -> O
         Outcome::Terminated(reason) => EventKind::SubOrchestrationInstanceFailed {
             task_scheduled_id,
             failure_details: FailureDetails::new(
-                "Terminated",
+                FailureKind::Terminated,
                 format!("sub-orchestration `{name}` was terminated: {reason}"),
             ),
         },
@@ -655,7 +658,7 @@ fn parent_of(event: &HistoryEvent) -> Option<ParentInstance> {
 
 fn not_registered(kind: &str, name: &str) -> FailureDetails {
     FailureDetails::new(
-        "FunctionNotFound",
+        FailureKind::FunctionNotFound,
         format!("no {kind} function named `{name}` is registered in this app"),
     )
 }
