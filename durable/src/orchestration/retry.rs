@@ -14,7 +14,7 @@ type Handle = Arc<dyn Fn(&FunctionFailed) -> bool + Send + Sync>;
 ///
 /// ```
 /// use std::time::Duration;
-/// use durable::RetryOptions;
+/// use durable::{FailureKind, RetryOptions};
 ///
 /// let retry = RetryOptions::new(Duration::from_secs(5), 3)
 ///     .with_backoff_coefficient(2.0)
