@@ -85,6 +85,8 @@ pub struct InstanceRecord {
     pub runtime_status: OrchestrationRuntimeStatus,
     /// The input of the current execution.
     pub input: Value,
+    /// The orchestration version of the current execution; empty if none.
+    pub version: String,
     /// The output (or termination reason) once finished; `Null` before.
     pub output: Value,
     /// The custom status last set by the orchestrator; `Null` if none.
@@ -132,6 +134,17 @@ impl NewInstance {
     }
 }
 
+/// The execution a commit begins (an instance's first turn, or the first turn after
+/// `continue_as_new`): what the store records about it on the instance. The worker fills it,
+/// so the store never reads it out of the execution's `ExecutionStarted` event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionStart {
+    /// The execution's input.
+    pub input: Value,
+    /// The execution's orchestration version; empty if none.
+    pub version: String,
+}
+
 /// A sub-orchestration to start with a turn's commit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubOrchestrationStart {
@@ -170,6 +183,9 @@ pub struct OrchestrationWorkItem {
 pub struct OrchestrationCommit {
     /// The execution the turn ran.
     pub execution_id: String,
+    /// Set when this commit begins `execution_id`: its input and version become the
+    /// instance's. `None` for a turn of an execution already under way.
+    pub new_execution: Option<ExecutionStart>,
     /// Events to append to that execution's history, in order.
     pub new_events: Vec<HistoryEvent>,
     /// The instance's status after the turn.
@@ -256,7 +272,8 @@ pub trait Backend: Send + Sync + 'static {
     /// Lists every queue of the task hub with its depth.
     async fn queue_stats(&self) -> Result<Vec<QueueStats>>;
 
-    /// Creates an instance and enqueues its `ExecutionStarted` message.
+    /// Creates an instance (with `instance.input` and `instance.version` on its record) and
+    /// enqueues its start message, whose event is [`NewInstance::started_event`].
     ///
     /// Errors with [`BackendError::InstanceExists`] when an instance with that id exists and
     /// has not finished. A finished instance with that id is replaced (its history deleted).
@@ -288,9 +305,12 @@ pub trait Backend: Send + Sync + 'static {
     /// sub-orchestrations it started and removes the messages it consumed, in one
     /// transaction; then releases the lock.
     ///
-    /// A commit for an execution other than the instance's current one (`continue_as_new`,
-    /// rewind) makes it current and deletes the histories of the instance's other
-    /// executions.
+    /// A commit for an execution other than the instance's current one (`continue_as_new`)
+    /// makes it current and deletes the histories of the instance's other executions; its
+    /// [`new_execution`](OrchestrationCommit::new_execution) gives the instance's new input
+    /// and version. A commit with [`replace_history`](OrchestrationCommit::replace_history)
+    /// replaces the execution's stored history with its `new_events`, in the same
+    /// transaction (a rewind).
     ///
     /// Errors with [`BackendError::LockLost`] if the lock is no longer held.
     async fn complete_orchestration(

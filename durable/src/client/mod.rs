@@ -360,13 +360,8 @@ impl DurableOrchestrationClient {
                 status: record.runtime_status,
             });
         }
-        let history = self.backend.get_history(instance_id, &record.execution_id).await?;
-        let version = history.iter().find_map(|event| match &event.kind {
-            EventKind::ExecutionStarted { version, .. } => Some(version.clone()),
-            _ => None,
-        });
         let new_id = (!restart_with_new_instance_id).then_some(instance_id);
-        self.start_value(&record.name, new_id, record.input, version).await
+        self.start_value(&record.name, new_id, record.input, Some(record.version)).await
     }
 
     /// Sends an event to an instance (`RaiseEventAsync` in C#). It goes to the instance's

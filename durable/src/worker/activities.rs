@@ -7,7 +7,7 @@ use tokio::sync::watch;
 use super::orchestrations::{self, LocalResult};
 use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
 use crate::activity::DurableActivityContext;
-use crate::backend::{ActivityWorkItem, BackendError, OrchestrationWorkItem, WorkItemLock};
+use crate::backend::{ActivityWorkItem, OrchestrationWorkItem, WorkItemLock};
 use crate::function::panic_message;
 use crate::history::{EventKind, FailureDetails, FailureKind, HistoryEvent, OrchestrationMessage};
 
@@ -72,16 +72,11 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
         // The local turn did not commit: deliver the result the ordinary way below, rather
         // than run a successful activity again.
     }
-    match shared.backend.complete_activity(&lock, message).await {
-        Ok(()) => {}
-        Err(BackendError::LockLost { .. }) => {
-            // The lease expired and the item was handed out again; that run reports instead.
-            tracing::warn!(task_scheduled_id, "activity lease lost; result dropped");
-        }
-        Err(error) => {
-            tracing::error!(%error, "reporting an activity result failed; it will run again");
-            abandon(&shared, &lock).await;
-        }
+    if let Err(error) = shared.backend.complete_activity(&lock, message).await {
+        // Nothing was recorded. If the lease lapsed, the item was handed out again and that
+        // run reports instead.
+        tracing::warn!(task_scheduled_id, %error, "activity result dropped; it will run again");
+        abandon(&shared, &lock).await;
     }
 }
 
@@ -102,8 +97,11 @@ async fn lock_for_local_turn(shared: &Shared, instance_id: &str) -> Option<Orche
 }
 
 async fn abandon(shared: &Shared, lock: &WorkItemLock) {
-    match shared.backend.abandon_activity(lock).await {
-        Ok(()) | Err(BackendError::LockLost { .. }) => {}
-        Err(error) => tracing::error!(%error, "abandoning an activity work item failed"),
+    // A retryable failure (the lease is already gone, the store is busy) leaves the lease to
+    // lapse by itself.
+    if let Err(error) = shared.backend.abandon_activity(lock).await
+        && !error.is_retryable()
+    {
+        tracing::error!(%error, "abandoning an activity work item failed");
     }
 }

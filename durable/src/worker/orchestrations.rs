@@ -7,8 +7,8 @@ use tokio::sync::watch;
 
 use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
 use crate::backend::{
-    ActivityRequest, BackendError, InstanceRecord, NewInstance, OrchestrationCommit,
-    OrchestrationWorkItem, SubOrchestrationStart, WorkItemLock,
+    ActivityRequest, BackendError, ExecutionStart, InstanceRecord, NewInstance,
+    OrchestrationCommit, OrchestrationWorkItem, SubOrchestrationStart, WorkItemLock,
 };
 use crate::history::{
     EventKind, FailureDetails, FailureKind, HistoryEvent, OrchestrationMessage,
@@ -345,6 +345,7 @@ async fn rewind(
     new_events.push(rewound);
     let commit_data = OrchestrationCommit {
         execution_id,
+        new_execution: None,
         new_events,
         status: OrchestrationRuntimeStatus::Running,
         output: Value::Null,
@@ -397,11 +398,11 @@ pub(super) async fn start_instance(
                 shared.cache.remove(&instance_id);
             }
             match error {
-                // The store rejected what the first turn produced (say, an output too large):
+                // The caller's answer: the id is taken.
+                BackendError::InstanceExists { .. } => Err(error),
+                // The store refused what the first turn produced (say, an output too large):
                 // create the instance plainly; its worker turn will record the failure.
-                BackendError::Store { retryable: false, .. } | BackendError::Corrupt { .. } => {
-                    shared.backend.create_instance(plain).await
-                }
+                error if !error.is_retryable() => shared.backend.create_instance(plain).await,
                 error => Err(error),
             }
         }
@@ -445,7 +446,7 @@ async fn commit(
             if cached {
                 shared.cache.remove(instance_id);
             }
-            if !error.is_retryable() && !matches!(error, BackendError::LockLost { .. }) {
+            if !error.is_retryable() {
                 // Running the turn again would produce the same rejected commit (say, an
                 // output too large to store): fail the instance instead of looping.
                 let failure = FailureDetails::new(
@@ -471,9 +472,12 @@ async fn commit(
 }
 
 async fn abandon(shared: &Shared, lock: &WorkItemLock) {
-    match shared.backend.abandon_orchestration(lock).await {
-        Ok(()) | Err(BackendError::LockLost { .. }) => {}
-        Err(error) => tracing::error!(%error, "abandoning an orchestration work item failed"),
+    // A retryable failure (the lock is already gone, the store is busy) leaves the lock to
+    // lapse by itself.
+    if let Err(error) = shared.backend.abandon_orchestration(lock).await
+        && !error.is_retryable()
+    {
+        tracing::error!(%error, "abandoning an orchestration work item failed");
     }
 }
 
@@ -564,6 +568,7 @@ fn turn_commit(shared: &Shared, run: &OrchestrationRun, turn: Turn) -> Orchestra
     }
     OrchestrationCommit {
         execution_id,
+        new_execution: turn.new_events.iter().find_map(execution_start),
         new_events: turn.new_events,
         status,
         output,
@@ -648,6 +653,16 @@ fn report_to_parent(parent: &ParentInstance, name: &str, outcome: &Outcome) -> O
     })
 }
 
+/// What the store records about the execution an `ExecutionStarted` event begins.
+fn execution_start(event: &HistoryEvent) -> Option<ExecutionStart> {
+    match &event.kind {
+        EventKind::ExecutionStarted { input, version, .. } => {
+            Some(ExecutionStart { input: input.clone(), version: version.clone() })
+        }
+        _ => None,
+    }
+}
+
 /// The parent named by an `ExecutionStarted` event.
 fn parent_of(event: &HistoryEvent) -> Option<ParentInstance> {
     match &event.kind {
@@ -667,6 +682,7 @@ fn not_registered(kind: &str, name: &str) -> FailureDetails {
 fn unchanged(instance: &InstanceRecord) -> OrchestrationCommit {
     OrchestrationCommit {
         execution_id: instance.execution_id.clone(),
+        new_execution: None,
         new_events: Vec::new(),
         status: instance.runtime_status,
         output: instance.output.clone(),
@@ -729,6 +745,7 @@ fn failed(
         .collect();
     OrchestrationCommit {
         execution_id: failing.execution_id.clone(),
+        new_execution: failing.started.as_ref().and_then(execution_start),
         new_events,
         status: OrchestrationRuntimeStatus::Failed,
         failure: Some(failure),

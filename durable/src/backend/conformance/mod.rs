@@ -15,8 +15,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use super::{
-    ActivityRequest, ActivityWorkItem, Backend, BackendError, NewInstance, OrchestrationCommit,
-    OrchestrationWorkItem, QueueKind, QueueSpec, QueueStats, SubOrchestrationStart, WorkItemLock,
+    ActivityRequest, ActivityWorkItem, Backend, BackendError, ExecutionStart, NewInstance,
+    OrchestrationCommit, OrchestrationWorkItem, QueueKind, QueueSpec, QueueStats,
+    SubOrchestrationStart, WorkItemLock,
 };
 use crate::history::{
     EventKind, FailureDetails, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
@@ -237,6 +238,7 @@ fn activity(instance_id: &str, execution_id: &str, id: i64, name: &str) -> Activ
 fn running(execution_id: &str, events: Vec<HistoryEvent>) -> OrchestrationCommit {
     OrchestrationCommit {
         execution_id: execution_id.to_owned(),
+        new_execution: None,
         new_events: events,
         status: OrchestrationRuntimeStatus::Running,
         output: Value::Null,

@@ -11,9 +11,11 @@ use super::*;
 pub(crate) async fn create_and_get_instance<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
     let input = json!({ "city": "Tokyo", "n": [1, 2, 3] });
-    store.create_instance(new_instance("i1", "e1", input.clone())).await.must("create_instance");
+    let new = NewInstance { version: "1.0".to_owned(), ..new_instance("i1", "e1", input.clone()) };
+    store.create_instance(new).await.must("create_instance");
     let record = store.get_instance("i1").await.must("get_instance").must("the instance");
     assert_eq!(record.instance_id, "i1");
+    assert_eq!(record.version, "1.0");
     assert_eq!(record.name, "Orchestrator");
     assert_eq!(record.execution_id, "e1");
     assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Pending);
@@ -36,7 +38,7 @@ pub(crate) async fn create_and_get_instance<H: Harness>(harness: &H) {
             name: "Orchestrator".to_owned(),
             execution_id: "e1".to_owned(),
             input,
-            version: String::new(),
+            version: "1.0".to_owned(),
             parent_instance: None,
         }]
     );
@@ -275,13 +277,14 @@ pub(crate) async fn continue_as_new_starts_a_new_execution<H: Harness>(harness: 
     assert_eq!(item.messages, vec![restart]);
     assert_eq!(item.instance.runtime_status, OrchestrationRuntimeStatus::ContinuedAsNew);
     let turn2 = vec![orchestrator_started(2), started("e2", json!(2))];
-    store
-        .complete_orchestration(&item.lock, running("e2", turn2.clone()))
-        .await
-        .must("complete_orchestration");
+    // The store learns the new execution's input and version from the commit, not from the
+    // events it stores.
+    let new_execution = Some(ExecutionStart { input: json!(2), version: "2.0".to_owned() });
+    let commit = OrchestrationCommit { new_execution, ..running("e2", turn2.clone()) };
+    store.complete_orchestration(&item.lock, commit).await.must("complete_orchestration");
     let record = store.get_instance("i1").await.must("get_instance").must("the instance");
     assert_eq!(record.execution_id, "e2");
-    assert_eq!(record.input, json!(2));
+    assert_eq!((record.input, record.version.as_str()), (json!(2), "2.0"));
     assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Running);
     // The new execution's history replaces the old one's (eternal orchestrations must not
     // grow the store).

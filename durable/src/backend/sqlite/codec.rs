@@ -70,7 +70,7 @@ pub(super) fn parse_status(text: &str, what: &str) -> Result<OrchestrationRuntim
 
 /// The columns [`read_instance_row`] expects, in order.
 pub(super) const INSTANCE_COLUMNS: &str = "instance_id, name, execution_id, status, input, \
-     output, custom_status, failure, created_at, updated_at";
+     output, custom_status, failure, created_at, updated_at, version";
 
 /// The raw text of an `instances` row, decoded outside rusqlite's row callback so decoding
 /// errors become [`BackendError::Corrupt`].
@@ -85,6 +85,7 @@ pub(super) struct InstanceRow {
     failure: Option<String>,
     created_at: String,
     updated_at: String,
+    version: String,
 }
 
 /// Reads the [`INSTANCE_COLUMNS`] of a row.
@@ -100,6 +101,7 @@ pub(super) fn read_instance_row(row: &Row<'_>) -> rusqlite::Result<InstanceRow> 
         failure: row.get(7)?,
         created_at: row.get(8)?,
         updated_at: row.get(9)?,
+        version: row.get(10)?,
     })
 }
 
@@ -114,6 +116,7 @@ impl InstanceRow {
         Ok(InstanceRecord {
             runtime_status: parse_status(&self.status, &what)?,
             input: from_json::<Value>(&self.input, &what)?,
+            version: self.version,
             output: from_json::<Value>(&self.output, &what)?,
             custom_status: from_json::<Value>(&self.custom_status, &what)?,
             failure,

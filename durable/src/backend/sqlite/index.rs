@@ -92,7 +92,7 @@ pub(super) struct CompletingLock {
 #[derive(Debug, Clone)]
 pub(super) struct RecordUpdate {
     pub(super) execution_id: String,
-    pub(super) input: Option<serde_json::Value>,
+    pub(super) started: Option<crate::backend::ExecutionStart>,
     pub(super) status: crate::history::OrchestrationRuntimeStatus,
     pub(super) output: serde_json::Value,
     pub(super) custom_status: serde_json::Value,
@@ -172,7 +172,7 @@ impl Index {
 
     /// Records a committed instance creation: forgets any leftover messages and lock of a
     /// replaced instance (the commit deleted them), caches the new record and adds its
-    /// `ExecutionStarted` message.
+    /// start message.
     pub(super) fn instance_created(
         &mut self,
         record: InstanceRecord,
@@ -194,7 +194,7 @@ impl Index {
         self.evict_if_idle(&instance_id);
     }
 
-    /// Reconciles an instance after another process wrote an `ExecutionStarted` for it
+    /// Reconciles an instance after another process wrote a message that creates it
     /// (created or replaced it): forgets the cached record, drops pending messages that no
     /// longer exist, and drops the lock if its messages were deleted (the instance was
     /// replaced under it, so its commit must fail).
@@ -367,8 +367,9 @@ impl Index {
             entry.history = Some((update.execution_id.clone(), history_len));
             if let Some(record) = entry.record.as_mut() {
                 record.execution_id = update.execution_id;
-                if let Some(input) = update.input {
-                    record.input = input;
+                if let Some(started) = update.started {
+                    record.input = started.input;
+                    record.version = started.version;
                 }
                 record.runtime_status = update.status;
                 record.output = update.output;

@@ -12,7 +12,7 @@ use crate::backend::{
     ActivityRequest, BackendError, InstanceRecord, NewInstance, OrchestrationCommit, QueueSpec,
     SubOrchestrationStart,
 };
-use crate::history::{EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
+use crate::history::{HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
 
 /// Activity work items and messages with the ids they were stored under.
 type Enqueued = (Vec<(i64, ActivityRequest)>, Vec<(i64, OrchestrationMessage)>);
@@ -135,6 +135,7 @@ impl Writer {
             execution_id: new.execution_id.clone(),
             runtime_status: OrchestrationRuntimeStatus::Pending,
             input: new.input.clone(),
+            version: new.version.clone(),
             output: serde_json::Value::Null,
             custom_status: serde_json::Value::Null,
             failure: None,
@@ -156,13 +157,14 @@ impl Writer {
         self.conn
             .prepare_cached(
                 "INSERT INTO instances (hub, instance_id, name, execution_id, status, input, \
-                   output, custom_status, failure, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                   output, custom_status, failure, created_at, updated_at, version) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
                  ON CONFLICT (hub, instance_id) DO UPDATE SET name = excluded.name, \
                    execution_id = excluded.execution_id, status = excluded.status, \
                    input = excluded.input, output = excluded.output, \
                    custom_status = excluded.custom_status, failure = excluded.failure, \
-                   created_at = excluded.created_at, updated_at = excluded.updated_at",
+                   created_at = excluded.created_at, updated_at = excluded.updated_at, \
+                   version = excluded.version",
             )?
             .execute(params![
                 hub,
@@ -176,6 +178,7 @@ impl Writer {
                 failure_json,
                 format_time(&record.created_at),
                 format_time(&record.last_updated_at),
+                record.version,
             ])?;
         batch.replaced.insert(new.instance_id.clone());
         let Some(turn) = first_turn else {
@@ -185,7 +188,7 @@ impl Writer {
                 execution_id: Some(new.execution_id.clone()),
                 event: new.started_event(),
             };
-            let message_id = self.insert_message(&message, &new.name, batch)?;
+            let message_id = self.insert_start_message(&message, &new.name, batch)?;
             return Ok(Effect::Created {
                 record,
                 start: Some((message_id, message)),
@@ -228,8 +231,9 @@ impl Writer {
         Ok(created)
     }
 
-    /// Inserts a message into `queue` (the target's orchestrator name).
-    fn insert_message(
+    /// Inserts the message that starts a new instance into `queue` (its orchestrator name),
+    /// marked so that another process reading it knows the instance was (re)created.
+    fn insert_start_message(
         &self,
         message: &OrchestrationMessage,
         queue: &str,
@@ -239,8 +243,8 @@ impl Writer {
         let id = self
             .conn
             .prepare_cached(
-                "INSERT INTO messages (hub, instance_id, queue, body, enqueued_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO messages (hub, instance_id, queue, body, enqueued_at, \
+                   creates_instance) VALUES (?1, ?2, ?3, ?4, ?5, 1)",
             )?
             .insert(params![self.hub(), message.instance_id, queue, body, batch.now_text])?;
         Ok(id)
@@ -314,17 +318,11 @@ impl Writer {
             }
         };
         let seq = self.append_history(instance_id, execution_id, start, &commit.new_events)?;
-        // A turn that starts a new execution records that execution's input on the instance.
-        let input = commit.new_events.iter().find_map(|event| match &event.kind {
-            EventKind::ExecutionStarted { execution_id: started, input, .. }
-                if started == execution_id =>
-            {
-                Some(input.clone())
-            }
-            _ => None,
-        });
-        let input_json =
-            input.as_ref().map(|input| to_json(input, "the instance input")).transpose()?;
+        let input_json = commit
+            .new_execution
+            .as_ref()
+            .map(|started| to_json(&started.input, "the instance input"))
+            .transpose()?;
         let failure_json = commit
             .failure
             .as_ref()
@@ -338,7 +336,7 @@ impl Writer {
             .prepare_cached(
                 "UPDATE instances SET execution_id = ?3, status = ?4, output = ?5, \
                    custom_status = ?6, failure = ?7, updated_at = COALESCE(?8, updated_at), \
-                   input = COALESCE(?9, input) \
+                   input = COALESCE(?9, input), version = COALESCE(?10, version) \
                  WHERE hub = ?1 AND instance_id = ?2",
             )?
             .execute(params![
@@ -351,6 +349,7 @@ impl Writer {
                 failure_json,
                 updated_at.map(|_| batch.now_text.as_str()),
                 input_json,
+                commit.new_execution.as_ref().map(|started| started.version.as_str()),
             ])?;
         if updated == 0 {
             return Err(Failure::Rejected(BackendError::InstanceNotFound {
@@ -366,7 +365,7 @@ impl Writer {
             token,
             update: RecordUpdate {
                 execution_id: commit.execution_id,
-                input,
+                started: commit.new_execution,
                 status: commit.status,
                 output: commit.output,
                 custom_status: commit.custom_status,

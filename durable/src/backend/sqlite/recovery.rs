@@ -14,7 +14,7 @@ use rusqlite::params;
 use super::codec::{from_json, parse_time};
 use super::writer::Writer;
 use crate::backend::{ActivityRequest, Result};
-use crate::history::{EventKind, OrchestrationMessage};
+use crate::history::OrchestrationMessage;
 
 use super::codec::sql_error;
 
@@ -25,6 +25,8 @@ type ActivityRow = (i64, String, String, String, String, i64, String, String);
 #[derive(Default)]
 struct Loaded {
     messages: Vec<(i64, OrchestrationMessage)>,
+    /// The instances that a loaded message created (or replaced), in message order.
+    created: Vec<String>,
     activities: Vec<(i64, ActivityRequest, chrono::DateTime<chrono::Utc>)>,
     max_message_id: i64,
     max_activity_id: i64,
@@ -58,18 +60,27 @@ impl Writer {
             max_activity_id: after_activity,
             ..Loaded::default()
         };
-        let rows: Vec<(i64, String, String)> = self
+        let rows: Vec<(i64, String, String, bool)> = self
             .conn
-            .prepare_cached("SELECT id, hub, body FROM messages WHERE id > ?1 ORDER BY id")?
-            .query_map([after_message], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+            .prepare_cached(
+                "SELECT id, hub, body, creates_instance FROM messages WHERE id > ?1 ORDER BY id",
+            )?
+            .query_map([after_message], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })?
             .collect::<rusqlite::Result<_>>()?;
-        for (id, row_hub, body) in rows {
+        for (id, row_hub, body, creates_instance) in rows {
             loaded.max_message_id = loaded.max_message_id.max(id);
             if row_hub != hub {
                 continue;
             }
             match from_json::<OrchestrationMessage>(&body, &format!("message {id}")) {
-                Ok(message) => loaded.messages.push((id, message)),
+                Ok(message) => {
+                    if creates_instance {
+                        loaded.created.push(message.instance_id.clone());
+                    }
+                    loaded.messages.push((id, message));
+                }
                 Err(error) => tracing::error!(%error, "skipping an unreadable message"),
             }
         }
@@ -124,16 +135,14 @@ impl Writer {
         // Another process created (or replaced) these instances: find which of their
         // messages still exist, to reconcile what this process holds for them.
         let mut started: HashMap<String, HashSet<i64>> = HashMap::new();
-        for (_, message) in &loaded.messages {
-            if matches!(message.event.kind, EventKind::ExecutionStarted { .. })
-                && !started.contains_key(&message.instance_id)
-            {
+        for instance_id in &loaded.created {
+            if !started.contains_key(instance_id) {
                 let ids = self
                     .conn
                     .prepare_cached("SELECT id FROM messages WHERE hub = ?1 AND instance_id = ?2")?
-                    .query_map(params![self.shared.hub, message.instance_id], |row| row.get(0))?
+                    .query_map(params![self.shared.hub, instance_id], |row| row.get(0))?
                     .collect::<rusqlite::Result<HashSet<i64>>>()?;
-                started.insert(message.instance_id.clone(), ids);
+                started.insert(instance_id.clone(), ids);
             }
         }
         let found_messages = !loaded.messages.is_empty();

@@ -18,7 +18,7 @@ const STATEMENT_CACHE: usize = 64;
 /// The migrations, in order; migration `n` (1-based) brings the schema to version `n`.
 ///
 /// Never edit a released migration: append a new one.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the initial schema. Every row is scoped by `hub`, so several task hubs can share a
     // file. Timestamps are RFC 3339 text with nanoseconds (fixed width, so they sort).
     r#"
@@ -78,6 +78,27 @@ const MIGRATIONS: &[&str] = &[
     // index costs nothing on the hot path).
     r#"
     CREATE INDEX instances_by_created ON instances (hub, created_at, instance_id);
+    "#,
+    // 3: what the store used to read out of history events becomes columns the writer fills:
+    // an instance's orchestration version, and whether a message creates its instance. Rows
+    // written before are filled in from the events, once.
+    r#"
+    ALTER TABLE instances ADD COLUMN version TEXT NOT NULL DEFAULT '';
+    ALTER TABLE messages ADD COLUMN creates_instance INTEGER NOT NULL DEFAULT 0;
+    UPDATE messages SET creates_instance = 1
+     WHERE json_extract(body, '$.Event.EventType') = 'ExecutionStarted';
+    UPDATE instances SET version = COALESCE(
+        (SELECT json_extract(e.value, '$.Version')
+           FROM history h, json_each(h.events) e
+          WHERE h.hub = instances.hub AND h.instance_id = instances.instance_id
+            AND h.execution_id = instances.execution_id
+            AND json_extract(e.value, '$.EventType') = 'ExecutionStarted'),
+        (SELECT json_extract(m.body, '$.Event.Version')
+           FROM messages m
+          WHERE m.hub = instances.hub AND m.instance_id = instances.instance_id
+            AND json_extract(m.body, '$.Event.EventType') = 'ExecutionStarted'
+            AND json_extract(m.body, '$.Event.ExecutionId') = instances.execution_id),
+        '');
     "#,
 ];
 

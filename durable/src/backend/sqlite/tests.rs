@@ -45,6 +45,7 @@ fn new_instance(instance_id: &str) -> NewInstance {
 fn commit(status: OrchestrationRuntimeStatus) -> OrchestrationCommit {
     OrchestrationCommit {
         execution_id: "e1".to_owned(),
+        new_execution: None,
         new_events: vec![HistoryEvent::new(Utc::now(), EventKind::OrchestratorStarted {})],
         status,
         output: json!(null),
@@ -267,6 +268,94 @@ async fn purged_instances_leave_the_index() {
     store.close().await;
 }
 
+/// A rewind rewrites the failed execution's history (see docs/design-notes.md, "Rewind"):
+/// the stored history is deleted and written anew in the commit. When anything in that commit
+/// fails after the delete, none of it lands: the old history, status and queues stay as they
+/// were, and the same rewind commits once the fault is gone.
+#[tokio::test]
+async fn a_history_rewrite_is_all_or_nothing() {
+    let dir = must(tempfile::tempdir(), "tempdir");
+    let path = dir.path().join("durable.db");
+    let store = must(SqliteBackend::open(&path, SqliteOptions::default()), "open");
+    assert!(must(store.acquire_dispatch().await, "acquire_dispatch"));
+    let wait = Duration::from_secs(5);
+    let event = |kind| HistoryEvent::new(Utc::now(), kind);
+    let to_i1 = |kind| OrchestrationMessage {
+        visible_at: None,
+        instance_id: "i1".to_owned(),
+        execution_id: Some("e1".to_owned()),
+        event: event(kind),
+    };
+    must(store.create_instance(new_instance("i1")).await, "create");
+    let item = some(must(store.fetch_orchestration(wait).await, "fetch"), "item");
+    let mut scheduled = event(EventKind::TaskScheduled { name: "Hello".into(), input: json!(1) });
+    scheduled.event_id = 0;
+    let turn1 = OrchestrationCommit {
+        new_events: vec![item.messages[0].event.clone(), scheduled.clone()],
+        ..commit(OrchestrationRuntimeStatus::Running)
+    };
+    must(store.complete_orchestration(&item.lock, turn1).await, "turn 1");
+    let failure = crate::history::FailureDetails::new("Boom", "it broke");
+    let task_failed =
+        EventKind::TaskFailed { task_scheduled_id: 0, failure_details: failure.clone() };
+    must(store.send_message(to_i1(task_failed)).await, "deliver the failure");
+    let item = some(must(store.fetch_orchestration(wait).await, "fetch"), "item");
+    let completed = event(EventKind::ExecutionCompleted {
+        orchestration_status: OrchestrationRuntimeStatus::Failed,
+        result: json!(null),
+        failure_details: Some(failure.clone()),
+    });
+    let turn2 = OrchestrationCommit {
+        new_events: vec![item.messages[0].event.clone(), completed],
+        failure: Some(failure),
+        ..commit(OrchestrationRuntimeStatus::Failed)
+    };
+    must(store.complete_orchestration(&item.lock, turn2).await, "turn 2");
+    let failed_history = must(store.get_history("i1", "e1").await, "history");
+    assert_eq!(failed_history.len(), 4);
+
+    must(
+        store.send_message(to_i1(EventKind::ExecutionRewound { input: json!("retry") })).await,
+        "rewind",
+    );
+    let item = some(must(store.fetch_orchestration(wait).await, "fetch"), "item");
+    let mut rewritten = failed_history[..2].to_vec();
+    rewritten.push(item.messages[0].event.clone());
+    let rewrite = OrchestrationCommit {
+        new_events: rewritten.clone(),
+        replace_history: true,
+        activities: vec![ActivityRequest {
+            instance_id: "i1".to_owned(),
+            execution_id: "e1".to_owned(),
+            task_scheduled_id: 0,
+            name: "Hello".to_owned(),
+            input: json!(1),
+        }],
+        ..commit(OrchestrationRuntimeStatus::Running)
+    };
+    // A fault in the commit's last write, after the history was deleted and written anew.
+    let fault = "CREATE TRIGGER fault BEFORE UPDATE OF status ON instances \
+                 WHEN OLD.status = 'Failed' AND NEW.status = 'Running' \
+                 BEGIN SELECT RAISE(ABORT, 'injected fault'); END;";
+    must(raw(&path).execute_batch(fault), "install the fault");
+    let error = store.complete_orchestration(&item.lock, rewrite.clone()).await.err();
+    assert!(error.as_ref().is_some_and(|e| e.to_string().contains("injected fault")), "{error:?}");
+    assert_eq!(must(store.get_history("i1", "e1").await, "history"), failed_history);
+    let record = some(must(store.get_instance("i1").await, "get_instance"), "record");
+    assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Failed);
+    let queued = must(store.fetch_activity(Duration::from_millis(100)).await, "fetch_activity");
+    assert!(queued.is_none(), "{queued:?}");
+
+    must(raw(&path).execute_batch("DROP TRIGGER fault"), "remove the fault");
+    must(store.abandon_orchestration(&item.lock).await, "abandon");
+    let item = some(must(store.fetch_orchestration(wait).await, "fetch again"), "item");
+    must(store.complete_orchestration(&item.lock, rewrite).await, "rewrite");
+    assert_eq!(must(store.get_history("i1", "e1").await, "history"), rewritten);
+    let queued = must(store.fetch_activity(wait).await, "fetch_activity");
+    assert_eq!(some(queued, "the re-queued call").request.task_scheduled_id, 0);
+    store.close().await;
+}
+
 // ---- performance --------------------------------------------------------------------------
 
 /// Runs one `start → activity → completion` orchestration by hand, as the worker would.
@@ -298,4 +387,70 @@ async fn one_activity_orchestration(store: &SqliteBackend, instance_id: &str) {
     let item = some(must(store.fetch_orchestration(wait).await, "fetch"), "item");
     let done = commit(OrchestrationRuntimeStatus::Completed);
     must(store.complete_orchestration(&item.lock, done).await, "turn 2");
+}
+
+#[tokio::test]
+async fn upgrading_fills_in_what_was_read_from_events() {
+    let dir = must(tempfile::tempdir(), "tempdir");
+    let path = dir.path().join("durable.db");
+    let conn = raw(&path);
+    // A store at schema version 2, as an earlier build left it: `i1` has run a turn (its
+    // version is only in its history), `i2` waits for its first turn (only in its message).
+    let started = |execution_id: &str, version: &str| {
+        json!({ "EventId": -1, "Timestamp": "2026-01-01T00:00:00Z", "EventType": "ExecutionStarted",
+                "Name": "Orchestrator", "ExecutionId": execution_id, "Input": null,
+                "Version": version })
+    };
+    let setup = format!(
+        "CREATE TABLE schema_version (version INTEGER NOT NULL); {} {} \
+         INSERT INTO schema_version (version) VALUES (1), (2);",
+        super::schema::MIGRATIONS[0],
+        super::schema::MIGRATIONS[1]
+    );
+    must(conn.execute_batch(&setup), "create a version 2 store");
+    for (instance_id, status) in [("i1", "Running"), ("i2", "Pending")] {
+        must(
+            conn.execute(
+                "INSERT INTO instances VALUES ('TestHubName', ?1, 'Orchestrator', 'e1', ?2, \
+                 'null', 'null', 'null', NULL, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+                [instance_id, status],
+            ),
+            "insert an instance",
+        );
+    }
+    let history = json!([{ "EventId": -1, "Timestamp": "2026-01-01T00:00:00Z",
+                           "EventType": "OrchestratorStarted" }, started("e1", "1.5")]);
+    must(
+        conn.execute(
+            "INSERT INTO history VALUES ('TestHubName', 'i1', 'e1', 0, 2, ?1)",
+            [history.to_string()],
+        ),
+        "insert a history",
+    );
+    let message = json!({ "InstanceId": "i2", "ExecutionId": "e1", "Event": started("e1", "2.0") });
+    must(
+        conn.execute(
+            "INSERT INTO messages (hub, instance_id, queue, body, enqueued_at) \
+             VALUES ('TestHubName', 'i2', 'Orchestrator', ?1, '2026-01-01T00:00:00Z')",
+            [message.to_string()],
+        ),
+        "insert a start message",
+    );
+    drop(conn);
+
+    let store = must(SqliteBackend::open(&path, SqliteOptions::default()), "open and upgrade");
+    for (instance_id, version) in [("i1", "1.5"), ("i2", "2.0")] {
+        let record = some(must(store.get_instance(instance_id).await, "get_instance"), "record");
+        assert_eq!(record.version, version, "{instance_id}");
+    }
+    let flagged: i64 = must(
+        raw(&path).query_row(
+            "SELECT creates_instance FROM messages WHERE instance_id = 'i2'",
+            [],
+            |row| row.get(0),
+        ),
+        "read the flag",
+    );
+    assert_eq!(flagged, 1);
+    store.close().await;
 }
