@@ -6,6 +6,40 @@
 //! engine decides what a turn produced and the store persists it.
 //!
 //! All SQL of the crate lives below this module.
+//!
+//! # Writing a backend
+//!
+//! A store for one task hub implements [`Backend`]; the conformance suite
+//! (`backend::conformance`, expanded per store by `conformance_suite!`) checks it. What the
+//! trait's methods document comes down to these rules:
+//!
+//! - **Opaque payloads.** History events, message events and inputs are JSON to keep and hand
+//!   back unchanged. Everything the store must act on is a field: the target instance and
+//!   `visible_at` of an [`OrchestrationMessage`], the queue (`name`) of an
+//!   [`ActivityRequest`], the status, output and failure of an [`OrchestrationCommit`], and a
+//!   new execution's input and version in [`OrchestrationCommit::new_execution`] and
+//!   [`NewInstance`]. A new instance's start message carries
+//!   [`NewInstance::started_event`].
+//! - **Inboxes.** Messages to an instance are handed out in arrival order; one
+//!   `visible_at` in the future is held until then, judged by the store's clock. A fetch locks
+//!   the instance with all its deliverable messages; messages arriving during the lock wait for
+//!   the next fetch; [`Backend::abandon_orchestration`] puts the fetched ones back. Messages
+//!   are delivered whatever their `execution_id`: the worker discards those of other
+//!   executions. A commit's messages to an instance that does not exist are dropped.
+//! - **Fencing.** A [`WorkItemLock`] is the store's own token. Every commit or abandon checks it
+//!   in the same transaction and fails with [`BackendError::LockLost`], changing nothing, once
+//!   the lock or lease is gone (expired and handed out again, or its instance purged or
+//!   replaced). So an activity result lands at most once, though the activity may run more
+//!   than once.
+//! - **Atomic commits.** Each `create_*` and `complete_*` call lands whole or not at all, and
+//!   what it produced (messages, work items, wake-ups of other fetchers) becomes visible only
+//!   once it is durable.
+//! - **History** of an execution is appended to by each commit, with two exceptions decided
+//!   by the worker: a commit for a new execution deletes the other executions' histories,
+//!   and [`OrchestrationCommit::replace_history`] (a rewind) replaces the execution's history,
+//!   in the same transaction.
+//! - **Errors** are [`BackendError`]s; each variant says what the worker does with it, and
+//!   [`BackendError::is_retryable`] is how it asks.
 
 #[cfg(test)]
 mod conformance;

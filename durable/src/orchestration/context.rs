@@ -71,6 +71,9 @@ pub(crate) struct State {
     /// Set by `continue_as_new`: the next execution's input and whether unprocessed events
     /// carry over.
     pub(crate) continue_as_new: Option<(Value, bool)>,
+    /// A value the orchestrator handed over that could not be serialized (custom status,
+    /// `continue_as_new` input): the engine fails the execution with it after the poll.
+    pub(crate) unserializable: Option<FailureDetails>,
     next_event_id: i64,
     guid_counter: u64,
     /// Actions taken since the last match or commit, in `event_id` order.
@@ -212,10 +215,24 @@ impl DurableOrchestrationContext {
     }
 
     /// Sets the custom status that clients see (`SetCustomStatus` in C#); it is saved with
-    /// the turn. A value that cannot be serialized is stored as its error message.
+    /// the turn. A value that cannot be serialized (a map with non-string keys, say) fails the
+    /// orchestration with an `InvalidOutput` failure saying so, as an unhandled exception
+    /// would in C#; the custom status stays as it was.
     pub fn set_custom_status(&self, status: impl Serialize) {
-        let value = serde_json::to_value(status).unwrap_or_else(|e| Value::String(e.to_string()));
-        self.state.with(|s| s.custom_status = value);
+        match serde_json::to_value(status) {
+            Ok(value) => self.state.with(|s| s.custom_status = value),
+            Err(e) => self.unserializable("the custom status", &e),
+        }
+    }
+
+    fn unserializable(&self, what: &str, error: &serde_json::Error) {
+        let details = FailureDetails::new(
+            FailureKind::InvalidOutput,
+            format!("{what} could not be serialized: {error}"),
+        );
+        self.state.with(|s| {
+            s.unserializable.get_or_insert(details);
+        });
     }
 
     /// The orchestration version fixed when the instance started (`context.Version` in the
@@ -247,7 +264,8 @@ impl DurableOrchestrationContext {
     /// function's return value is then ignored; the instance passes through
     /// `ContinuedAsNew` and its next execution starts at once. External events that arrived
     /// but were not yet waited for are carried into the next execution when
-    /// `preserve_unprocessed_events` is set, and dropped otherwise.
+    /// `preserve_unprocessed_events` is set, and dropped otherwise. An input that cannot be
+    /// serialized fails the orchestration with an `InvalidOutput` failure saying so.
     ///
     /// ```no_run
     /// # use durable::prelude::*;
@@ -261,8 +279,12 @@ impl DurableOrchestrationContext {
     /// }
     /// ```
     pub fn continue_as_new(&self, input: impl Serialize, preserve_unprocessed_events: bool) {
-        let input = serde_json::to_value(input).unwrap_or_else(|e| Value::String(e.to_string()));
-        self.state.with(|s| s.continue_as_new = Some((input, preserve_unprocessed_events)));
+        match serde_json::to_value(input) {
+            Ok(input) => {
+                self.state.with(|s| s.continue_as_new = Some((input, preserve_unprocessed_events)))
+            }
+            Err(e) => self.unserializable("the input of `continue_as_new`", &e),
+        }
     }
 
     /// Calls an activity by name and returns its pending output (`CallActivityAsync<T>` in C#).

@@ -431,6 +431,10 @@ impl OrchestrationRun {
         let polled = crate::logging::polling(replaying, || {
             catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
         });
+        if let Some(details) = self.state.with(|s| s.unserializable.take()) {
+            self.finish(Outcome::Failed(details));
+            return;
+        }
         match polled {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(Ok(output))) => {

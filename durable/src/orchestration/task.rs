@@ -78,6 +78,11 @@ impl<T> Drop for DurableTask<T> {
 
 impl<T> Unpin for DurableTask<T> {}
 
+/// Why a `DurableTask` awaited again panics: its output was already taken, and waiting for a
+/// second one would hang the orchestration forever.
+const POLLED_AFTER_COMPLETION: &str = "`DurableTask` polled after it completed: its output \
+     was already returned; await each task once";
+
 impl<T: DeserializeOwned> Future for DurableTask<T> {
     type Output = Result<T, FunctionFailed>;
 
@@ -113,9 +118,9 @@ impl<T: DeserializeOwned> Future for DurableTask<T> {
             }
             Inner::Failed(error) => match error.take() {
                 Some(error) => Err(error),
-                None => return Poll::Pending,
+                None => panic!("{POLLED_AFTER_COMPLETION}"),
             },
-            Inner::Done => return Poll::Pending,
+            Inner::Done => panic!("{POLLED_AFTER_COMPLETION}"),
         };
         self.inner = Inner::Done;
         Poll::Ready(result)
