@@ -2,25 +2,26 @@
 //! results. Concurrency limits, the live-instance cache and completion notifications live here.
 
 mod activities;
+mod cache;
 mod completions;
 mod orchestrations;
+mod rewind;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use tokio::sync::oneshot;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
-
-use tokio::sync::oneshot;
 
 use crate::backend::{Backend, BackendError, NewInstance};
 use crate::clock::Clock;
 use crate::orchestration::OrchestratorRegistration;
 use crate::registry::Registry;
 
+use cache::InstanceCache;
 use completions::Completions;
-use orchestrations::InstanceCache;
 
 /// How long a dispatcher waits for work before checking for shutdown.
 const FETCH_WAIT: Duration = Duration::from_millis(500);

@@ -1,5 +1,7 @@
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+//! The orchestration dispatcher: fetch an instance with its new messages, run a turn (from
+//! the live-instance cache or by replaying history), commit what it produced.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -12,60 +14,10 @@ use crate::backend::{
 };
 use crate::history::{
     EventKind, FailureDetails, FailureKind, HistoryEvent, OrchestrationMessage,
-    OrchestrationRuntimeStatus, ParentInstance, new_id, rewindable_failures,
+    OrchestrationRuntimeStatus, ParentInstance, new_id,
 };
 use crate::orchestration::OrchestratorRegistration;
 use crate::orchestration::engine::{OrchestrationRun, Outcome, Turn};
-
-/// Live orchestrations kept between turns (extended sessions), keyed by instance id.
-#[derive(Default)]
-pub(super) struct InstanceCache {
-    runs: Mutex<HashMap<String, CachedRun>>,
-}
-
-struct CachedRun {
-    run: OrchestrationRun,
-    /// History length after the run's last committed turn; a different length in the store
-    /// means someone else advanced the instance and the cached run is stale.
-    history_len: u64,
-}
-
-impl InstanceCache {
-    fn take(
-        &self,
-        instance_id: &str,
-        execution_id: &str,
-        history_len: u64,
-    ) -> Option<OrchestrationRun> {
-        let cached = self.lock().remove(instance_id)?;
-        (cached.history_len == history_len && cached.run.execution_id() == execution_id)
-            .then_some(cached.run)
-    }
-
-    // Runs are dropped after the cache lock is released: dropping one runs user destructors.
-    fn put(&self, instance_id: String, run: OrchestrationRun, history_len: u64) {
-        let replaced = self.lock().insert(instance_id, CachedRun { run, history_len });
-        drop(replaced);
-    }
-
-    fn contains(&self, instance_id: &str) -> bool {
-        self.lock().contains_key(instance_id)
-    }
-
-    fn remove(&self, instance_id: &str) {
-        let removed = self.lock().remove(instance_id);
-        drop(removed);
-    }
-
-    pub(super) fn clear(&self) {
-        let runs = std::mem::take(&mut *self.lock());
-        drop(runs);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedRun>> {
-        self.runs.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
 
 pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>) {
     let backend = shared.backend.clone();
@@ -111,7 +63,7 @@ pub(super) async fn run_turn(
             messages.iter().position(|m| matches!(m.event.kind, EventKind::ExecutionRewound { .. }))
     {
         let rewound = messages.swap_remove(at).event;
-        return rewind(shared, instance, lock, rewound, completed_activity).await;
+        return super::rewind::rewind(shared, instance, lock, rewound, completed_activity).await;
     }
     // `continue_as_new` queues the `ExecutionStarted` of the next execution: from that
     // message on, the next execution is the current one.
@@ -215,151 +167,6 @@ pub(super) async fn run_turn(
     commit(&shared, &instance, &lock, commit_data, keep, &failing).await
 }
 
-/// Rewinds a failed instance (`RewindAsync` in C#): its history is rewritten without the
-/// failures that ended it (see [`rewindable_failures`]), so that those calls are pending
-/// again. The execution stays the same. What is pending then runs (again): every activity
-/// call without an outcome is queued under its original sequence number (its result may have
-/// been dropped while the instance was failed), every timer that has not fired is set again,
-/// a failed sub-orchestration is rewound, and one that never started or was terminated is
-/// started again. The orchestrator, replayed, goes on from there.
-async fn rewind(
-    shared: Arc<Shared>,
-    instance: InstanceRecord,
-    lock: WorkItemLock,
-    rewound: HistoryEvent,
-    completed_activity: Option<WorkItemLock>,
-) -> bool {
-    let instance_id = instance.instance_id.clone();
-    let execution_id = instance.execution_id.clone();
-    shared.cache.remove(&instance_id);
-    let history = match shared.backend.get_history(&instance_id, &execution_id).await {
-        Ok(history) => history,
-        Err(error) => {
-            tracing::error!(%instance_id, %error, "loading history to rewind failed");
-            abandon(&shared, &lock).await;
-            return false;
-        }
-    };
-    let undone = rewindable_failures(&history);
-    if undone.is_empty() {
-        // The client checked this; the history changed since. Nothing to run again.
-        tracing::warn!(%instance_id, "rewind ignored: no failed call to run again");
-        let consume = OrchestrationCommit { completed_activity, ..unchanged(&instance) };
-        return commit(&shared, &instance, &lock, consume, None, &Failing::current(&instance))
-            .await;
-    }
-    let reason = match &rewound.kind {
-        EventKind::ExecutionRewound { input } => input.clone(),
-        _ => Value::Null,
-    };
-    let now = shared.clock.now();
-    let mut failed_children = Vec::new();
-    let mut new_events = Vec::with_capacity(history.len() + 2);
-    for (i, event) in history.into_iter().enumerate() {
-        match &event.kind {
-            EventKind::SubOrchestrationInstanceFailed { task_scheduled_id, failure_details }
-                if undone.contains(&i) =>
-            {
-                failed_children.push((*task_scheduled_id, failure_details.error_type.clone()));
-            }
-            EventKind::TaskFailed { .. } if undone.contains(&i) => {}
-            EventKind::ExecutionCompleted { .. } => {}
-            _ => new_events.push(event),
-        }
-    }
-    let answered: std::collections::HashSet<i64> = new_events
-        .iter()
-        .filter_map(|e| match e.kind {
-            EventKind::TaskCompleted { task_scheduled_id, .. }
-            | EventKind::TaskFailed { task_scheduled_id, .. } => Some(task_scheduled_id),
-            EventKind::TimerFired { timer_id, .. } => Some(timer_id),
-            _ => None,
-        })
-        .collect();
-    let mut activities = Vec::new();
-    let mut messages = Vec::new();
-    for event in &new_events {
-        if answered.contains(&event.event_id) {
-            continue;
-        }
-        match &event.kind {
-            EventKind::TaskScheduled { name, input } => activities.push(ActivityRequest {
-                instance_id: instance_id.clone(),
-                execution_id: execution_id.clone(),
-                task_scheduled_id: event.event_id,
-                name: name.clone(),
-                input: input.clone(),
-            }),
-            EventKind::TimerCreated { fire_at } => messages.push(OrchestrationMessage {
-                visible_at: Some(*fire_at),
-                instance_id: instance_id.clone(),
-                execution_id: Some(execution_id.clone()),
-                event: HistoryEvent::new(
-                    *fire_at,
-                    EventKind::TimerFired { timer_id: event.event_id, fire_at: *fire_at },
-                ),
-            }),
-            _ => {}
-        }
-    }
-    let mut sub_orchestrations = Vec::new();
-    for (task_scheduled_id, error_type) in failed_children {
-        let created = new_events.iter().find_map(|e| match &e.kind {
-            EventKind::SubOrchestrationInstanceCreated { name, instance_id, input }
-                if e.event_id == task_scheduled_id =>
-            {
-                Some((name, instance_id, input))
-            }
-            _ => None,
-        });
-        let Some((name, child_id, input)) = created else {
-            continue;
-        };
-        if matches!(
-            error_type,
-            FailureKind::InstanceExists | FailureKind::Terminated | FailureKind::FunctionNotFound
-        ) {
-            // The child never started, or was stopped: start it again. (Only a failed child
-            // can be rewound.)
-            let parent = ParentInstance {
-                name: instance.name.clone(),
-                instance_id: instance_id.clone(),
-                execution_id: execution_id.clone(),
-                task_scheduled_id,
-            };
-            let call = (name.as_str(), child_id.clone(), input.clone());
-            start_child(&shared, parent, call, now, &mut sub_orchestrations, &mut messages);
-        } else {
-            messages.push(OrchestrationMessage {
-                visible_at: None,
-                instance_id: child_id.clone(),
-                execution_id: None,
-                event: HistoryEvent::new(
-                    now,
-                    EventKind::ExecutionRewound { input: reason.clone() },
-                ),
-            });
-        }
-    }
-    new_events.push(HistoryEvent::new(now, EventKind::OrchestratorStarted {}));
-    new_events.push(rewound);
-    let commit_data = OrchestrationCommit {
-        execution_id,
-        new_execution: None,
-        new_events,
-        status: OrchestrationRuntimeStatus::Running,
-        output: Value::Null,
-        custom_status: instance.custom_status.clone(),
-        failure: None,
-        activities,
-        messages,
-        sub_orchestrations,
-        completed_activity,
-        replace_history: true,
-    };
-    commit(&shared, &instance, &lock, commit_data, None, &Failing::current(&instance)).await
-}
-
 /// Starts an instance by running its first turn here and committing it together with the
 /// instance's creation: one commit instead of two, and no dispatch. The start is still
 /// acknowledged only once that commit is durable.
@@ -415,7 +222,7 @@ pub(super) fn is_cached(shared: &Shared, instance_id: &str) -> bool {
 }
 
 /// Commits a turn; on success caches the live run (if given) and announces a final status.
-async fn commit(
+pub(super) async fn commit(
     shared: &Shared,
     instance: &InstanceRecord,
     lock: &WorkItemLock,
@@ -471,7 +278,7 @@ async fn commit(
     }
 }
 
-async fn abandon(shared: &Shared, lock: &WorkItemLock) {
+pub(super) async fn abandon(shared: &Shared, lock: &WorkItemLock) {
     // A retryable failure (the lock is already gone, the store is busy) leaves the lock to
     // lapse by itself.
     if let Err(error) = shared.backend.abandon_orchestration(lock).await
@@ -585,7 +392,7 @@ fn turn_commit(shared: &Shared, run: &OrchestrationRun, turn: Turn) -> Orchestra
 /// Adds a sub-orchestration to create with the parent's commit to `starts`, or, when no
 /// orchestrator of that name is registered, the parent's notice that the call failed to
 /// `messages`.
-fn start_child(
+pub(super) fn start_child(
     shared: &Shared,
     parent: ParentInstance,
     (name, instance_id, input): (&str, String, Value),
@@ -679,7 +486,7 @@ fn not_registered(kind: &str, name: &str) -> FailureDetails {
 }
 
 /// A commit that only consumes the fetched messages.
-fn unchanged(instance: &InstanceRecord) -> OrchestrationCommit {
+pub(super) fn unchanged(instance: &InstanceRecord) -> OrchestrationCommit {
     OrchestrationCommit {
         execution_id: instance.execution_id.clone(),
         new_execution: None,
@@ -697,7 +504,7 @@ fn unchanged(instance: &InstanceRecord) -> OrchestrationCommit {
 }
 
 /// The execution a commit that fails it without running its code must record.
-struct Failing {
+pub(super) struct Failing {
     execution_id: String,
     /// The execution's `ExecutionStarted`, when this turn was to start it.
     started: Option<HistoryEvent>,
@@ -707,7 +514,7 @@ struct Failing {
 
 impl Failing {
     /// The instance's current execution, already started, with no parent to tell.
-    fn current(instance: &InstanceRecord) -> Self {
+    pub(super) fn current(instance: &InstanceRecord) -> Self {
         Failing { execution_id: instance.execution_id.clone(), started: None, parent: None }
     }
 }
