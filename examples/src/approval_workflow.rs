@@ -52,7 +52,7 @@ pub struct AwaitingApproval {
 
 /// Asks for an approval of `subject` and waits 72 hours for the decision.
 #[orchestration_trigger(name = "ApprovalWorkflow")]
-pub async fn run(
+pub async fn approval_workflow(
     context: DurableOrchestrationContext,
     subject: String,
 ) -> Result<ApprovalOutcome, FunctionFailed> {

@@ -14,7 +14,7 @@ use durable::prelude::*;
 /// Backs up every file under `root_directory` (default: the working directory) and returns
 /// the total bytes copied.
 #[orchestration_trigger(name = "E2_BackupSiteContent")]
-pub async fn run(
+pub async fn backup_site_content(
     backup_context: DurableOrchestrationContext,
     root_directory: Option<String>,
 ) -> Result<u64, FunctionFailed> {

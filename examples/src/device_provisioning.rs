@@ -87,24 +87,15 @@ pub async fn provision_new_devices(
 ) -> Result<Vec<String>, FunctionFailed> {
     let device_ids: Vec<String> = context.call_activity("GetNewDeviceIds", &fleet).await?;
 
-    // One child per device, all running at once; each may be started again on failure.
-    let parent_id = context.instance_id();
-    let instance_ids: Vec<String> = device_ids
-        .iter()
-        .map(|device_id| provisioning_instance_id(&parent_id, device_id))
-        .collect();
-    let provisioning_tasks: Vec<_> = device_ids
-        .iter()
-        .zip(&instance_ids)
-        .map(|(device_id, instance_id)| {
-            context.call_sub_orchestrator_with_retry::<String>(
-                "DeviceProvisioningOrchestration",
-                provisioning_retry_options(),
-                Some(instance_id),
-                device_id,
-            )
-        })
-        .collect();
+    // One child per device, all running at once; a failed child is started again under its id.
+    let provisioning_tasks = device_ids.iter().map(|device_id| {
+        context.call_sub_orchestrator_with_retry::<String>(
+            "DeviceProvisioningOrchestration",
+            provisioning_retry_options(),
+            Some(&provisioning_instance_id(&context.instance_id(), device_id)),
+            device_id,
+        )
+    });
 
     when_all(provisioning_tasks).await
 }
@@ -123,13 +114,11 @@ pub async fn device_provisioning_orchestration(
     // 2. Tell the device where its package is.
     context.call_activity::<()>("SendPackageUrlToDevice", (&device_id, &sas_url)).await?;
 
-    // 3. Wait until the device reports that it downloaded the package.
-    let downloaded: bool = context.wait_for_external_event("DownloadCompletedAck").await?;
-    if !downloaded {
-        return Err(ProvisioningError::DownloadFailed { device_id });
+    // 3. Wait until the device reports whether it downloaded the package.
+    match context.wait_for_external_event::<bool>("DownloadCompletedAck").await? {
+        true => Ok(sas_url),
+        false => Err(ProvisioningError::DownloadFailed { device_id }),
     }
-
-    Ok(sas_url)
 }
 
 /// The ids of the fleet's devices that are waiting to be provisioned.

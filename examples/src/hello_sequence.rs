@@ -7,7 +7,9 @@ use durable::prelude::*;
 
 /// Calls `E1_SayHello` for three cities in turn and returns the greetings.
 #[orchestration_trigger(name = "E1_HelloSequence")]
-pub async fn run(context: DurableOrchestrationContext) -> Result<Vec<String>, FunctionFailed> {
+pub async fn hello_sequence(
+    context: DurableOrchestrationContext,
+) -> Result<Vec<String>, FunctionFailed> {
     let mut outputs = Vec::new();
 
     outputs.push(context.call_activity::<String>("E1_SayHello", "Tokyo").await?);

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
 
+use chrono::Duration;
 use durable::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -61,62 +62,50 @@ pub enum MonitorError {
 /// Checks the weather every 30 minutes until it is clear (then texts the phone) or until six
 /// hours have passed.
 #[orchestration_trigger(name = "E3_Monitor")]
-pub async fn run(
+pub async fn monitor(
     monitor_context: DurableOrchestrationContext,
     input: MonitorRequest,
 ) -> Result<(), MonitorError> {
+    let MonitorRequest { location, phone } = &input;
     if !monitor_context.is_replaying() {
-        tracing::info!(
-            "Received monitor request. Location: {}. Phone: {}.",
-            input.location,
-            input.phone
-        );
+        tracing::info!("Received monitor request. Location: {location}. Phone: {phone}.");
     }
 
     verify_request(&input)?;
 
-    let end_time = monitor_context.current_utc_date_time() + chrono::Duration::hours(6);
+    let end_time = monitor_context.current_utc_date_time() + Duration::hours(6);
     if !monitor_context.is_replaying() {
-        tracing::info!("Instantiating monitor for {}. Expires: {end_time}.", input.location);
+        tracing::info!("Instantiating monitor for {location}. Expires: {end_time}.");
     }
 
     while monitor_context.current_utc_date_time() < end_time {
         // Is it clear at the location right now?
         if !monitor_context.is_replaying() {
             tracing::info!(
-                "Checking current weather conditions for {} at {}.",
-                input.location,
+                "Checking current weather conditions for {location} at {}.",
                 monitor_context.current_utc_date_time()
             );
         }
-        let is_clear: bool =
-            monitor_context.call_activity("E3_GetIsClear", &input.location).await?;
+        let is_clear = monitor_context.call_activity::<bool>("E3_GetIsClear", location).await?;
 
         if is_clear {
             // No rain, snow or mist: text the user while it lasts, and stop monitoring.
             if !monitor_context.is_replaying() {
-                tracing::info!(
-                    "Detected clear weather for {}. Notifying {}.",
-                    input.location,
-                    input.phone
-                );
+                tracing::info!("Detected clear weather for {location}. Notifying {phone}.");
             }
-            monitor_context.call_activity::<()>("E3_SendGoodWeatherAlert", &input.phone).await?;
+            monitor_context.call_activity::<()>("E3_SendGoodWeatherAlert", phone).await?;
             break;
         }
 
         // Not yet: sleep on a durable timer until the next check.
-        let next_checkpoint =
-            monitor_context.current_utc_date_time() + chrono::Duration::minutes(30);
+        let next_checkpoint = monitor_context.current_utc_date_time() + Duration::minutes(30);
         if !monitor_context.is_replaying() {
-            tracing::info!("Next check for {} at {next_checkpoint}.", input.location);
+            tracing::info!("Next check for {location} at {next_checkpoint}.");
         }
         monitor_context.create_timer(next_checkpoint).await?;
     }
 
-    if !monitor_context.is_replaying() {
-        tracing::info!("Monitor expiring.");
-    }
+    tracing::info!("Monitor expiring.");
     Ok(())
 }
 

@@ -18,7 +18,9 @@ use durable::prelude::*;
 
 /// Cleans up, waits an hour, and starts over as a new execution.
 #[orchestration_trigger(name = "Periodic_Cleanup_Loop")]
-pub async fn run(context: DurableOrchestrationContext) -> Result<(), FunctionFailed> {
+pub async fn periodic_cleanup_loop(
+    context: DurableOrchestrationContext,
+) -> Result<(), FunctionFailed> {
     context.call_activity::<()>("DoCleanup", ()).await?;
 
     // Rest for an hour before the next round.

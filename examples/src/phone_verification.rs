@@ -40,7 +40,7 @@ enum Reply {
 
 /// Texts a code to the phone number given as input and waits for it to come back.
 #[orchestration_trigger(name = "E4_SmsPhoneVerification")]
-pub async fn run(
+pub async fn sms_phone_verification(
     context: DurableOrchestrationContext,
     phone_number: Option<String>,
 ) -> Result<bool, PhoneVerificationError> {

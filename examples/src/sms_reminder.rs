@@ -18,7 +18,7 @@ pub const DEFAULT_REMINDER_TO: &str = "reminders";
 
 /// Waits 24 hours, then sends the reminder for `task`.
 #[orchestration_trigger(name = "SetReminder")]
-pub async fn run_orchestrator(
+pub async fn set_reminder(
     context: DurableOrchestrationContext,
     task: String,
 ) -> Result<(), FunctionFailed> {

@@ -6,9 +6,14 @@ use clap::{Parser, Subcommand};
 use super::{Error, FunctionApp, config::storage_from_arg};
 use crate::client::DurableOrchestrationClient;
 
-/// A durable function app. Without a subcommand it serves.
+/// A durable function app, on an embedded SQLite task hub.
+///
+/// Runs the app's orchestrator and activity functions and its HTTP- and timer-triggered client
+/// functions; serves the HTTP ones under /api and Azure's management API under
+/// /runtime/webhooks/durabletask; starts, inspects and controls instances from the command line.
+/// Without a subcommand it serves.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Cli {
     /// The SQLite file of the task hub (`:memory:` for a throwaway one); overrides
     /// `DURABLE_DB` and host.json.
