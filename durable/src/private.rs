@@ -148,10 +148,13 @@ where
     T::Err: Display,
 {
     let text = request.route_param(name).ok_or_else(|| {
-        crate::http::bad_request(format!("the route parameter `{name}` is missing"))
+        crate::http::InvalidPath::new(format!("the route parameter `{name}` is missing"))
     })?;
     text.parse().map_err(|e| {
-        crate::http::bad_request(format!("the route parameter `{name}` (`{text}`) is invalid: {e}"))
+        crate::http::InvalidPath::new(format!(
+            "the route parameter `{name}` (`{text}`) is invalid: {e}"
+        ))
+        .into()
     })
 }
 
@@ -193,7 +196,7 @@ pub trait DurableErrorResponse {
 
 impl DurableErrorResponse for ErrorResponse<'_, DurableError> {
     fn error_response(&self) -> HttpResponse {
-        crate::http::error_response(self.0)
+        crate::http::ApiError::from(self.0).into()
     }
 }
 
@@ -205,6 +208,6 @@ pub trait DisplayErrorResponse {
 
 impl<E: Display> DisplayErrorResponse for &ErrorResponse<'_, E> {
     fn error_response(&self) -> HttpResponse {
-        crate::http::internal_error(self.0)
+        crate::http::InternalError::function_failed(self.0).into()
     }
 }

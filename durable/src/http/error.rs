@@ -1,56 +1,102 @@
-//! How a [`DurableError`] reads over HTTP: a status code and Azure's JSON error body.
-
-use axum::http::StatusCode;
+//! How a [`DurableError`] reads over HTTP: the one place that maps each variant to the failure
+//! type it answers with. The match names every variant, so a new one does not compile until
+//! it is given its response here.
 
 use super::HttpResponse;
+use super::rejection::{
+    ApiError, Conflict, GatewayTimeout, Gone, InternalError, InvalidBody, InvalidPath,
+    InvalidQuery, NotFound, UnsupportedMediaType,
+};
 use crate::client::DurableError;
 
-/// The status code a client error answers with.
-pub(crate) fn status_of(error: &DurableError) -> StatusCode {
-    match error {
-        DurableError::InvalidInstanceId { .. }
-        | DurableError::InvalidInput { .. }
-        | DurableError::InvalidQuery { .. }
-        | DurableError::InvalidEventName
-        | DurableError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
-        DurableError::UnknownOrchestrator { .. } | DurableError::InstanceNotFound { .. } => {
-            StatusCode::NOT_FOUND
-        }
-        DurableError::InstanceFinished { .. } => StatusCode::GONE,
-        DurableError::InstanceAlreadyExists { .. }
-        | DurableError::InvalidState { .. }
-        | DurableError::InstanceNotFinished { .. } => StatusCode::CONFLICT,
-        DurableError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        DurableError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-        DurableError::Serialization(_) | DurableError::Store(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
+impl From<&DurableError> for ApiError {
+    fn from(error: &DurableError) -> Self {
+        let detail = error.to_string();
+        match error {
+            DurableError::InvalidInstanceId { .. } | DurableError::InvalidEventName => {
+                InvalidPath::new(detail).into()
+            }
+            DurableError::InvalidInput { .. } | DurableError::InvalidRequest { .. } => {
+                InvalidBody::new(detail).into()
+            }
+            DurableError::InvalidQuery { .. } => InvalidQuery::new(detail).into(),
+            DurableError::UnknownOrchestrator { .. } | DurableError::InstanceNotFound { .. } => {
+                NotFound::new(detail).into()
+            }
+            DurableError::InstanceAlreadyExists { .. }
+            | DurableError::InvalidState { .. }
+            | DurableError::InstanceNotFinished { .. } => Conflict::new(detail).into(),
+            DurableError::InstanceFinished { .. } => Gone::new(detail).into(),
+            DurableError::UnsupportedMediaType { .. } => UnsupportedMediaType::new(detail).into(),
+            DurableError::Timeout { .. } => {
+                tracing::error!(%error, "request failed");
+                GatewayTimeout::new(detail).into()
+            }
+            DurableError::Serialization(_) | DurableError::Store(_) => {
+                tracing::error!(%error, "request failed");
+                InternalError::new(detail).into()
+            }
         }
     }
 }
 
-/// A short, fixed summary of the error's kind, for the `Message` field.
-pub(crate) fn summary(status: StatusCode) -> &'static str {
-    match status {
-        StatusCode::BAD_REQUEST => "One or more of the arguments submitted is incorrect",
-        StatusCode::NOT_FOUND => "Not found.",
-        StatusCode::GONE => "The instance has already finished.",
-        StatusCode::CONFLICT => "The request conflicts with the instance's current state.",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported content type.",
-        _ => "An error has occurred.",
+impl From<DurableError> for ApiError {
+    fn from(error: DurableError) -> Self {
+        ApiError::from(&error)
     }
-}
-
-/// The response for a client error: its status and `{"Message", "ExceptionMessage"}`.
-pub(crate) fn error_response(error: &DurableError) -> HttpResponse {
-    let status = status_of(error);
-    if status.is_server_error() {
-        tracing::error!(%error, "request failed");
-    }
-    HttpResponse::error(status, summary(status), error.to_string())
 }
 
 impl From<DurableError> for HttpResponse {
     fn from(error: DurableError) -> Self {
-        error_response(&error)
+        ApiError::from(&error).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::backend::BackendError;
+    use crate::history::OrchestrationRuntimeStatus;
+
+    #[test]
+    fn each_variant_answers_its_status() {
+        let id = || "i".to_owned();
+        let running = OrchestrationRuntimeStatus::Running;
+        let not_json = serde_json::from_str::<u8>("x").unwrap_err();
+        let store = BackendError::LockLost { what: "w".to_owned() };
+        let cases = [
+            (DurableError::InvalidInstanceId { instance_id: id(), reason: "r" }, 400),
+            (DurableError::UnknownOrchestrator { name: "f".to_owned() }, 404),
+            (DurableError::InvalidInput { function: "f".to_owned(), message: "m".to_owned() }, 400),
+            (DurableError::InstanceAlreadyExists { instance_id: id(), status: running }, 409),
+            (DurableError::InstanceNotFound { instance_id: id() }, 404),
+            (DurableError::InstanceFinished { instance_id: id(), status: running }, 410),
+            (
+                DurableError::InvalidState {
+                    instance_id: id(),
+                    status: running,
+                    operation: "rewind",
+                    reason: "r",
+                },
+                409,
+            ),
+            (DurableError::InstanceNotFinished { instance_id: id(), status: running }, 409),
+            (DurableError::InvalidQuery { message: "m".to_owned() }, 400),
+            (DurableError::InvalidEventName, 400),
+            (DurableError::Timeout { instance_id: id(), timeout: Duration::from_secs(1) }, 504),
+            (DurableError::InvalidRequest { message: "m".to_owned() }, 400),
+            (DurableError::UnsupportedMediaType { content_type: "a/b".to_owned() }, 415),
+            (DurableError::Serialization(not_json), 500),
+            (DurableError::Store(store), 500),
+        ];
+        for (error, status) in cases {
+            let detail = error.to_string();
+            let response = HttpResponse::from(error);
+            assert_eq!(response.status().as_u16(), status, "{detail}");
+            let body: serde_json::Value = response.body_json().unwrap();
+            assert_eq!(body["ExceptionMessage"], detail.as_str());
+        }
     }
 }

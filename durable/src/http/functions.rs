@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 
-use axum::http::StatusCode;
 use futures::FutureExt;
 
 use super::keys::{Access, AuthLevel, HostKeys};
+use super::rejection::{ApiError, InternalError, MethodNotAllowed, NotFound, Unauthorized};
 use super::routes::{RouteSegment, RouteTemplate};
 use super::{HttpRequest, HttpResponse};
 use crate::client::DurableOrchestrationClient;
@@ -115,7 +115,7 @@ impl ApiRoutes {
         mut request: HttpRequest,
         keys: &HostKeys,
         client: &DurableOrchestrationClient,
-    ) -> HttpResponse {
+    ) -> Result<HttpResponse, ApiError> {
         let mut allowed = Vec::new();
         for route in &self.routes {
             let Some(params) = route.template.matches(api_path) else {
@@ -130,21 +130,17 @@ impl ApiRoutes {
             }
             let presented = super::presented_key(request.headers(), request.query("code"));
             if !keys.allows(Access::Function(function.auth_level), presented) {
-                return unauthorized();
+                return Err(Unauthorized.into());
             }
             request.set_route_params(params);
-            return invoke(function, request, client.clone()).await;
+            return Ok(invoke(function, request, client.clone()).await);
         }
         if allowed.is_empty() {
-            return HttpResponse::error(
-                StatusCode::NOT_FOUND,
-                "Not found.",
-                format!("no function answers /api/{api_path}"),
-            );
+            return Err(NotFound::new(format!("no function answers /api/{api_path}")).into());
         }
         allowed.sort();
         allowed.dedup();
-        method_not_allowed(request.method(), &allowed.join(", "))
+        Err(MethodNotAllowed::new(request.method(), allowed.join(", ")).into())
     }
 }
 
@@ -159,31 +155,7 @@ async fn invoke(
         Err(payload) => {
             let message = panic_message(payload.as_ref());
             tracing::error!(function = function.name, panic = %message, "HTTP function panicked");
-            HttpResponse::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "An error has occurred.",
-                format!("function `{}` panicked: {message}", function.name),
-            )
+            InternalError::new(format!("function `{}` panicked: {message}", function.name)).into()
         }
     }
-}
-
-/// 401 with a JSON body naming what is missing.
-pub(crate) fn unauthorized() -> HttpResponse {
-    HttpResponse::error(
-        StatusCode::UNAUTHORIZED,
-        "Unauthorized.",
-        "a valid key is required: send it as the `x-functions-key` header or the `code` query \
-         parameter",
-    )
-}
-
-/// 405 with the `Allow` header and a JSON body.
-pub(crate) fn method_not_allowed(method: &str, allow: &str) -> HttpResponse {
-    HttpResponse::error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "Method not allowed.",
-        format!("{method} is not allowed here; allowed: {allow}"),
-    )
-    .with_header("Allow", allow)
 }

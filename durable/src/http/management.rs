@@ -16,7 +16,10 @@ use serde_json::Value;
 
 use super::keys::Access;
 use super::query::Query;
-use super::{HostState, HttpResponse, bad_request, error_response, not_found};
+use super::rejection::{
+    ApiError, InvalidPath, InvalidQuery, NotFound, NotPurgeable, NotRewindable, Unauthorized,
+};
+use super::{HostState, HttpResponse};
 use crate::client::{
     DurableError, DurableOrchestrationStatus, OrchestrationStatusQueryCondition,
     validate_instance_id,
@@ -27,8 +30,8 @@ use crate::history::{HistoryView, azure_history};
 /// The request and response header carrying a list's continuation token.
 const CONTINUATION_HEADER: &str = "x-ms-continuation-token";
 
-/// What a handler answers: the response either way.
-type Answer = Result<HttpResponse, HttpResponse>;
+/// What a handler answers: the response, or the failure's.
+type Answer = Result<HttpResponse, ApiError>;
 
 /// Path parameters; a path that does not decode (invalid percent-encoding, say) is a JSON
 /// 400 rather than axum's plain-text one.
@@ -39,7 +42,7 @@ where
     T: serde::de::DeserializeOwned + Send,
     S: Send + Sync,
 {
-    type Rejection = HttpResponse;
+    type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
@@ -48,7 +51,9 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Path(value))
-            .map_err(|rejection| bad_request(format!("the path is invalid: {rejection}")))
+            .map_err(|rejection| {
+                InvalidPath::new(format!("the path is invalid: {rejection}")).into()
+            })
     }
 }
 
@@ -67,21 +72,26 @@ pub(crate) fn router(state: &Arc<HostState>) -> Router<Arc<HostState>> {
 
 /// Lets in requests with the system or master key (when keys are on) for this app's task hub.
 async fn authorize(State(state): State<Arc<HostState>>, request: Request, next: Next) -> Response {
-    let query = match Query::parse(request.uri().query()) {
-        Ok(query) => query,
-        Err(response) => return response.into_response(),
-    };
+    match admit(&state, &request) {
+        Ok(()) => next.run(request).await,
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Whether `authorize` lets the request in.
+fn admit(state: &HostState, request: &Request) -> Result<(), ApiError> {
+    let query = Query::parse(request.uri().query())?;
     let presented = super::presented_key(request.headers(), query.get("code"));
     if !state.keys.allows(Access::Management, presented) {
-        return super::functions::unauthorized().into_response();
+        return Err(Unauthorized.into());
     }
     if let Some(hub) = query.get("taskHub")
         && !hub.eq_ignore_ascii_case(&state.hub_name)
     {
-        return bad_request(format!("this app serves task hub `{}`, not `{hub}`", state.hub_name))
-            .into_response();
+        let detail = format!("this app serves task hub `{}`, not `{hub}`", state.hub_name);
+        return Err(InvalidQuery::new(detail).into());
     }
-    next.run(request).await
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -96,14 +106,10 @@ async fn start(
     State(state): State<Arc<HostState>>,
     Path(path): Path<StartPath>,
     request: Request,
-) -> HttpResponse {
-    answer(start_instance(&state, path, request).await)
-}
-
-async fn start_instance(state: &HostState, path: StartPath, request: Request) -> Answer {
-    let request = super::read_request(state, request).await?;
+) -> Answer {
+    let request = super::read_request(&state, request).await?;
     let query = Query::parse(Some(request.query_string()))?;
-    let input: Value = request.json().map_err(|e| error_response(&e))?;
+    let input: Value = request.json()?;
     let client = &state.client;
     let instance_id = path.instance_id.as_deref();
     let started = match query.get("version") {
@@ -112,30 +118,29 @@ async fn start_instance(state: &HostState, path: StartPath, request: Request) ->
         }
         None => client.start_new(&path.function_name, instance_id, input).await,
     };
-    let instance_id = started.map_err(|e| start_error(&e))?;
-    match seconds(&query, "timeout")? {
+    let instance_id = started.map_err(start_error)?;
+    match query.seconds("timeout")? {
         None => Ok(client.create_check_status_response(&request, &instance_id)),
         Some(timeout) => {
-            let interval = seconds(&query, "pollingInterval")?.unwrap_or(Duration::from_secs(1));
-            client
+            let interval = query.seconds("pollingInterval")?.unwrap_or(Duration::from_secs(1));
+            Ok(client
                 .wait_for_completion_or_create_check_status_response(
                     &request,
                     &instance_id,
                     timeout,
                     interval,
                 )
-                .await
-                .map_err(|e| error_response(&e))
+                .await?)
         }
     }
 }
 
 /// Azure answers a start of an unknown orchestrator with 400 (its `ExceptionMessage` says the
 /// function does not exist); other errors keep their usual status.
-fn start_error(error: &DurableError) -> HttpResponse {
+fn start_error(error: DurableError) -> ApiError {
     match error {
-        DurableError::UnknownOrchestrator { .. } => bad_request(error.to_string()),
-        other => error_response(other),
+        DurableError::UnknownOrchestrator { .. } => InvalidPath::new(error.to_string()).into(),
+        other => other.into(),
     }
 }
 
@@ -146,12 +151,9 @@ async fn status(
     State(state): State<Arc<HostState>>,
     Path(instance_id): Path<String>,
     request: Request,
-) -> HttpResponse {
-    answer(instance_status(&state, &instance_id, request).await)
-}
-
-async fn instance_status(state: &HostState, instance_id: &str, request: Request) -> Answer {
-    let request = super::read_request(state, request).await?;
+) -> Answer {
+    let instance_id = instance_id.as_str();
+    let request = super::read_request(&state, request).await?;
     let query = Query::parse(Some(request.query_string()))?;
     let view = HistoryView {
         show_input: query.flag("showInput", true)?,
@@ -159,15 +161,14 @@ async fn instance_status(state: &HostState, instance_id: &str, request: Request)
     };
     let show_history = query.flag("showHistory", false)?;
     let error_on_failure = query.flag("returnInternalServerErrorOnFailure", false)?;
-    valid_id(instance_id)?;
+    validate_instance_id(instance_id)?;
     let client = &state.client;
     let status = if show_history {
         client.get_status_with_history(instance_id).await
     } else {
         client.get_status(instance_id).await
-    }
-    .map_err(|e| error_response(&e))?
-    .ok_or_else(|| not_found(format!("no instance with id `{instance_id}`")))?;
+    }?
+    .ok_or_else(|| unknown_instance(instance_id))?;
     let response = status_response(&status, view, error_on_failure);
     Ok(match response.status() {
         StatusCode::ACCEPTED => {
@@ -204,12 +205,8 @@ pub(crate) fn status_response(
 
 /// `GET /instances`: one page of statuses, the next page's token in
 /// `x-ms-continuation-token` (empty on the last page).
-async fn list(State(state): State<Arc<HostState>>, request: Request) -> HttpResponse {
-    answer(list_instances(&state, request).await)
-}
-
-async fn list_instances(state: &HostState, request: Request) -> Answer {
-    let request = super::read_request(state, request).await?;
+async fn list(State(state): State<Arc<HostState>>, request: Request) -> Answer {
+    let request = super::read_request(&state, request).await?;
     let query = Query::parse(Some(request.query_string()))?;
     let mut condition = OrchestrationStatusQueryCondition {
         runtime_status: query.statuses("runtimeStatus")?,
@@ -226,43 +223,28 @@ async fn list_instances(state: &HostState, request: Request) -> Answer {
     if let Some(top) = query.count("top")? {
         condition.page_size = top;
     }
-    let page = state.client.list_instances(&condition).await.map_err(|e| error_response(&e))?;
+    let page = state.client.list_instances(&condition).await?;
     Ok(HttpResponse::json(StatusCode::OK, &page.durable_orchestration_state)
         .with_header(CONTINUATION_HEADER, page.continuation_token.unwrap_or_default()))
 }
 
 /// `DELETE /instances/{instanceId}`: 200 `{"instancesDeleted": 1}`, 404 when unknown, 412
 /// while it has not finished.
-async fn purge(
-    State(state): State<Arc<HostState>>,
-    Path(instance_id): Path<String>,
-) -> HttpResponse {
-    answer(purge_one(&state, &instance_id).await)
-}
-
-async fn purge_one(state: &HostState, instance_id: &str) -> Answer {
-    valid_id(instance_id)?;
-    let purged =
-        state.client.purge_instance_history(instance_id).await.map_err(|e| purge_error(&e))?;
+async fn purge(State(state): State<Arc<HostState>>, Path(instance_id): Path<String>) -> Answer {
+    validate_instance_id(&instance_id)?;
+    let purged = state.client.purge_instance_history(&instance_id).await.map_err(purge_error)?;
     if purged.instances_deleted == 0 {
-        return Err(not_found(format!("no instance with id `{instance_id}`")));
+        return Err(unknown_instance(&instance_id).into());
     }
     Ok(HttpResponse::json(StatusCode::OK, &purged))
 }
 
 /// `DELETE /instances?createdTimeFrom=…`: 200 with the count, 404 when nothing matched.
-async fn purge_by_filter(
-    State(state): State<Arc<HostState>>,
-    RawQuery(raw): RawQuery,
-) -> HttpResponse {
-    answer(purge_matching(&state, raw.as_deref()).await)
-}
-
-async fn purge_matching(state: &HostState, raw: Option<&str>) -> Answer {
-    let query = Query::parse(raw)?;
+async fn purge_by_filter(State(state): State<Arc<HostState>>, RawQuery(raw): RawQuery) -> Answer {
+    let query = Query::parse(raw.as_deref())?;
     let from = query
         .time("createdTimeFrom")?
-        .ok_or_else(|| bad_request("the query parameter `createdTimeFrom` is required"))?;
+        .ok_or_else(|| InvalidQuery::new("the query parameter `createdTimeFrom` is required"))?;
     let purged = state
         .client
         .purge_instance_history_by(
@@ -271,22 +253,18 @@ async fn purge_matching(state: &HostState, raw: Option<&str>) -> Answer {
             &query.statuses("runtimeStatus")?,
         )
         .await
-        .map_err(|e| purge_error(&e))?;
+        .map_err(purge_error)?;
     if purged.instances_deleted == 0 {
-        return Err(not_found("no finished instance matches the filter"));
+        return Err(NotFound::new("no finished instance matches the filter").into());
     }
     Ok(HttpResponse::json(StatusCode::OK, &purged))
 }
 
 /// A purge of an instance that has not finished is 412, as in Azure.
-fn purge_error(error: &DurableError) -> HttpResponse {
+fn purge_error(error: DurableError) -> ApiError {
     match error {
-        DurableError::InstanceNotFinished { .. } => HttpResponse::error(
-            StatusCode::PRECONDITION_FAILED,
-            "Only finished instances can be purged.",
-            error.to_string(),
-        ),
-        other => error_response(other),
+        DurableError::InstanceNotFinished { .. } => NotPurgeable::new(error.to_string()).into(),
+        other => other.into(),
     }
 }
 
@@ -302,19 +280,11 @@ async fn raise_event(
     State(state): State<Arc<HostState>>,
     Path(path): Path<EventPath>,
     request: Request,
-) -> HttpResponse {
-    answer(raise(&state, path, request).await)
-}
-
-async fn raise(state: &HostState, path: EventPath, request: Request) -> Answer {
-    valid_id(&path.instance_id)?;
-    let request = super::read_request(state, request).await?;
-    let data: Value = request.json().map_err(|e| error_response(&e))?;
-    state
-        .client
-        .raise_event(&path.instance_id, &path.event_name, data)
-        .await
-        .map_err(|e| error_response(&e))?;
+) -> Answer {
+    validate_instance_id(&path.instance_id)?;
+    let request = super::read_request(&state, request).await?;
+    let data: Value = request.json()?;
+    state.client.raise_event(&path.instance_id, &path.event_name, data).await?;
     Ok(HttpResponse::new(StatusCode::ACCEPTED))
 }
 
@@ -329,15 +299,11 @@ async fn operation(
     State(state): State<Arc<HostState>>,
     Path(path): Path<OperationPath>,
     request: Request,
-) -> HttpResponse {
-    answer(run_operation(&state, path, request).await)
-}
-
-async fn run_operation(state: &HostState, path: OperationPath, request: Request) -> Answer {
-    let request = super::read_request(state, request).await?;
+) -> Answer {
+    let request = super::read_request(&state, request).await?;
     let query = Query::parse(Some(request.query_string()))?;
     let id = path.instance_id.as_str();
-    valid_id(id)?;
+    validate_instance_id(id)?;
     let client = &state.client;
     let reason = query.get("reason").map(str::to_owned);
     let operation = path.operation.to_ascii_lowercase();
@@ -351,61 +317,36 @@ async fn run_operation(state: &HostState, path: OperationPath, request: Request)
         }
         "restart" => {
             let new_id = query.flag("restartWithNewInstanceId", true)?;
-            let restarted = client.restart(id, new_id).await.map_err(|e| error_response(&e))?;
+            let restarted = client.restart(id, new_id).await?;
             return Ok(client.create_check_status_response(&request, &restarted));
         }
         _ => {
-            return Err(not_found(format!(
+            return Err(NotFound::new(format!(
                 "`{}` is not an instance operation; expected terminate, suspend, resume, \
                  rewind, restart or raiseEvent/{{eventName}}",
                 path.operation
-            )));
+            ))
+            .into());
         }
     };
-    done.map_err(|e| error_response(&e))?;
+    done?;
     Ok(HttpResponse::new(StatusCode::ACCEPTED))
 }
 
 /// A rewind of an instance that is not failed is 410, as Azure documents and its clients
 /// expect.
-fn rewind_error(error: DurableError) -> HttpResponse {
-    match &error {
+fn rewind_error(error: DurableError) -> ApiError {
+    match error {
         DurableError::InvalidState { status, .. }
-            if *status != OrchestrationRuntimeStatus::Failed =>
+            if status != OrchestrationRuntimeStatus::Failed =>
         {
-            HttpResponse::error(
-                StatusCode::GONE,
-                "Only failed instances can be rewound.",
-                error.to_string(),
-            )
+            NotRewindable::new(error.to_string()).into()
         }
-        other => error_response(other),
+        other => other.into(),
     }
 }
 
-/// Refuses an id no instance can have (too long, path characters, …) with a 400.
-fn valid_id(instance_id: &str) -> Result<(), HttpResponse> {
-    validate_instance_id(instance_id).map_err(|e| error_response(&e))
-}
-
-/// A query parameter in seconds (fractions allowed).
-fn seconds(query: &Query, name: &str) -> Result<Option<Duration>, HttpResponse> {
-    query
-        .get(name)
-        .map(|v| {
-            v.trim()
-                .parse::<f64>()
-                .ok()
-                .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                .ok_or_else(|| {
-                    bad_request(format!(
-                        "the query parameter `{name}` must be a number of seconds, not `{v}`"
-                    ))
-                })
-        })
-        .transpose()
-}
-
-fn answer(result: Answer) -> HttpResponse {
-    result.unwrap_or_else(|response| response)
+/// The error for an instance id nothing has: a 404.
+fn unknown_instance(instance_id: &str) -> DurableError {
+    DurableError::InstanceNotFound { instance_id: instance_id.to_owned() }
 }

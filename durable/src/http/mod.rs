@@ -5,8 +5,10 @@
 //! Every error the host answers is JSON in the shape of Azure's HTTP APIs,
 //! `{"Message": …, "ExceptionMessage": …}`, with the fitting status: 400 for malformed input,
 //! 401 without the right key, 404 for an unknown route or instance, 405 for a wrong method,
-//! 410 for an operation on a finished instance, 413 for a body over the limit and 415 for a
-//! body that is not JSON.
+//! 409 for an operation that conflicts with the instance's status, 410 for an operation on a
+//! finished instance, 412 for a purge of a running one, 413 for a body over the limit and 415
+//! for a body that is not JSON. Each kind of failure is a type (`rejection.rs`); handlers
+//! return them, and `error.rs` maps each `DurableError` variant to one.
 
 mod check_status;
 mod error;
@@ -14,6 +16,7 @@ mod functions;
 mod keys;
 mod management;
 mod query;
+mod rejection;
 mod request;
 mod response;
 mod routes;
@@ -28,13 +31,15 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::sync::watch;
 
 pub use axum::http::StatusCode;
-pub(crate) use error::error_response;
 pub(crate) use functions::{ApiRoutes, registered};
 pub use functions::{HttpFunctionRegistration, RouteError};
 pub use keys::{AuthLevel, HostKeys, KeySettings, KeysError, Secret};
+pub(crate) use rejection::{ApiError, InternalError, InvalidPath};
 pub use request::HttpRequest;
 pub use response::HttpResponse;
 pub use routes::RouteSegment;
+
+use rejection::{InvalidBody, MethodNotAllowed, NotFound, PayloadTooLarge};
 
 use crate::client::{DurableOrchestrationClient, WEBHOOK_PATH};
 
@@ -81,23 +86,23 @@ async fn log_request(request: Request, next: axum::middleware::Next) -> axum::re
 }
 
 /// Everything outside the management API: HTTP functions under `/api/`, else 404.
-async fn api(State(state): State<Arc<HostState>>, request: Request) -> HttpResponse {
+async fn api(
+    State(state): State<Arc<HostState>>,
+    request: Request,
+) -> Result<HttpResponse, ApiError> {
     let path = request.uri().path().to_owned();
     let api_path = match path.strip_prefix("/api") {
         Some("") => "",
         Some(rest) if rest.starts_with('/') => &rest[1..],
-        _ => return not_found(format!("nothing is served at {path}")),
+        _ => return Err(NotFound::new(format!("nothing is served at {path}")).into()),
     };
-    let request = match read_request(&state, request).await {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
+    let request = read_request(&state, request).await?;
     state.api.dispatch(api_path, request, &state.keys, &state.client).await
 }
 
 /// The 405 of the management API: JSON, with `Allow`.
-async fn method_fallback(request: Request) -> HttpResponse {
-    functions::method_not_allowed(request.method().as_str(), "see the route's documentation")
+async fn method_fallback(request: Request) -> ApiError {
+    MethodNotAllowed::new(request.method().as_str(), "see the route's documentation").into()
 }
 
 /// The key a request presents: the `x-functions-key` header, else the `code` query parameter.
@@ -109,29 +114,24 @@ pub(crate) fn presented_key<'a>(headers: &'a HeaderMap, code: Option<&'a str>) -
 pub(crate) async fn read_request(
     state: &HostState,
     request: Request,
-) -> Result<HttpRequest, HttpResponse> {
+) -> Result<HttpRequest, ApiError> {
     let (parts, body) = request.into_parts();
     let limit = state.max_request_body;
-    let too_large = || {
-        HttpResponse::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The request body is too large.",
-            format!("the request body is larger than the limit of {limit} bytes"),
-        )
-    };
     let declared = parts
         .headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        return Err(too_large());
+        return Err(PayloadTooLarge { limit }.into());
     }
     let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return Err(PayloadTooLarge { limit }.into());
+        }
         Err(e) => {
-            return Err(bad_request(format!("the request body could not be read: {e}")));
+            return Err(InvalidBody::new(format!("the request body could not be read: {e}")).into());
         }
     };
     let origin = request_origin(&parts.headers).unwrap_or_else(|| state.origin.clone());
@@ -177,24 +177,4 @@ pub(crate) fn listen_origin(addr: SocketAddr) -> String {
     } else {
         format!("http://{addr}")
     }
-}
-
-/// A 400 with Azure's error shape.
-pub(crate) fn bad_request(detail: impl Into<String>) -> HttpResponse {
-    HttpResponse::error(StatusCode::BAD_REQUEST, error::summary(StatusCode::BAD_REQUEST), detail)
-}
-
-/// A 404 with Azure's error shape.
-pub(crate) fn not_found(detail: impl Into<String>) -> HttpResponse {
-    HttpResponse::error(StatusCode::NOT_FOUND, "Not found.", detail)
-}
-
-/// A 500 for an error an HTTP function returned; logged, since nobody else may see it.
-pub(crate) fn internal_error(error: &impl std::fmt::Display) -> HttpResponse {
-    tracing::error!(%error, "HTTP function failed");
-    HttpResponse::error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "An error has occurred.",
-        error.to_string(),
-    )
 }

@@ -1,22 +1,24 @@
 //! Query parameters of the management API, read as Azure reads them: names in any case,
 //! booleans `true`/`false` in any case, ISO-8601 times (fractional seconds, `Z` or an offset,
-//! or none for UTC), runtime statuses as a comma-separated list. A value that does not parse
-//! is a 400 naming the parameter.
+//! or none for UTC), runtime statuses as a comma-separated list, durations in seconds. A value
+//! that does not parse is an [`InvalidQuery`] naming the parameter.
+
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-use super::{HttpResponse, bad_request};
+use super::rejection::InvalidQuery;
 use crate::history::OrchestrationRuntimeStatus;
 
 /// The decoded query of a request.
 pub(crate) struct Query(Vec<(String, String)>);
 
 impl Query {
-    /// Decodes a raw query string; a malformed one is a 400.
-    pub(crate) fn parse(raw: Option<&str>) -> Result<Query, HttpResponse> {
+    /// Decodes a raw query string.
+    pub(crate) fn parse(raw: Option<&str>) -> Result<Query, InvalidQuery> {
         serde_urlencoded::from_str(raw.unwrap_or_default())
             .map(Query)
-            .map_err(|e| bad_request(format!("the query string is malformed: {e}")))
+            .map_err(|e| InvalidQuery::new(format!("the query string is malformed: {e}")))
     }
 
     /// The first non-blank value of `name`.
@@ -36,40 +38,41 @@ impl Query {
     }
 
     /// A boolean, `default` when absent.
-    pub(crate) fn flag(&self, name: &str, default: bool) -> Result<bool, HttpResponse> {
+    pub(crate) fn flag(&self, name: &str, default: bool) -> Result<bool, InvalidQuery> {
         match self.get(name).map(str::trim) {
             None => Ok(default),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-            Some(v) => Err(bad_request(format!(
-                "the query parameter `{name}` must be true or false, not `{v}`"
-            ))),
+            Some(v) => Err(invalid(name, "true or false", v)),
         }
     }
 
     /// A time.
-    pub(crate) fn time(&self, name: &str) -> Result<Option<DateTime<Utc>>, HttpResponse> {
-        self.get(name)
-            .map(|v| {
-                parse_time(v.trim()).ok_or_else(|| {
-                    bad_request(format!(
-                        "the query parameter `{name}` must be an ISO-8601 time such as \
-                         2026-01-31T12:00:00.000Z, not `{v}`"
-                    ))
-                })
-            })
-            .transpose()
+    pub(crate) fn time(&self, name: &str) -> Result<Option<DateTime<Utc>>, InvalidQuery> {
+        self.parsed(name, "an ISO-8601 time such as 2026-01-31T12:00:00.000Z", parse_time)
     }
 
     /// A positive count.
-    pub(crate) fn count(&self, name: &str) -> Result<Option<usize>, HttpResponse> {
+    pub(crate) fn count(&self, name: &str) -> Result<Option<usize>, InvalidQuery> {
+        self.parsed(name, "a positive integer", |v| v.parse::<usize>().ok().filter(|n| *n > 0))
+    }
+
+    /// A duration in seconds (fractions allowed).
+    pub(crate) fn seconds(&self, name: &str) -> Result<Option<Duration>, InvalidQuery> {
+        self.parsed(name, "a number of seconds", |v| {
+            v.parse::<f64>().ok().and_then(|s| Duration::try_from_secs_f64(s).ok())
+        })
+    }
+
+    /// `name` read by `parse` (which gets the value trimmed); `None` when absent.
+    fn parsed<T>(
+        &self,
+        name: &str,
+        expected: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>, InvalidQuery> {
         self.get(name)
-            .map(|v| match v.trim().parse::<usize>() {
-                Ok(n) if n > 0 => Ok(n),
-                _ => Err(bad_request(format!(
-                    "the query parameter `{name}` must be a positive integer, not `{v}`"
-                ))),
-            })
+            .map(|v| parse(v.trim()).ok_or_else(|| invalid(name, expected, v)))
             .transpose()
     }
 
@@ -77,14 +80,14 @@ impl Query {
     pub(crate) fn statuses(
         &self,
         name: &str,
-    ) -> Result<Vec<OrchestrationRuntimeStatus>, HttpResponse> {
+    ) -> Result<Vec<OrchestrationRuntimeStatus>, InvalidQuery> {
         let mut statuses = Vec::new();
         for item in self.all(name).flat_map(|v| v.split(',')).map(str::trim) {
             if item.is_empty() {
                 continue;
             }
             let status = OrchestrationRuntimeStatus::parse(item).ok_or_else(|| {
-                bad_request(format!(
+                InvalidQuery::new(format!(
                     "`{item}` in `{name}` is not a runtime status; expected Pending, Running, \
                      Completed, ContinuedAsNew, Failed, Canceled, Terminated or Suspended"
                 ))
@@ -95,6 +98,11 @@ impl Query {
         }
         Ok(statuses)
     }
+}
+
+/// The failure for a `value` of `name` that is not `expected`.
+fn invalid(name: &str, expected: &str, value: &str) -> InvalidQuery {
+    InvalidQuery::new(format!("the query parameter `{name}` must be {expected}, not `{value}`"))
 }
 
 /// RFC 3339 (any fractional digits), or a time without offset (read as UTC), or a date.
