@@ -3,11 +3,12 @@ use crate::history::OrchestrationRuntimeStatus;
 /// Errors returned by a [`Backend`](super::Backend).
 ///
 /// Each variant says what the worker does when a call on its behalf returns it. The worker
-/// asks only [`is_retryable`](Self::is_retryable): a retryable error means nothing of the call
-/// landed and the work runs again (the worker abandons its lock, or its lease lapses), here or
-/// wherever it is now held; any other error is final for that work (an orchestrator turn fails
-/// its instance with `StoreRejected`). The variants a client call can return are mapped to
-/// [`DurableError`](crate::DurableError)s.
+/// asks only [`is_retryable`](Self::is_retryable). A retryable error means the work runs again
+/// (the worker abandons its lock, or its lease lapses), here, wherever it is now held, or after
+/// a restart. Any other error is final for what the call carried: an orchestrator turn that
+/// cannot be stored fails its instance with `StoreRejected`; an activity result the store
+/// refuses is logged as an error and the activity runs again. The variants a client call can
+/// return are mapped to [`DurableError`](crate::DurableError)s.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BackendError {
@@ -75,15 +76,18 @@ pub enum BackendError {
         /// Whether retrying the operation may succeed (busy, locked, connection lost).
         retryable: bool,
     },
-    /// The store was closed (the process is shutting down). Retryable: nothing landed, and the
-    /// work runs again after a restart.
+    /// The store was closed (the process is shutting down). Retryable in the worker's sense:
+    /// the work runs again after a restart, never on this handle (every later call returns
+    /// `Closed` too). The call's commit may have landed before its answer was lost; the
+    /// fencing of the lock/commit cycle makes running it again safe.
     #[error("the store is closed")]
     Closed,
 }
 
 impl BackendError {
-    /// Whether nothing of the failed call landed and the work it was for may succeed when run
-    /// again; `false` when the answer is final. See each variant.
+    /// Whether the work the failed call was for should run again (under a new lock or lease,
+    /// or after a restart) rather than be given up; `false` when the answer is final. Not a
+    /// promise that repeating the same call on this handle succeeds. See each variant.
     pub fn is_retryable(&self) -> bool {
         match self {
             BackendError::Store { retryable, .. } => *retryable,

@@ -29,15 +29,17 @@
 //! - **Fencing.** A [`WorkItemLock`] is the store's own token. Every commit or abandon checks it
 //!   in the same transaction and fails with [`BackendError::LockLost`], changing nothing, once
 //!   the lock or lease is gone (expired and handed out again, or its instance purged or
-//!   replaced). So an activity result lands at most once, though the activity may run more
-//!   than once.
+//!   replaced; an orchestration commit whose instance another process deleted may answer
+//!   [`BackendError::InstanceNotFound`] instead). So an activity result lands at most once,
+//!   though the activity may run more than once.
 //! - **Atomic commits.** Each `create_*` and `complete_*` call lands whole or not at all, and
 //!   what it produced (messages, work items, wake-ups of other fetchers) becomes visible only
 //!   once it is durable.
-//! - **History** of an execution is appended to by each commit, with two exceptions decided
-//!   by the worker: a commit for a new execution deletes the other executions' histories,
-//!   and [`OrchestrationCommit::replace_history`] (a rewind) replaces the execution's history,
-//!   in the same transaction.
+//! - **History** of an execution is appended to by each commit, with these exceptions, each
+//!   in the same transaction as the rest of its call: a commit for a new execution deletes
+//!   the other executions' histories; [`OrchestrationCommit::replace_history`] (a rewind)
+//!   replaces the execution's history; and creating an instance over a finished one with its
+//!   id deletes that one's history and leftover messages, so none reach the new instance.
 //! - **Errors** are [`BackendError`]s; each variant says what the worker does with it, and
 //!   [`BackendError::is_retryable`] is how it asks.
 
@@ -310,7 +312,8 @@ pub trait Backend: Send + Sync + 'static {
     /// enqueues its start message, whose event is [`NewInstance::started_event`].
     ///
     /// Errors with [`BackendError::InstanceExists`] when an instance with that id exists and
-    /// has not finished. A finished instance with that id is replaced (its history deleted).
+    /// has not finished. A finished instance with that id is replaced: its history and its
+    /// leftover messages are deleted in the same transaction.
     async fn create_instance(&self, instance: NewInstance) -> Result<()>;
 
     /// Creates an instance whose first turn has already run, in one transaction: the

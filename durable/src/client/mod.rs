@@ -290,12 +290,7 @@ impl DurableOrchestrationClient {
         instance_id: &str,
         reason: impl Serialize,
     ) -> Result<(), DurableError> {
-        let reason = serde_json::to_value(reason).map_err(DurableError::Serialization)?;
-        let record = self.unfinished(instance_id).await?;
-        if record.runtime_status == OrchestrationRuntimeStatus::Suspended {
-            return Err(invalid_state(&record, "suspend", "it is already suspended"));
-        }
-        self.send(instance_id, EventKind::ExecutionSuspended { input: reason }).await
+        self.set_suspended(instance_id, reason, true).await
     }
 
     /// Resumes a suspended instance (`ResumeAsync` in C#): the events that waited are
@@ -307,12 +302,29 @@ impl DurableOrchestrationClient {
         instance_id: &str,
         reason: impl Serialize,
     ) -> Result<(), DurableError> {
-        let reason = serde_json::to_value(reason).map_err(DurableError::Serialization)?;
+        self.set_suspended(instance_id, reason, false).await
+    }
+
+    /// Sends a suspend (or resume) request to an unfinished instance that is not (or is)
+    /// suspended.
+    async fn set_suspended(
+        &self,
+        instance_id: &str,
+        reason: impl Serialize,
+        suspend: bool,
+    ) -> Result<(), DurableError> {
+        let input = serde_json::to_value(reason).map_err(DurableError::Serialization)?;
         let record = self.unfinished(instance_id).await?;
-        if record.runtime_status != OrchestrationRuntimeStatus::Suspended {
-            return Err(invalid_state(&record, "resume", "it is not suspended"));
-        }
-        self.send(instance_id, EventKind::ExecutionResumed { input: reason }).await
+        let suspended = record.runtime_status == OrchestrationRuntimeStatus::Suspended;
+        let request = match (suspend, suspended) {
+            (true, true) => {
+                return Err(invalid_state(&record, "suspend", "it is already suspended"));
+            }
+            (false, false) => return Err(invalid_state(&record, "resume", "it is not suspended")),
+            (true, false) => EventKind::ExecutionSuspended { input },
+            (false, true) => EventKind::ExecutionResumed { input },
+        };
+        self.send(instance_id, request).await
     }
 
     /// Rewinds a failed instance (`RewindAsync` in C#): the activities and

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub(crate) use condensed::{HistoryView, azure_history};
-pub use failure::{FailureDetails, FailureKind};
+pub use failure::FailureKind;
 pub(crate) use rewind::rewindable_failures;
 
 /// A new instance or execution id: 32 lowercase hex digits, as Azure generates them.
@@ -83,6 +83,50 @@ impl OrchestrationRuntimeStatus {
 impl std::fmt::Display for OrchestrationRuntimeStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Why a function failed: what the orchestrator sees in `FunctionFailed` and what a failed
+/// instance reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FailureDetails {
+    /// The kind of failure: one the runtime reports (`Panic`, `InvalidInput`,
+    /// `NonDeterminism`, …) or the type of the error a function returned.
+    pub error_type: FailureKind,
+    /// The error's message.
+    pub error_message: String,
+    /// The error's causes, outermost first, when the error had any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<String>,
+}
+
+impl FailureDetails {
+    /// Failure details of the given kind (a [`FailureKind`], or a name: `"my_app::DiskError"`)
+    /// with a message and no causes.
+    ///
+    /// ```
+    /// use durable::{FailureDetails, FailureKind};
+    ///
+    /// let details = FailureDetails::new(FailureKind::Timeout, "no answer within 1h");
+    /// assert_eq!(details.to_string(), "Timeout: no answer within 1h");
+    /// ```
+    pub fn new(error_type: impl Into<FailureKind>, error_message: impl Into<String>) -> Self {
+        FailureDetails {
+            error_type: error_type.into(),
+            error_message: error_message.into(),
+            causes: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for FailureDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error_type, self.error_message)?;
+        for cause in &self.causes {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
     }
 }
 

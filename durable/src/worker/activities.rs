@@ -72,11 +72,18 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
         // The local turn did not commit: deliver the result the ordinary way below, rather
         // than run a successful activity again.
     }
-    if let Err(error) = shared.backend.complete_activity(&lock, message).await {
+    match shared.backend.complete_activity(&lock, message).await {
+        Ok(()) => {}
         // Nothing was recorded. If the lease lapsed, the item was handed out again and that
         // run reports instead.
-        tracing::warn!(task_scheduled_id, %error, "activity result dropped; it will run again");
-        abandon(&shared, &lock).await;
+        Err(error) if error.is_retryable() => {
+            tracing::warn!(task_scheduled_id, %error, "activity result dropped; it will run again");
+            abandon(&shared, &lock).await;
+        }
+        Err(error) => {
+            tracing::error!(%error, "the store refused an activity result; it will run again");
+            abandon(&shared, &lock).await;
+        }
     }
 }
 
@@ -97,11 +104,12 @@ async fn lock_for_local_turn(shared: &Shared, instance_id: &str) -> Option<Orche
 }
 
 async fn abandon(shared: &Shared, lock: &WorkItemLock) {
-    // A retryable failure (the lease is already gone, the store is busy) leaves the lease to
-    // lapse by itself.
-    if let Err(error) = shared.backend.abandon_activity(lock).await
-        && !error.is_retryable()
-    {
-        tracing::error!(%error, "abandoning an activity work item failed");
+    match shared.backend.abandon_activity(lock).await {
+        Ok(()) => {}
+        // The lease is already gone (or the store is closing): nothing is left to release.
+        Err(error) if error.is_retryable() => {
+            tracing::debug!(%error, "abandoning an activity work item: nothing to release");
+        }
+        Err(error) => tracing::error!(%error, "abandoning an activity work item failed"),
     }
 }

@@ -279,12 +279,13 @@ pub(super) async fn commit(
 }
 
 pub(super) async fn abandon(shared: &Shared, lock: &WorkItemLock) {
-    // A retryable failure (the lock is already gone, the store is busy) leaves the lock to
-    // lapse by itself.
-    if let Err(error) = shared.backend.abandon_orchestration(lock).await
-        && !error.is_retryable()
-    {
-        tracing::error!(%error, "abandoning an orchestration work item failed");
+    match shared.backend.abandon_orchestration(lock).await {
+        Ok(()) => {}
+        // The lock is already gone (or the store is closing): nothing is left to release.
+        Err(error) if error.is_retryable() => {
+            tracing::debug!(%error, "abandoning an orchestration work item: nothing to release");
+        }
+        Err(error) => tracing::error!(%error, "abandoning an orchestration work item failed"),
     }
 }
 

@@ -80,18 +80,19 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX instances_by_created ON instances (hub, created_at, instance_id);
     "#,
     // 3: what the store used to read out of history events becomes columns the writer fills:
-    // an instance's orchestration version, and whether a message creates its instance. Rows
-    // written before are filled in from the events, once.
+    // an instance's orchestration version, and whether a message creates its instance. The
+    // versions of existing instances are filled in from their events, once (an execution's
+    // `ExecutionStarted` is always in its first history row, `seq` 0, or still in its start
+    // message). Existing messages need no flag: a process reads the flag only on rows other
+    // processes write after it started dispatching.
     r#"
     ALTER TABLE instances ADD COLUMN version TEXT NOT NULL DEFAULT '';
     ALTER TABLE messages ADD COLUMN creates_instance INTEGER NOT NULL DEFAULT 0;
-    UPDATE messages SET creates_instance = 1
-     WHERE json_extract(body, '$.Event.EventType') = 'ExecutionStarted';
     UPDATE instances SET version = COALESCE(
         (SELECT json_extract(e.value, '$.Version')
            FROM history h, json_each(h.events) e
           WHERE h.hub = instances.hub AND h.instance_id = instances.instance_id
-            AND h.execution_id = instances.execution_id
+            AND h.execution_id = instances.execution_id AND h.seq = 0
             AND json_extract(e.value, '$.EventType') = 'ExecutionStarted'),
         (SELECT json_extract(m.body, '$.Event.Version')
            FROM messages m
