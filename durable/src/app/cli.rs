@@ -3,10 +3,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use super::{Error, FunctionApp, config::storage_from_arg};
+use super::{Error, FunctionApp, StorageConfig};
 use crate::client::DurableOrchestrationClient;
 
-/// A durable function app, on an embedded SQLite task hub.
+/// A durable function app, on an embedded SQLite task hub or a PostgreSQL one that several
+/// processes share.
 ///
 /// Runs the app's orchestrator and activity functions and its HTTP- and timer-triggered client
 /// functions; serves the HTTP ones under /api and Azure's management API under
@@ -15,8 +16,9 @@ use crate::client::DurableOrchestrationClient;
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Cli {
-    /// The SQLite file of the task hub (`:memory:` for a throwaway one); overrides
-    /// `DURABLE_DB` and host.json.
+    /// Where the task hub is stored: an SQLite file (`:memory:` for a throwaway one) or a
+    /// PostgreSQL URL (`postgres://user@host:port/dbname`); overrides `DURABLE_DB` and
+    /// host.json.
     #[arg(long, global = true)]
     db: Option<PathBuf>,
     #[command(subcommand)]
@@ -121,7 +123,7 @@ where
     let cli = Cli::parse_from(args);
     init_logging();
     if let Some(db) = &cli.db {
-        app.config.storage = storage_from_arg(db);
+        app.config.storage = StorageConfig::parse(db.as_os_str());
     }
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => {

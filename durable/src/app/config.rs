@@ -19,15 +19,36 @@ pub enum StorageConfig {
     },
     /// An in-memory SQLite database: nothing survives the process. For tests.
     InMemory,
+    /// A PostgreSQL database that several app processes may share; the hub is a schema in it.
+    Postgres {
+        /// The connection string: `postgres://user[:password]@host[:port]/dbname`.
+        url: String,
+    },
+}
+
+impl StorageConfig {
+    /// Reads a `--db` / `DURABLE_DB` value: a `postgres://` (or `postgresql://`) URL, `:memory:`,
+    /// or the path of an SQLite file.
+    pub fn parse(arg: &std::ffi::OsStr) -> StorageConfig {
+        match arg.to_str() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                StorageConfig::Postgres { url: url.to_owned() }
+            }
+            Some(":memory:") => StorageConfig::InMemory,
+            _ => StorageConfig::Sqlite { path: PathBuf::from(arg) },
+        }
+    }
 }
 
 /// The app's configuration: `host.json` (Azure's shape) overlaid with environment variables.
 ///
 /// Recognised `host.json` keys, under `extensions.durableTask`: `hubName`,
 /// `maxConcurrentActivityFunctions`, `maxConcurrentOrchestratorFunctions`,
-/// `extendedSessionsEnabled`, `defaultVersion`, and `storageProvider` with `type` (`"sqlite"`), `path`,
-/// `synchronous` (`"full"` or `"normal"`) and `activityLeaseSeconds`. Environment variables
-/// `DURABLE_DB` (a path, or `:memory:`) and `DURABLE_HUB_NAME` override them; see
+/// `extendedSessionsEnabled`, `defaultVersion`, and `storageProvider` with `type` (`"sqlite"`
+/// or `"postgres"`), `path` (SQLite), `connectionString` (PostgreSQL), `synchronous`
+/// (`"full"` or `"normal"`, SQLite), `leaseSeconds` and `activityLeaseSeconds`. Environment
+/// variables `DURABLE_DB` (a path, `:memory:`, or a `postgres://` URL) and
+/// `DURABLE_HUB_NAME` override them; see
 /// [`HttpConfig`] for the HTTP host's variables.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
@@ -37,8 +58,12 @@ pub struct HostConfig {
     pub storage: StorageConfig,
     /// `synchronous=FULL` (every commit survives power loss) when true, `NORMAL` otherwise.
     pub full_durability: bool,
-    /// How long an activity work item stays leased to a worker before it is handed out again.
+    /// How long an activity work item stays leased to a worker before it is handed out again
+    /// (the worker renews it while the activity runs).
     pub activity_lease: Duration,
+    /// How long an instance claimed for a turn stays locked to its process, should that
+    /// process stop (a shared store: PostgreSQL).
+    pub lease: Duration,
     /// Dispatcher settings.
     pub worker: WorkerOptions,
     /// The time of durable semantics: turn timestamps (`current_utc_date_time`), when
@@ -80,7 +105,8 @@ impl Default for HostConfig {
             hub_name: "TestHubName".to_owned(),
             storage: StorageConfig::Sqlite { path: PathBuf::from("durable.db") },
             full_durability: true,
-            activity_lease: Duration::from_secs(300),
+            activity_lease: Duration::from_secs(30),
+            lease: Duration::from_secs(30),
             worker: WorkerOptions::default(),
             clock: Clock::system(),
             http: HttpConfig::default(),
@@ -117,8 +143,10 @@ struct StorageProviderJson {
     #[serde(rename = "type")]
     kind: Option<String>,
     path: Option<PathBuf>,
+    connection_string: Option<String>,
     synchronous: Option<String>,
     activity_lease_seconds: Option<u64>,
+    lease_seconds: Option<u64>,
 }
 
 impl HostConfig {
@@ -134,7 +162,7 @@ impl HostConfig {
             HostConfig::default()
         };
         if let Some(db) = std::env::var_os("DURABLE_DB") {
-            config.storage = storage_from_arg(Path::new(&db));
+            config.storage = StorageConfig::parse(&db);
         }
         if let Ok(hub) = std::env::var("DURABLE_HUB_NAME") {
             config.hub_name = hub;
@@ -181,15 +209,27 @@ impl HostConfig {
             config.worker.default_version = version;
         }
         let provider = durable.storage_provider;
-        if let Some(kind) = provider.kind
-            && !kind.eq_ignore_ascii_case("sqlite")
-        {
-            return Err(config_error(format!(
-                "storageProvider.type `{kind}` is not supported; expected \"sqlite\""
-            )));
+        match provider.kind.as_deref() {
+            None => {}
+            Some(kind) if kind.eq_ignore_ascii_case("sqlite") => {}
+            Some(kind) if kind.eq_ignore_ascii_case("postgres") => {
+                let Some(url) = provider.connection_string else {
+                    return Err(config_error(
+                        "storageProvider.type \"postgres\" needs a connectionString \
+                         (postgres://user@host:port/dbname)"
+                            .to_owned(),
+                    ));
+                };
+                config.storage = StorageConfig::Postgres { url };
+            }
+            Some(kind) => {
+                return Err(config_error(format!(
+                    "storageProvider.type `{kind}` is not supported; expected \"sqlite\" or \"postgres\""
+                )));
+            }
         }
         if let Some(path) = provider.path {
-            config.storage = storage_from_arg(&path);
+            config.storage = StorageConfig::parse(path.as_os_str());
         }
         match provider.synchronous.as_deref() {
             None => {}
@@ -200,6 +240,11 @@ impl HostConfig {
                     "storageProvider.synchronous `{other}` is not supported; expected \"full\" or \"normal\""
                 )));
             }
+        }
+        // `leaseSeconds` sets both leases; `activityLeaseSeconds` then the activities' own.
+        if let Some(seconds) = provider.lease_seconds {
+            config.lease = Duration::from_secs(seconds);
+            config.activity_lease = Duration::from_secs(seconds);
         }
         if let Some(seconds) = provider.activity_lease_seconds {
             config.activity_lease = Duration::from_secs(seconds);
@@ -227,8 +272,8 @@ impl HostConfig {
         {
             return config_error("maxConcurrent*Functions must be at least 1");
         }
-        if self.activity_lease.is_zero() {
-            return config_error("activityLeaseSeconds must be at least 1");
+        if self.activity_lease.is_zero() || self.lease.is_zero() {
+            return config_error("leaseSeconds and activityLeaseSeconds must be at least 1");
         }
         Ok(())
     }
@@ -272,15 +317,6 @@ pub(super) fn parse_listen(text: &str) -> Result<SocketAddr, String> {
             "`{text}` is not an address to listen on; expected e.g. 127.0.0.1:7071 or 0.0.0.0:8080"
         )
     })
-}
-
-/// `:memory:` or a path.
-pub(super) fn storage_from_arg(arg: &Path) -> StorageConfig {
-    if arg.as_os_str() == ":memory:" {
-        StorageConfig::InMemory
-    } else {
-        StorageConfig::Sqlite { path: arg.to_path_buf() }
-    }
 }
 
 #[cfg(test)]

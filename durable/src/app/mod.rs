@@ -12,7 +12,10 @@ use tokio::task::JoinHandle;
 
 pub use config::{HostConfig, HttpConfig, StorageConfig};
 
-use crate::backend::{Backend, BackendError, SqliteBackend, SqliteOptions, Synchronous};
+use crate::backend::{
+    Backend, BackendError, PostgresBackend, PostgresOptions, SqliteBackend, SqliteOptions,
+    Synchronous,
+};
 use crate::client::{DurableError, DurableOrchestrationClient, Webhook};
 use crate::http::{ApiRoutes, HostKeys, HostState, KeysError, RouteError};
 use crate::registry::{DuplicateFunction, Registry, check_unique_names};
@@ -249,19 +252,30 @@ impl FunctionApp {
         let http_functions = crate::http::registered().map(|f| (f.name, f.rust_path));
         let timer_functions = crate::timer_trigger::registered().map(|f| (f.name, f.rust_path));
         check_unique_names(registry.names().chain(http_functions).chain(timer_functions))?;
-        let options = SqliteOptions {
-            synchronous: if self.config.full_durability {
+        let config = &self.config;
+        let sqlite = || SqliteOptions {
+            synchronous: if config.full_durability {
                 Synchronous::Full
             } else {
                 Synchronous::Normal
             },
-            activity_lease: self.config.activity_lease,
-            hub_name: self.config.hub_name.clone(),
-            clock: self.config.clock.clone(),
+            activity_lease: config.activity_lease,
+            hub_name: config.hub_name.clone(),
+            clock: config.clock.clone(),
         };
-        let backend: Arc<dyn Backend> = match &self.config.storage {
-            StorageConfig::Sqlite { path } => Arc::new(SqliteBackend::open(path, options)?),
-            StorageConfig::InMemory => Arc::new(SqliteBackend::in_memory(options)?),
+        let backend: Arc<dyn Backend> = match &config.storage {
+            StorageConfig::Sqlite { path } => Arc::new(SqliteBackend::open(path, sqlite())?),
+            StorageConfig::InMemory => Arc::new(SqliteBackend::in_memory(sqlite())?),
+            StorageConfig::Postgres { url } => {
+                let options = PostgresOptions {
+                    hub_name: config.hub_name.clone(),
+                    lease: config.lease,
+                    activity_lease: config.activity_lease,
+                    clock: config.clock.clone(),
+                    ..PostgresOptions::default()
+                };
+                Arc::new(PostgresBackend::connect(url, options).await?)
+            }
         };
         backend.create_queues(&registry.queues()).await?;
         Ok((backend, registry))

@@ -50,7 +50,8 @@ pub enum BackendError {
     /// The lock or lease of a work item is no longer held (expired, re-leased, completed, or
     /// its instance purged or replaced); nothing of the call landed. Retryable: the worker
     /// drops its attempt (and any live instance it cached) and the work runs again under
-    /// whoever holds it now.
+    /// whoever holds it now. A lease renewal that answers this stops the activity run it
+    /// was for.
     #[error("the lock on {what} is no longer held")]
     LockLost {
         /// What was locked.

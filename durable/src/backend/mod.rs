@@ -43,9 +43,11 @@
 //! - **Errors** are [`BackendError`]s; each variant says what the worker does with it, and
 //!   [`BackendError::is_retryable`] is how it asks.
 
+mod codec;
 #[cfg(test)]
 mod conformance;
 mod error;
+pub mod postgres;
 mod query;
 pub mod sqlite;
 
@@ -56,6 +58,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 pub use error::BackendError;
+pub use postgres::{PostgresBackend, PostgresOptions};
 pub use query::{DEFAULT_PAGE_SIZE, InstancePage, InstanceQuery, PURGEABLE_STATUSES, PurgeFilter};
 pub use sqlite::{SqliteBackend, SqliteOptions, Synchronous};
 
@@ -335,8 +338,20 @@ pub trait Backend: Send + Sync + 'static {
     /// Errors with [`BackendError::InstanceNotFound`] when there is no such instance.
     async fn send_message(&self, message: OrchestrationMessage) -> Result<()>;
 
-    /// Locks the next instance that has messages, waiting up to `wait` for one.
-    async fn fetch_orchestration(&self, wait: Duration) -> Result<Option<OrchestrationWorkItem>>;
+    /// Locks up to `max` instances that have messages (at least one when `max` is 0), in
+    /// arrival order of their oldest message, waiting up to `wait` for the first; empty when
+    /// none came. A shared store claims them in one round trip.
+    async fn fetch_orchestrations(
+        &self,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<OrchestrationWorkItem>>;
+
+    /// Locks the next instance that has messages, waiting up to `wait` for one:
+    /// [`fetch_orchestrations`](Backend::fetch_orchestrations) of one.
+    async fn fetch_orchestration(&self, wait: Duration) -> Result<Option<OrchestrationWorkItem>> {
+        Ok(self.fetch_orchestrations(1, wait).await?.pop())
+    }
 
     /// Appends a turn's events, updates the instance, enqueues what it produced, creates the
     /// sub-orchestrations it started and removes the messages it consumed, in one
@@ -372,9 +387,28 @@ pub trait Backend: Send + Sync + 'static {
         Ok(None)
     }
 
-    /// Leases the next activity work item, waiting up to `wait` for one. The lease lasts the
-    /// backend's configured lease duration; an item whose lease expires is fetched again.
-    async fn fetch_activity(&self, wait: Duration) -> Result<Option<ActivityWorkItem>>;
+    /// Leases up to `max` activity work items (at least one when `max` is 0), oldest first,
+    /// waiting up to `wait` for the first; empty when none came. A lease lasts the backend's
+    /// configured lease duration unless renewed ([`Backend::renew_activity`]); an item whose
+    /// lease expires is fetched again.
+    async fn fetch_activities(&self, max: usize, wait: Duration) -> Result<Vec<ActivityWorkItem>>;
+
+    /// Leases the next activity work item, waiting up to `wait` for one:
+    /// [`fetch_activities`](Backend::fetch_activities) of one.
+    async fn fetch_activity(&self, wait: Duration) -> Result<Option<ActivityWorkItem>> {
+        Ok(self.fetch_activities(1, wait).await?.pop())
+    }
+
+    /// How long an activity lease lasts unless renewed; a worker running an activity renews
+    /// its lease well within it. `None` when leases never expire while the process holding
+    /// them lives.
+    fn activity_lease(&self) -> Option<Duration>;
+
+    /// Extends an activity work item's lease by the lease duration, from now.
+    ///
+    /// Errors with [`BackendError::LockLost`] when the lease is gone (expired and taken over,
+    /// completed, or its instance purged): the worker stops waiting for that run's result.
+    async fn renew_activity(&self, lock: &WorkItemLock) -> Result<()>;
 
     /// Removes the work item and delivers its result message, in one transaction.
     ///

@@ -1,5 +1,6 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::FutureExt;
 use tokio::sync::watch;
@@ -7,7 +8,7 @@ use tokio::sync::watch;
 use super::orchestrations::{self, LocalResult};
 use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
 use crate::activity::DurableActivityContext;
-use crate::backend::{ActivityWorkItem, OrchestrationWorkItem, WorkItemLock};
+use crate::backend::{ActivityWorkItem, BackendError, OrchestrationWorkItem, WorkItemLock};
 use crate::function::panic_message;
 use crate::history::{EventKind, FailureDetails, FailureKind, HistoryEvent, OrchestrationMessage};
 
@@ -17,9 +18,9 @@ pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>
         "activity",
         shared.options.max_concurrent_activity_functions,
         stopped,
-        || {
+        |max| {
             let backend = backend.clone();
-            async move { backend.fetch_activity(FETCH_WAIT).await }
+            async move { backend.fetch_activities(max, FETCH_WAIT).await }
         },
         |item| run_activity(shared.clone(), item),
     )
@@ -49,9 +50,17 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
                 request.instance_id.as_str(),
                 request.input,
             );
-            AssertUnwindSafe((registration.invoke)(context)).catch_unwind().await.unwrap_or_else(
-                |panic| Err(FailureDetails::new(FailureKind::Panic, panic_message(panic.as_ref()))),
-            )
+            let run = AssertUnwindSafe((registration.invoke)(context)).catch_unwind();
+            let Some(outcome) = renewing_lease(&shared, &lock, run).await else {
+                tracing::warn!(
+                    task_scheduled_id,
+                    "activity stopped: its lease was taken over, so its result would not count"
+                );
+                return;
+            };
+            outcome.unwrap_or_else(|panic| {
+                Err(FailureDetails::new(FailureKind::Panic, panic_message(panic.as_ref())))
+            })
         }
     };
     let kind = match outcome {
@@ -83,6 +92,32 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
         Err(error) => {
             tracing::error!(%error, "the store refused an activity result; it will run again");
             abandon(&shared, &lock).await;
+        }
+    }
+}
+
+/// Runs `work` while renewing its lease (at a third of the lease period); `None` when the
+/// lease is lost meanwhile: another worker runs the item now, and this run is dropped.
+/// A renewal that fails for another reason (a lost connection) is tried again at the next
+/// tick: the lease may well still hold.
+async fn renewing_lease<F: Future>(
+    shared: &Shared,
+    lock: &WorkItemLock,
+    work: F,
+) -> Option<F::Output> {
+    let Some(lease) = shared.backend.activity_lease() else {
+        return Some(work.await);
+    };
+    let every = (lease / 3).max(Duration::from_millis(10));
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            output = &mut work => return Some(output),
+            () = tokio::time::sleep(every) => match shared.backend.renew_activity(lock).await {
+                Ok(()) => {}
+                Err(BackendError::LockLost { .. }) => return None,
+                Err(error) => tracing::warn!(%error, "renewing an activity lease failed"),
+            },
         }
     }
 }

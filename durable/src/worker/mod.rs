@@ -195,8 +195,8 @@ async fn dispatch_loop<T, Fetch, FetchFut, Handle, HandleFut>(
     handle: Handle,
 ) where
     T: Send + 'static,
-    Fetch: Fn() -> FetchFut,
-    FetchFut: Future<Output = Result<Option<T>, BackendError>>,
+    Fetch: Fn(usize) -> FetchFut,
+    FetchFut: Future<Output = Result<Vec<T>, BackendError>>,
     Handle: Fn(T) -> HandleFut,
     HandleFut: Future<Output = ()> + Send + 'static,
 {
@@ -210,29 +210,32 @@ async fn dispatch_loop<T, Fetch, FetchFut, Handle, HandleFut>(
                 Err(_) => break,
             },
         };
-        // Not raced against `stopped`: a fetch cancelled after it locked an item would leave
-        // the item locked. It returns within FETCH_WAIT.
-        let fetched = fetch().await;
-        if *stopped.borrow() {
-            if let Ok(Some(item)) = fetched {
-                // Run what was fetched rather than strand its lock.
-                in_flight.spawn(handle(item));
-            }
-            break;
+        // One fetch for every free slot: a shared store claims them in one round trip.
+        let mut slots = vec![permit];
+        while let Ok(permit) = permits.clone().try_acquire_owned() {
+            slots.push(permit);
         }
+        // Not raced against `stopped`: a fetch cancelled after it locked items would leave
+        // them locked. It returns within FETCH_WAIT.
+        let fetched = fetch(slots.len()).await;
         match fetched {
-            Ok(Some(item)) => {
-                let work = handle(item);
-                in_flight.spawn(async move {
-                    work.await;
-                    drop(permit);
-                });
+            Ok(items) => {
+                for (item, permit) in items.into_iter().zip(slots) {
+                    let work = handle(item);
+                    in_flight.spawn(async move {
+                        work.await;
+                        drop(permit);
+                    });
+                }
             }
-            Ok(None) => {}
             Err(error) => {
                 tracing::error!(%error, "fetching {what} work failed");
                 tokio::time::sleep(ERROR_BACKOFF).await;
             }
+        }
+        // What was fetched runs even when stopping, rather than strand its locks.
+        if *stopped.borrow() {
+            break;
         }
         while in_flight.try_join_next().is_some() {}
     }

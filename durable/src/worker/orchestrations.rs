@@ -25,9 +25,9 @@ pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>
         "orchestration",
         shared.options.max_concurrent_orchestrator_functions,
         stopped,
-        || {
+        |max| {
             let backend = backend.clone();
-            async move { backend.fetch_orchestration(FETCH_WAIT).await }
+            async move { backend.fetch_orchestrations(max, FETCH_WAIT).await }
         },
         |item| {
             let shared = shared.clone();

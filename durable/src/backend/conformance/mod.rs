@@ -29,6 +29,9 @@ use crate::history::{
 pub(crate) struct StoreConfig {
     /// The activity lease duration.
     pub(crate) activity_lease: Duration,
+    /// How long an instance claimed for a turn stays locked, on stores whose instance locks
+    /// expire (shared stores).
+    pub(crate) lease: Duration,
     /// The store's clock (when timers are due, record timestamps).
     pub(crate) clock: crate::clock::Clock,
 }
@@ -37,6 +40,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             activity_lease: Duration::from_secs(300),
+            lease: Duration::from_secs(300),
             clock: crate::clock::Clock::system(),
         }
     }
@@ -115,19 +119,34 @@ macro_rules! conformance_suite {
         $crate::backend::conformance::conformance_cases!($harness;
             durable_across_close_and_reopen,
             client_handle_writes_reach_the_dispatcher,
-            second_dispatcher_is_refused,
             timers_survive_a_restart_without_firing_early,
             purge_by_another_handle_leaves_the_dispatcher_nothing_stale,
         );
     };
 }
 
-pub(crate) use {conformance_cases, conformance_suite, single_handle_suite};
+/// The cases only a store that several processes share needs: leases that expire, and
+/// fencing.
+macro_rules! shared_store_suite {
+    ($harness:expr) => {
+        $crate::backend::conformance::conformance_cases!($harness;
+            two_dispatchers_never_both_hold_an_instance,
+            an_expired_lease_is_taken_over,
+            a_commit_under_a_lost_lease_changes_nothing,
+            activity_results_delivered_twice_are_applied_once,
+            messages_to_an_instance_whose_owner_died_are_not_lost,
+        );
+    };
+}
+
+pub(crate) use {conformance_cases, conformance_suite, shared_store_suite, single_handle_suite};
 
 mod activities;
 mod local_turns;
 mod orchestrations;
+mod postgres;
 mod queries;
+mod shared;
 mod timers;
 mod work_state;
 
@@ -135,6 +154,7 @@ pub(crate) use activities::*;
 pub(crate) use local_turns::*;
 pub(crate) use orchestrations::*;
 pub(crate) use queries::*;
+pub(crate) use shared::*;
 pub(crate) use timers::*;
 pub(crate) use work_state::*;
 
@@ -386,6 +406,10 @@ impl Harness for SqliteMemory {
 
 mod sqlite_file {
     crate::backend::conformance::conformance_suite!(super::SqliteFile::new());
+    // SQLite lets one process dispatch a hub.
+    crate::backend::conformance::conformance_cases!(super::SqliteFile::new();
+        second_dispatcher_is_refused,
+    );
 }
 
 mod sqlite_memory {

@@ -3,12 +3,11 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::ffi::ErrorCode;
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::backend::{BackendError, InstanceRecord, QueueKind, QueueStats, Result};
-use crate::history::{FailureDetails, HistoryEvent, OrchestrationRuntimeStatus};
+pub(super) use crate::backend::codec::{corrupt, from_json, parse_kind, parse_status, to_json};
+use crate::backend::{BackendError, InstanceRecord, QueueStats, Result};
+use crate::history::{FailureDetails, HistoryEvent};
 
 /// Maps an SQLite error to a [`BackendError::Store`]; busy and locked databases are retryable.
 pub(super) fn sql_error(error: rusqlite::Error) -> BackendError {
@@ -42,30 +41,6 @@ pub(super) fn parse_time(text: &str, what: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| corrupt(what, format!("bad timestamp `{text}`: {e}")))
-}
-
-/// Serializes a value to JSON text.
-pub(super) fn to_json<T: Serialize + ?Sized>(value: &T, what: &str) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| BackendError::Store {
-        message: format!("cannot serialize {what}: {e}"),
-        retryable: false,
-    })
-}
-
-/// Deserializes stored JSON text.
-pub(super) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| corrupt(what, e.to_string()))
-}
-
-/// A [`BackendError::Corrupt`].
-pub(super) fn corrupt(what: &str, message: impl Into<String>) -> BackendError {
-    BackendError::Corrupt { what: what.to_owned(), message: message.into() }
-}
-
-/// Parses a stored runtime status.
-pub(super) fn parse_status(text: &str, what: &str) -> Result<OrchestrationRuntimeStatus> {
-    OrchestrationRuntimeStatus::parse(text)
-        .ok_or_else(|| corrupt(what, format!("unknown runtime status `{text}`")))
 }
 
 /// The columns [`read_instance_row`] expects, in order.
@@ -227,13 +202,4 @@ pub(super) fn queue_stats(conn: &Connection, hub: &str) -> Result<Vec<QueueStats
             })
         })
         .collect()
-}
-
-/// Parses a stored queue kind.
-pub(super) fn parse_kind(text: &str, what: &str) -> Result<QueueKind> {
-    match text {
-        "activity" => Ok(QueueKind::Activity),
-        "orchestrator" => Ok(QueueKind::Orchestrator),
-        other => Err(corrupt(what, format!("unknown queue kind `{other}`"))),
-    }
 }

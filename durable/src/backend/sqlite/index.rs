@@ -559,6 +559,19 @@ impl Index {
         Ok(())
     }
 
+    /// Moves a held lease's deadline to `deadline`.
+    pub(super) fn renew_activity(&mut self, token: u64, deadline: Instant) -> Result<()> {
+        let id = self.lease_owner(token)?;
+        if let Some(entry) = self.activities.get_mut(&id)
+            && let Some(lease) = entry.lease.as_mut()
+        {
+            self.lease_deadlines.remove(&(lease.deadline, lease.token));
+            lease.deadline = deadline;
+            self.lease_deadlines.insert((deadline, token));
+        }
+        Ok(())
+    }
+
     /// Marks a leased item as being completed by the current batch (its lease cannot expire
     /// meanwhile); returns its id.
     pub(super) fn begin_complete_activity(&mut self, token: u64) -> Result<i64> {

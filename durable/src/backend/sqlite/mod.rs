@@ -71,7 +71,8 @@ pub struct SqliteOptions {
     /// Commit durability; [`Synchronous::Full`] by default.
     pub synchronous: Synchronous,
     /// How long an activity work item stays leased to the worker that fetched it before it
-    /// is handed out again; 5 minutes by default.
+    /// is handed out again, unless the worker renews it ([`Backend::renew_activity`]); 30
+    /// seconds by default.
     pub activity_lease: Duration,
     /// The task hub: every row is scoped by it, so several applications can share a file;
     /// `"TestHubName"` by default (as in Azure's local development).
@@ -85,7 +86,7 @@ impl Default for SqliteOptions {
     fn default() -> Self {
         SqliteOptions {
             synchronous: Synchronous::Full,
-            activity_lease: Duration::from_secs(5 * 60),
+            activity_lease: Duration::from_secs(30),
             hub_name: "TestHubName".to_owned(),
             clock: Clock::system(),
         }
@@ -445,7 +446,11 @@ impl Backend for SqliteBackend {
         self.write(WriteOp::SendMessage(message)).await
     }
 
-    async fn fetch_orchestration(&self, wait: Duration) -> Result<Option<OrchestrationWorkItem>> {
+    async fn fetch_orchestrations(
+        &self,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<OrchestrationWorkItem>> {
         let deadline = deadline_after(wait);
         loop {
             let notified = self.shared.orchestrations.notified();
@@ -455,16 +460,36 @@ impl Backend for SqliteBackend {
                 let mut index = lock(&self.shared.index);
                 Self::check_dispatch(&index)?;
                 index.release_due_timers(self.shared.clock.now());
-                (index.lock_next_instance(), index.next_timer_due())
+                let locked: Vec<LockedInstance> =
+                    std::iter::from_fn(|| index.lock_next_instance()).take(max.max(1)).collect();
+                (locked, index.next_timer_due())
             };
-            if let Some(locked) = locked {
-                match self.work_item(locked).await? {
-                    Some(item) => return Ok(Some(item)),
-                    None => continue,
+            let mut items = Vec::with_capacity(locked.len());
+            let mut locked = locked.into_iter();
+            while let Some(instance) = locked.next() {
+                match self.work_item(instance).await {
+                    Ok(Some(item)) => items.push(item),
+                    Ok(None) => {}
+                    Err(error) => {
+                        // Release what this call locked and has not handed out.
+                        let mut index = lock(&self.shared.index);
+                        for rest in locked.by_ref() {
+                            let _ = index.abandon_instance(rest.lock.token);
+                        }
+                        for item in &items {
+                            let _ = index.abandon_instance(item.lock.token);
+                        }
+                        drop(index);
+                        self.shared.orchestrations.notify_waiters();
+                        return Err(error);
+                    }
                 }
             }
+            if !items.is_empty() {
+                return Ok(items);
+            }
             if Instant::now() >= deadline {
-                return Ok(None);
+                return Ok(items);
             }
             // Wake for new work, when the clock reaches the next timer (never before), or at
             // the deadline (real time).
@@ -505,28 +530,40 @@ impl Backend for SqliteBackend {
         Ok(())
     }
 
-    async fn fetch_activity(&self, wait: Duration) -> Result<Option<ActivityWorkItem>> {
+    async fn fetch_activities(&self, max: usize, wait: Duration) -> Result<Vec<ActivityWorkItem>> {
         let deadline = deadline_after(wait);
         loop {
             let notified = self.shared.activities.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let now = Instant::now();
-            let (item, next_expiry) = {
+            let (items, next_expiry) = {
                 let mut index = lock(&self.shared.index);
                 Self::check_dispatch(&index)?;
-                let item = index.lease_next_activity(now, self.options.activity_lease);
-                (item, index.next_lease_deadline())
+                let lease = self.options.activity_lease;
+                let items: Vec<ActivityWorkItem> =
+                    std::iter::from_fn(|| index.lease_next_activity(now, lease))
+                        .take(max.max(1))
+                        .collect();
+                (items, index.next_lease_deadline())
             };
-            if item.is_some() {
-                return Ok(item);
-            }
-            if now >= deadline {
-                return Ok(None);
+            if !items.is_empty() || now >= deadline {
+                return Ok(items);
             }
             let wake = next_expiry.map_or(deadline, |expiry| expiry.min(deadline));
             let _ = tokio::time::timeout_at(wake.into(), notified).await;
         }
+    }
+
+    fn activity_lease(&self) -> Option<Duration> {
+        Some(self.options.activity_lease)
+    }
+
+    async fn renew_activity(&self, work_lock: &WorkItemLock) -> Result<()> {
+        let deadline = deadline_after(self.options.activity_lease);
+        let mut index = lock(&self.shared.index);
+        Self::check_dispatch(&index)?;
+        index.renew_activity(work_lock.token, deadline)
     }
 
     async fn complete_activity(

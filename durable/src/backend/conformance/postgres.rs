@@ -1,0 +1,89 @@
+//! The PostgreSQL harness: a fresh task hub (schema) on the machine's server per test,
+//! dropped when the test ends. `DURABLE_TEST_POSTGRES` names another server.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{Harness, StoreConfig};
+use crate::backend::{PostgresBackend, PostgresOptions};
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+pub(crate) struct PostgresHub {
+    url: String,
+    hub: String,
+}
+
+impl PostgresHub {
+    pub(crate) fn new() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let url = std::env::var("DURABLE_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_URL.to_owned());
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros());
+        let hub = format!(
+            "conformance_{}_{stamp:x}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        PostgresHub { url, hub }
+    }
+}
+
+impl Harness for PostgresHub {
+    type Store = PostgresBackend;
+
+    async fn open(&self, config: StoreConfig) -> Self::Store {
+        let options = PostgresOptions {
+            hub_name: self.hub.clone(),
+            lease: config.lease,
+            activity_lease: config.activity_lease,
+            clock: config.clock,
+            ..PostgresOptions::default()
+        };
+        match PostgresBackend::connect(&self.url, options).await {
+            Ok(store) => store,
+            Err(error) => panic!(
+                "the PostgreSQL conformance suite needs a server at {}: {error}\n\
+                 Start the machine's server with \
+                 `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
+                 or point DURABLE_TEST_POSTGRES at another one.",
+                self.url
+            ),
+        }
+    }
+
+    async fn close(&self, store: Self::Store) {
+        store.close().await;
+    }
+}
+
+impl Drop for PostgresHub {
+    /// Drops the hub's schema (on a thread of its own: the test's runtime is ending).
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let schema = format!("durable_{}", self.hub.to_ascii_lowercase());
+        let schema_name = schema.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                tokio::spawn(connection);
+                client
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                    .await
+                    .map_err(std::io::Error::other)
+            })
+        });
+        // Never panic here: the test may be unwinding already.
+        if let Ok(Err(error)) = dropped.join() {
+            eprintln!("could not drop the test hub's schema `{schema_name}`: {error}");
+        }
+    }
+}
+
+mod postgres_hub {
+    crate::backend::conformance::conformance_suite!(super::PostgresHub::new());
+    crate::backend::conformance::shared_store_suite!(super::PostgresHub::new());
+}

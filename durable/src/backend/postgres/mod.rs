@@ -1,0 +1,563 @@
+//! The PostgreSQL store: a task hub that many app processes on many machines share.
+//!
+//! - **A schema per hub** (`durable_<hub>`), created with versioned migrations that run
+//!   under an advisory lock, so processes may start at once.
+//! - **Claims** take several instances (with their deliverable messages) or activity work
+//!   items per statement, skipping rows another process is claiming (`FOR UPDATE SKIP
+//!   LOCKED`). Each claim takes a lease that the database's clock judges and a new fencing
+//!   token from one sequence.
+//! - **Fencing**: every commit, abandon or renewal names its token and changes nothing when
+//!   the token is no longer the row's (another process took the lease over, or the instance
+//!   was purged or replaced): it fails with [`BackendError::LockLost`] and rolls back whole.
+//! - **Wake-ups**: committing transactions `pg_notify` the hub's channels; each dispatching
+//!   process listens on one connection, and polls with backoff as well.
+//! - Timestamps of durable semantics (timers, record times) come from the app's clock;
+//!   leases from the database's.
+
+mod claims;
+mod listen;
+mod reads;
+mod rows;
+mod schema;
+mod writes;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Pool, Transaction};
+use tokio::sync::watch;
+
+use self::listen::Wakeups;
+use self::rows::{pg_error, pool_error};
+use self::writes::{Wake, activity_lease, lock_lost};
+use super::{
+    ActivityWorkItem, Backend, BackendError, InstancePage, InstanceQuery, InstanceRecord,
+    NewInstance, OrchestrationCommit, OrchestrationWorkItem, PurgeFilter, QueueSpec, QueueStats,
+    Result, WorkItemLock, WorkState,
+};
+use crate::clock::Clock;
+use crate::history::{HistoryEvent, OrchestrationMessage};
+
+/// The longest a fetch waits in one go when asked to wait "forever".
+const LONGEST_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+/// The first and the longest pause between polls while no work comes (the fallback for a
+/// missed notification).
+const POLL_MIN: Duration = Duration::from_millis(50);
+const POLL_MAX: Duration = Duration::from_secs(2);
+/// The longest hub name: a hub's schema and notification channels must fit PostgreSQL's
+/// 63-byte identifiers (Azure's own limit is 45 characters too).
+const MAX_HUB_NAME: usize = 45;
+
+/// Options of a [`PostgresBackend`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostgresOptions {
+    /// The task hub: its tables live in the schema `durable_<hub in lower case>`, so several
+    /// hubs share a database. `"TestHubName"` by default.
+    pub hub_name: String,
+    /// How long an instance claimed for a turn stays locked to the process that claimed it,
+    /// should that process stop; 30 seconds by default.
+    pub lease: Duration,
+    /// How long an activity work item stays leased to the worker that fetched it before it
+    /// is handed out again (the worker renews the lease while the activity runs); 30
+    /// seconds by default.
+    pub activity_lease: Duration,
+    /// Connections in the pool; 16 by default.
+    pub pool_size: usize,
+    /// The time of durable semantics: when timers are due, record timestamps; the system
+    /// clock by default. Leases are judged by the database's clock.
+    pub clock: Clock,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions {
+            hub_name: "TestHubName".to_owned(),
+            lease: Duration::from_secs(30),
+            activity_lease: Duration::from_secs(30),
+            pool_size: 16,
+            clock: Clock::system(),
+        }
+    }
+}
+
+/// What a handle holds: its dispatch state and the locks and leases it issued.
+#[derive(Default)]
+struct Held {
+    dispatching: bool,
+    closed: bool,
+    /// The instance of each orchestration lock this handle issued, by fencing token.
+    instances: HashMap<u64, String>,
+    /// The work item of each activity lease this handle issued and has not settled.
+    activities: HashMap<u64, i64>,
+}
+
+/// A task hub in PostgreSQL.
+///
+/// ```no_run
+/// # async fn open() -> Result<(), durable::backend::BackendError> {
+/// use durable::backend::{PostgresBackend, PostgresOptions};
+///
+/// let options = PostgresOptions { hub_name: "Orders".to_owned(), ..Default::default() };
+/// let store = PostgresBackend::connect("postgres://app@db.internal/durable", options).await?;
+/// # Ok(()) }
+/// ```
+pub struct PostgresBackend {
+    pool: Pool,
+    config: tokio_postgres::Config,
+    options: PostgresOptions,
+    schema: String,
+    channels: [String; 2],
+    /// Names this process in `lock_owner`, for people reading the store.
+    owner: String,
+    wakeups: Arc<Wakeups>,
+    held: Mutex<Held>,
+    stop: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for PostgresBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresBackend")
+            .field("target", &schema::target(&self.config))
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresBackend {
+    /// Connects to the server at `url` (`postgres://user[:password]@host[:port]/dbname`, or
+    /// libpq's `key=value` form), and creates or upgrades the hub's schema.
+    ///
+    /// Errors with [`BackendError::Store`] naming the server (never the password) when it
+    /// cannot be reached, refuses the login or lacks the database, and when the hub's schema
+    /// was written by a newer version of this crate.
+    pub async fn connect(url: &str, options: PostgresOptions) -> Result<PostgresBackend> {
+        let hub = &options.hub_name;
+        if hub.is_empty() || hub.len() > MAX_HUB_NAME {
+            return Err(BackendError::Store {
+                message: format!(
+                    "task hub name `{hub}` must be 1 to {MAX_HUB_NAME} characters on PostgreSQL"
+                ),
+                retryable: false,
+            });
+        }
+        let mut config = schema::parse_url(url)?;
+        if config.get_application_name().is_none() {
+            config.application_name("durable");
+        }
+        let target = schema::target(&config);
+        let pool = schema::pool(config.clone(), options.pool_size.max(2))?;
+        schema::migrate(&pool, hub, &target).await?;
+        let schema = schema::schema_name(hub);
+        let owner = format!(
+            "{}:{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned()),
+            std::process::id()
+        );
+        Ok(PostgresBackend {
+            pool,
+            channels: listen::channels(&schema),
+            config,
+            options,
+            schema,
+            owner,
+            wakeups: Arc::new(Wakeups::default()),
+            held: Mutex::new(Held::default()),
+            stop: watch::Sender::new(false),
+        })
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &PostgresOptions {
+        &self.options
+    }
+
+    /// Releases every lock and lease this handle holds (so other processes take the work
+    /// over at once), stops listening, and makes every later call fail with
+    /// [`BackendError::Closed`]. Idempotent.
+    pub async fn close(&self) {
+        let (instances, activities) = {
+            let mut held = self.held();
+            if held.closed {
+                return;
+            }
+            let instances: Vec<(u64, String)> = held.instances.drain().collect();
+            let activities: Vec<(u64, i64)> = held.activities.drain().collect();
+            (instances, activities)
+        };
+        for (token, instance_id) in instances {
+            let _ = self.unlock_instance(&instance_id, token).await;
+        }
+        for (token, id) in activities {
+            let _ = self.unlock_activity(id, token).await;
+        }
+        self.held().closed = true;
+        self.stop.send_replace(true);
+        self.wakeups.wake_all();
+        self.pool.close();
+    }
+
+    fn held(&self) -> MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.options.clock.now()
+    }
+
+    /// `sql` with `{s}` replaced by the hub's schema.
+    fn sql(&self, sql: &str) -> String {
+        sql.replace("{s}", &self.schema)
+    }
+
+    fn hold(&self, token: u64, instance_id: &str) {
+        self.held().instances.insert(token, instance_id.to_owned());
+    }
+
+    /// The instance an orchestration lock of this handle covers.
+    fn locked_instance(&self, lock: &WorkItemLock) -> Result<(String, i64)> {
+        let held = self.held();
+        if held.closed {
+            return Err(BackendError::Closed);
+        }
+        match (held.instances.get(&lock.token), i64::try_from(lock.token)) {
+            (Some(instance_id), Ok(token)) => Ok((instance_id.clone(), token)),
+            _ => Err(lock_lost(format!("orchestration lock {}", lock.token))),
+        }
+    }
+
+    fn check_open(&self, dispatch: bool) -> Result<()> {
+        let held = self.held();
+        if held.closed {
+            return Err(BackendError::Closed);
+        }
+        if dispatch && !held.dispatching {
+            return Err(BackendError::Store {
+                message: "this handle does not dispatch the task hub: call `acquire_dispatch` \
+                          before fetching work"
+                    .to_owned(),
+                retryable: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs `body` in a transaction; sends the wake-ups it asks for inside it, and wakes this
+    /// process's fetchers once it committed.
+    async fn transact<T>(
+        &self,
+        body: impl AsyncFnOnce(&Transaction<'_>, &mut Wake) -> Result<T>,
+    ) -> Result<T> {
+        self.check_open(false)?;
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        let mut wake = Wake::default();
+        let value = match body(&tx, &mut wake).await {
+            Ok(value) => value,
+            Err(error) => {
+                let _ = tx.rollback().await;
+                return Err(error);
+            }
+        };
+        for (channel, wanted) in self.channels.iter().zip([wake.orchestrations, wake.activities]) {
+            if wanted {
+                tx.execute("SELECT pg_notify($1, '')", &[channel]).await.map_err(pg_error)?;
+            }
+        }
+        tx.commit().await.map_err(pg_error)?;
+        if wake.orchestrations {
+            self.wakeups.orchestrations.notify_waiters();
+        }
+        if wake.activities {
+            self.wakeups.activities.notify_waiters();
+        }
+        Ok(value)
+    }
+
+    /// Releases an instance lock without consuming its messages.
+    async fn release_instance(&self, lock: &WorkItemLock) -> Result<()> {
+        let (instance_id, _) = self.locked_instance(lock)?;
+        self.held().instances.remove(&lock.token);
+        if self.unlock_instance(&instance_id, lock.token).await? == 0 {
+            return Err(lock_lost(format!("instance `{instance_id}`")));
+        }
+        Ok(())
+    }
+
+    /// Releases an activity lease.
+    async fn release_activity(&self, lock: &WorkItemLock) -> Result<()> {
+        let (id, _) = activity_lease(lock)?;
+        self.held().activities.remove(&lock.token);
+        if self.unlock_activity(id, lock.token).await? == 0 {
+            return Err(lock_lost(format!("activity work item {id}")));
+        }
+        Ok(())
+    }
+
+    /// Clears an instance's lock if `token` still holds it; returns whether it did (1 or 0).
+    async fn unlock_instance(&self, instance_id: &str, token: u64) -> Result<u64> {
+        let client = self.pool.get().await.map_err(pool_error)?;
+        let released = client
+            .execute(
+                &self.sql(
+                    "UPDATE {s}.instances SET lock_owner = NULL, lock_until = NULL \
+                     WHERE instance_id = $1 AND lock_token = $2",
+                ),
+                &[&instance_id, &i64::try_from(token).unwrap_or(-1)],
+            )
+            .await
+            .map_err(pg_error)?;
+        self.wakeups.orchestrations.notify_waiters();
+        Ok(released)
+    }
+
+    /// Clears an activity work item's lease if `token` still holds it.
+    async fn unlock_activity(&self, id: i64, token: u64) -> Result<u64> {
+        let client = self.pool.get().await.map_err(pool_error)?;
+        let released = client
+            .execute(
+                &self.sql(
+                    "UPDATE {s}.activity_items SET lock_until = NULL \
+                     WHERE id = $1 AND lock_token = $2",
+                ),
+                &[&id, &i64::try_from(token).unwrap_or(-1)],
+            )
+            .await
+            .map_err(pg_error)?;
+        self.wakeups.activities.notify_waiters();
+        Ok(released)
+    }
+}
+
+impl Drop for PostgresBackend {
+    fn drop(&mut self) {
+        // Claimed work left in the buffer is released by its lease expiring.
+        self.stop.send_replace(true);
+    }
+}
+
+fn deadline_after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait.min(LONGEST_WAIT)).unwrap_or(now)
+}
+
+/// Waits until `clock` reaches `due`; forever when there is no timer.
+async fn until_due(clock: &Clock, due: Option<DateTime<Utc>>) {
+    match due {
+        Some(due) => clock.sleep_until(due).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[async_trait]
+impl Backend for PostgresBackend {
+    async fn acquire_dispatch(&self) -> Result<bool> {
+        let mut held = self.held();
+        if held.closed {
+            return Err(BackendError::Closed);
+        }
+        if !held.dispatching {
+            held.dispatching = true;
+            tokio::spawn(listen::listen(
+                self.config.clone(),
+                self.channels.clone(),
+                Arc::clone(&self.wakeups),
+                self.stop.subscribe(),
+            ));
+        }
+        Ok(true)
+    }
+
+    async fn create_queues(&self, queues: &[QueueSpec]) -> Result<()> {
+        let kinds: Vec<&str> = queues.iter().map(|q| q.kind.as_str()).collect();
+        let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
+        self.transact(async |tx, _| {
+            tx.execute(
+                &self.sql(
+                    "INSERT INTO {s}.queues (kind, name) SELECT * FROM unnest($1::text[], $2::text[]) \
+                     ON CONFLICT DO NOTHING",
+                ),
+                &[&kinds, &names],
+            )
+            .await
+            .map_err(pg_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn queue_stats(&self) -> Result<Vec<QueueStats>> {
+        self.check_open(false)?;
+        self.read_queue_stats().await
+    }
+
+    async fn create_instance(&self, instance: NewInstance) -> Result<()> {
+        self.transact(async |tx, wake| self.create_in(tx, &instance, None, wake).await).await
+    }
+
+    async fn create_instance_with_turn(
+        &self,
+        instance: NewInstance,
+        first_turn: OrchestrationCommit,
+    ) -> Result<()> {
+        self.transact(async |tx, wake| self.create_in(tx, &instance, Some(&first_turn), wake).await)
+            .await
+    }
+
+    async fn send_message(&self, message: OrchestrationMessage) -> Result<()> {
+        self.transact(async |tx, wake| self.send_in(tx, &message, wake).await).await
+    }
+
+    async fn fetch_orchestrations(
+        &self,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<OrchestrationWorkItem>> {
+        let deadline = deadline_after(wait);
+        let mut pause = POLL_MIN;
+        loop {
+            let notified = self.wakeups.orchestrations.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            self.check_open(true)?;
+            let claimed = self.claim_instances(max.max(1)).await?;
+            if !claimed.is_empty() || Instant::now() >= deadline {
+                return Ok(claimed);
+            }
+            let next_timer = self.next_timer().await?;
+            let poll = deadline.min(Instant::now() + pause);
+            tokio::select! {
+                _ = notified => pause = POLL_MIN,
+                _ = until_due(&self.options.clock, next_timer) => {}
+                _ = tokio::time::sleep_until(poll.into()) => pause = (pause * 2).min(POLL_MAX),
+            }
+        }
+    }
+
+    async fn complete_orchestration(
+        &self,
+        lock: &WorkItemLock,
+        commit: OrchestrationCommit,
+    ) -> Result<()> {
+        let (instance_id, token) = self.locked_instance(lock)?;
+        self.transact(async |tx, wake| {
+            self.commit_turn(tx, &instance_id, token, &lock.ids, &commit, wake).await
+        })
+        .await?;
+        let mut held = self.held();
+        held.instances.remove(&lock.token);
+        if let Some(lease) = &commit.completed_activity {
+            held.activities.remove(&lease.token);
+        }
+        Ok(())
+    }
+
+    async fn abandon_orchestration(&self, lock: &WorkItemLock) -> Result<()> {
+        self.release_instance(lock).await
+    }
+
+    async fn try_lock_orchestration(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<OrchestrationWorkItem>> {
+        self.check_open(true)?;
+        self.claim_instance(instance_id).await
+    }
+
+    async fn fetch_activities(&self, max: usize, wait: Duration) -> Result<Vec<ActivityWorkItem>> {
+        let deadline = deadline_after(wait);
+        let mut pause = POLL_MIN;
+        loop {
+            let notified = self.wakeups.activities.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            self.check_open(true)?;
+            let claimed = self.claim_activities(max.max(1)).await?;
+            if !claimed.is_empty() || Instant::now() >= deadline {
+                return Ok(claimed);
+            }
+            let poll = deadline.min(Instant::now() + pause);
+            tokio::select! {
+                _ = notified => pause = POLL_MIN,
+                _ = tokio::time::sleep_until(poll.into()) => pause = (pause * 2).min(POLL_MAX),
+            }
+        }
+    }
+
+    fn activity_lease(&self) -> Option<Duration> {
+        Some(self.options.activity_lease)
+    }
+
+    async fn renew_activity(&self, lock: &WorkItemLock) -> Result<()> {
+        let (id, token) = activity_lease(lock)?;
+        self.check_open(false)?;
+        let client = self.pool.get().await.map_err(pool_error)?;
+        let renewed = client
+            .execute(
+                &self.sql(
+                    "UPDATE {s}.activity_items \
+                     SET lock_until = clock_timestamp() + make_interval(secs => $3) \
+                     WHERE id = $1 AND lock_token = $2",
+                ),
+                &[&id, &token, &self.options.activity_lease.as_secs_f64()],
+            )
+            .await
+            .map_err(pg_error)?;
+        if renewed == 0 {
+            self.held().activities.remove(&lock.token);
+            return Err(lock_lost(format!("activity work item {id}")));
+        }
+        Ok(())
+    }
+
+    async fn complete_activity(
+        &self,
+        lock: &WorkItemLock,
+        result: OrchestrationMessage,
+    ) -> Result<()> {
+        let delivered = self
+            .transact(async |tx, wake| self.deliver_result(tx, lock, &result, wake).await)
+            .await;
+        if matches!(delivered, Ok(()) | Err(BackendError::LockLost { .. })) {
+            self.held().activities.remove(&lock.token);
+        }
+        delivered
+    }
+
+    async fn abandon_activity(&self, lock: &WorkItemLock) -> Result<()> {
+        self.check_open(false)?;
+        self.release_activity(lock).await
+    }
+
+    async fn work_state(&self) -> Result<WorkState> {
+        self.check_open(true)?;
+        self.read_work_state().await
+    }
+
+    async fn get_instance(&self, instance_id: &str) -> Result<Option<InstanceRecord>> {
+        self.check_open(false)?;
+        self.read_instance(instance_id).await
+    }
+
+    async fn get_history(
+        &self,
+        instance_id: &str,
+        execution_id: &str,
+    ) -> Result<Vec<HistoryEvent>> {
+        self.check_open(false)?;
+        self.read_history(instance_id, execution_id).await
+    }
+
+    async fn list_instances(&self, query: &InstanceQuery) -> Result<InstancePage> {
+        let after = query.validate()?;
+        self.check_open(false)?;
+        self.read_page(query, after.as_ref()).await
+    }
+
+    async fn purge_instances(&self, filter: &PurgeFilter) -> Result<u64> {
+        filter.validate()?;
+        self.transact(async |tx, _| self.purge_in(tx, filter).await).await
+    }
+}
