@@ -1,7 +1,11 @@
-//! Throughput and latency of the embedded SQLite store with full durability
-//! (`synchronous=FULL`: every acknowledged commit is on disk).
+//! Throughput and latency of the store with full durability: the embedded SQLite store
+//! (`synchronous=FULL`: every acknowledged commit is on disk), or a PostgreSQL hub
+//! (`synchronous_commit = on`, the server's default) served by one or more processes.
 //!
-//! Run with: `cargo bench -p durable --bench throughput`
+//! Run with: `cargo bench -p durable --bench throughput`, or
+//! `cargo bench -p durable --bench throughput -- --db postgres://postgres@127.0.0.1/test`
+//! (or `DURABLE_BENCH_DB=…`); `DURABLE_BENCH_PROCESSES=3` serves the hub from three
+//! processes (this one and two copies of it), which share W1's work.
 //!
 //! - W1: 1,000 orchestrations × 3 sequential activities, started together.
 //! - W2: one orchestration fanning out to 1,000 activities and summing.
@@ -111,21 +115,75 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// Where the benchmark runs: `--db postgres://…` (or `DURABLE_BENCH_DB`) for PostgreSQL,
+/// else a fresh SQLite file.
+fn bench_db() -> Option<String> {
+    let mut args = std::env::args().skip_while(|a| a != "--db").skip(1);
+    args.next().or_else(|| std::env::var("DURABLE_BENCH_DB").ok())
+}
+
+/// The other processes of a PostgreSQL run: copies of this binary serving the same hub.
+struct Helpers(Vec<std::process::Child>);
+
+impl Drop for Helpers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> BenchResult {
     let dir = tempfile::tempdir()?;
+    let db = bench_db();
     let mut config = HostConfig {
-        storage: StorageConfig::Sqlite { path: dir.path().join("bench.db") },
+        storage: match &db {
+            Some(url) => StorageConfig::Postgres { url: url.clone() },
+            None => StorageConfig::Sqlite { path: dir.path().join("bench.db") },
+        },
         full_durability: std::env::var("DURABLE_BENCH_SYNC").as_deref() != Ok("normal"),
         ..HostConfig::default()
     };
     config.http.listen = None;
-    println!(
-        "durable throughput benchmark: SQLite, synchronous={}, {} cores",
-        if config.full_durability { "FULL" } else { "NORMAL" },
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
-    let app = FunctionApp::new(config).start().await?;
+    if let Ok(hub) = std::env::var("DURABLE_BENCH_HUB") {
+        // A helper process: serve the hub until killed.
+        config.hub_name = hub;
+        let app = FunctionApp::new(config).start().await?;
+        std::future::pending::<()>().await;
+        app.shutdown().await;
+        return Ok(());
+    }
+    let processes: usize = match std::env::var("DURABLE_BENCH_PROCESSES") {
+        Ok(n) => n.parse()?,
+        Err(_) => 1,
+    };
+    match &db {
+        Some(_) => {
+            config.hub_name = format!("bench_{}", std::process::id());
+            println!(
+                "durable throughput benchmark: PostgreSQL, {processes} process(es) on hub {}, {} cores",
+                config.hub_name,
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            );
+        }
+        None => println!(
+            "durable throughput benchmark: SQLite, synchronous={}, {} cores",
+            if config.full_durability { "FULL" } else { "NORMAL" },
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        ),
+    }
+    let app = FunctionApp::new(config.clone()).start().await?;
+    let mut helpers = Helpers(Vec::new());
+    for _ in 1..processes {
+        helpers.0.push(
+            std::process::Command::new(std::env::current_exe()?)
+                .args(std::env::args().skip(1))
+                .env("DURABLE_BENCH_HUB", &config.hub_name)
+                .spawn()?,
+        );
+    }
     let only = std::env::var("DURABLE_BENCH_ONLY").unwrap_or_default();
     let selected = |name: &str| only.is_empty() || only.split(',').any(|w| w.trim() == name);
     if selected("w1") {
@@ -137,9 +195,22 @@ async fn main() -> BenchResult {
     if selected("w3") {
         w3(&app).await?;
     }
+    drop(helpers);
     app.shutdown().await;
     if let Some(rss) = peak_rss_mib() {
-        println!("peak RSS: {rss:.1} MiB");
+        println!("peak RSS (this process): {rss:.1} MiB");
     }
+    if let Some(url) = &db {
+        drop_hub(url, &config.hub_name).await?;
+    }
+    Ok(())
+}
+
+/// Drops the benchmark's hub (its schema) from the database.
+async fn drop_hub(url: &str, hub: &str) -> BenchResult {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let schema = format!("durable_{}", hub.to_ascii_lowercase());
+    client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await?;
     Ok(())
 }

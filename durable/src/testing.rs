@@ -142,12 +142,17 @@ impl TestHost {
     /// # Ok(()) }
     /// ```
     pub async fn start_with(config: HostConfig, start: DateTime<Utc>) -> Result<TestHost, Error> {
+        Self::start_on(HostConfig { storage: StorageConfig::InMemory, ..config }, start).await
+    }
+
+    /// As [`TestHost::start_with`], on the store `config.storage` names (a PostgreSQL hub,
+    /// say, or an SQLite file); only the clock is replaced, by the virtual one.
+    ///
+    /// The virtual clock is this host's: other processes sharing the hub keep their own
+    /// clocks, so timers they create follow real time.
+    pub async fn start_on(config: HostConfig, start: DateTime<Utc>) -> Result<TestHost, Error> {
         let clock = VirtualClock::new(start);
-        let config = HostConfig {
-            storage: StorageConfig::InMemory,
-            clock: Clock::from(clock.clone()),
-            ..config
-        };
+        let config = HostConfig { clock: Clock::from(clock.clone()), ..config };
         let app = FunctionApp::new(config).start().await?;
         Ok(TestHost { app, clock, idle_timeout: DEFAULT_IDLE_TIMEOUT })
     }
