@@ -4,10 +4,14 @@
 use std::collections::HashMap;
 
 use super::PostgresBackend;
-use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, pg_error, pool_error, time};
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use super::pipeline::Pipeline;
+use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, pool_error, time};
 use crate::backend::codec::from_json;
 use crate::backend::{
-    ActivityRequest, ActivityWorkItem, OrchestrationWorkItem, Result, WorkItemLock,
+    ActivityRequest, ActivityWorkItem, InstanceRecord, OrchestrationWorkItem, Result, WorkItemLock,
 };
 use crate::history::OrchestrationMessage;
 
@@ -15,14 +19,21 @@ use crate::history::OrchestrationMessage;
 /// past a few busy instances whose messages wait behind their lock.
 const SCAN: i64 = 512;
 
+/// The deliverable messages of one instance, in order.
+const INBOX: &str = "SELECT id, instance_id, body FROM {s}.messages \
+     WHERE instance_id = $1 AND visible_at <= $2 ORDER BY id";
+
+/// The deliverable messages of several instances, in order.
+const INBOXES: &str = "SELECT id, instance_id, body FROM {s}.messages \
+     WHERE instance_id = ANY($1) AND visible_at <= $2 ORDER BY id";
+
 impl PostgresBackend {
     /// Claims up to `limit` unlocked instances with deliverable messages.
     pub(super) async fn claim_instances(&self, limit: usize) -> Result<Vec<OrchestrationWorkItem>> {
-        let client = self.pool.get().await.map_err(pool_error)?;
         let now = nanos(&self.now());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         // Instances are claimed in the order of their oldest deliverable message.
-        let rows = client
+        let rows = self
             .query(
                 &self.sql(&format!(
                     "WITH ready AS ( \
@@ -50,24 +61,26 @@ impl PostgresBackend {
                 )),
                 &[&now, &limit, &self.owner, &self.options.lease.as_secs_f64()],
             )
-            .await
-            .map_err(pg_error)?;
+            .await?;
         let mut rows: Vec<_> = rows.iter().collect();
         rows.sort_by_key(|row| (row.get::<_, i64>(13), row.get::<_, i64>(14)));
         let claimed = rows.into_iter().map(instance).collect::<Result<Vec<_>>>()?;
-        self.with_messages(&client, claimed, now).await
+        self.with_messages(claimed, now).await
     }
 
     /// Claims one instance right away, with its pending messages (possibly none), when its
-    /// lock is free.
+    /// lock is free: one round trip, the claim and the read of its inbox pipelined.
     pub(super) async fn claim_instance(
         &self,
         instance_id: &str,
     ) -> Result<Option<OrchestrationWorkItem>> {
         let client = self.pool.get().await.map_err(pool_error)?;
         let now = nanos(&self.now());
-        let row = client
-            .query_opt(
+        let owner = &self.owner;
+        let lease = self.options.lease.as_secs_f64();
+        let mut p = Pipeline::on(&client);
+        let claim = p
+            .push(
                 &self.sql(&format!(
                     "UPDATE {{s}}.instances SET lock_token = nextval('{{s}}.fencing'), \
                        lock_owner = $2, \
@@ -76,40 +89,44 @@ impl PostgresBackend {
                        AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
                      RETURNING {INSTANCE_COLUMNS}"
                 )),
-                &[&instance_id, &self.owner, &self.options.lease.as_secs_f64()],
+                vec![&instance_id as &(dyn ToSql + Sync), owner, &lease],
             )
-            .await
-            .map_err(pg_error)?;
-        let Some(row) = row else { return Ok(None) };
+            .await?;
+        // Read after the claim: what it returns is covered by the lock.
+        let inbox =
+            p.push(&self.sql(INBOX), vec![&instance_id as &(dyn ToSql + Sync), &now]).await?;
+        let mut answers = p.run().await;
+        answers.first_error()?;
+        let Some(row) = answers.rows(claim)?.into_iter().next() else {
+            return Ok(None);
+        };
         let claimed = vec![instance(&row)?];
-        Ok(self.with_messages(&client, claimed, now).await?.pop())
+        Ok(self.work_items(claimed, &answers.rows(inbox)?)?.pop())
     }
 
     /// Reads the deliverable messages of claimed instances and makes work items of them.
-    /// With `now` unchanged, a claimed instance without messages can only be one claimed by
-    /// id (a local turn), which may have none.
     async fn with_messages(
         &self,
-        client: &deadpool_postgres::Client,
-        claimed: Vec<(crate::backend::InstanceRecord, u64, u64)>,
+        claimed: Vec<(InstanceRecord, u64, u64)>,
         now: i64,
     ) -> Result<Vec<OrchestrationWorkItem>> {
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = claimed.iter().map(|(r, _, _)| r.instance_id.as_str()).collect();
-        let rows = client
-            .query(
-                &self.sql(
-                    "SELECT id, instance_id, body FROM {s}.messages \
-                     WHERE instance_id = ANY($1) AND visible_at <= $2 ORDER BY id",
-                ),
-                &[&ids, &now],
-            )
-            .await
-            .map_err(pg_error)?;
+        let rows = self.query(&self.sql(INBOXES), &[&ids, &now]).await?;
+        self.work_items(claimed, &rows)
+    }
+
+    /// Work items of claimed instances from the rows of their inboxes (`id, instance_id,
+    /// body`, in order).
+    fn work_items(
+        &self,
+        claimed: Vec<(InstanceRecord, u64, u64)>,
+        inbox: &[Row],
+    ) -> Result<Vec<OrchestrationWorkItem>> {
         let mut inboxes: HashMap<String, (Vec<i64>, Vec<OrchestrationMessage>)> = HashMap::new();
-        for row in &rows {
+        for row in inbox {
             let id: i64 = row.get(0);
             let instance_id: String = row.get(1);
             let message: OrchestrationMessage = from_json(row.get(2), &format!("message {id}"))?;
@@ -133,9 +150,8 @@ impl PostgresBackend {
 
     /// Leases up to `limit` activity work items that nobody holds.
     pub(super) async fn claim_activities(&self, limit: usize) -> Result<Vec<ActivityWorkItem>> {
-        let client = self.pool.get().await.map_err(pool_error)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = client
+        let rows = self
             .query(
                 &self.sql(
                     "WITH candidates AS MATERIALIZED ( \
@@ -150,8 +166,7 @@ impl PostgresBackend {
                 ),
                 &[&limit, &self.options.activity_lease.as_secs_f64()],
             )
-            .await
-            .map_err(pg_error)?;
+            .await?;
         let mut items: Vec<ActivityWorkItem> = rows
             .iter()
             .map(|row| {
@@ -182,14 +197,12 @@ impl PostgresBackend {
 
     /// When the earliest message not yet deliverable (a timer) is due.
     pub(super) async fn next_timer(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-        let client = self.pool.get().await.map_err(pool_error)?;
-        let due: Option<i64> = client
+        let due: Option<i64> = self
             .query_one(
                 &self.sql("SELECT MIN(visible_at) FROM {s}.messages WHERE visible_at > $1"),
                 &[&nanos(&self.now())],
             )
-            .await
-            .map_err(pg_error)?
+            .await?
             .get(0);
         Ok(due.map(time))
     }

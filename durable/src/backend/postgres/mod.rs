@@ -16,6 +16,7 @@
 
 mod claims;
 mod listen;
+mod pipeline;
 mod reads;
 mod rows;
 mod schema;
@@ -27,12 +28,14 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::Pool;
 use tokio::sync::watch;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 use self::listen::Wakeups;
 use self::rows::{pg_error, pool_error};
-use self::writes::{Wake, activity_lease, lock_lost};
+use self::writes::{activity_lease, lock_lost};
 use super::{
     ActivityWorkItem, Backend, BackendError, InstancePage, InstanceQuery, InstanceRecord,
     NewInstance, OrchestrationCommit, OrchestrationWorkItem, PurgeFilter, QueueSpec, QueueStats,
@@ -244,36 +247,39 @@ impl PostgresBackend {
         Ok(())
     }
 
-    /// Runs `body` in a transaction; sends the wake-ups it asks for inside it, and wakes this
-    /// process's fetchers once it committed.
-    async fn transact<T>(
-        &self,
-        body: impl AsyncFnOnce(&Transaction<'_>, &mut Wake) -> Result<T>,
-    ) -> Result<T> {
-        self.check_open(false)?;
-        let mut client = self.pool.get().await.map_err(pool_error)?;
-        let tx = client.transaction().await.map_err(pg_error)?;
-        let mut wake = Wake::default();
-        let value = match body(&tx, &mut wake).await {
-            Ok(value) => value,
-            Err(error) => {
-                let _ = tx.rollback().await;
-                return Err(error);
-            }
-        };
-        for (channel, wanted) in self.channels.iter().zip([wake.orchestrations, wake.activities]) {
-            if wanted {
-                tx.execute("SELECT pg_notify($1, '')", &[channel]).await.map_err(pg_error)?;
-            }
-        }
-        tx.commit().await.map_err(pg_error)?;
-        if wake.orchestrations {
+    /// Runs one statement (prepared once per pooled connection) on its own.
+    async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let client = self.pool.get().await.map_err(pool_error)?;
+        let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+        client.query(&statement, params).await.map_err(pg_error)
+    }
+
+    async fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
+        Ok(self.query(sql, params).await?.into_iter().next())
+    }
+
+    async fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row> {
+        self.query_opt(sql, params).await?.ok_or_else(|| BackendError::Store {
+            message: "PostgreSQL answered no row where one was due".to_owned(),
+            retryable: false,
+        })
+    }
+
+    /// Runs one statement; returns how many rows it changed.
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let client = self.pool.get().await.map_err(pool_error)?;
+        let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+        client.execute(&statement, params).await.map_err(pg_error)
+    }
+
+    /// Wakes this process's fetchers after a commit (others hear its `pg_notify`).
+    fn wake_local(&self, orchestrations: bool, activities: bool) {
+        if orchestrations {
             self.wakeups.orchestrations.notify_waiters();
         }
-        if wake.activities {
+        if activities {
             self.wakeups.activities.notify_waiters();
         }
-        Ok(value)
     }
 
     /// Releases an instance lock without consuming its messages.
@@ -298,8 +304,7 @@ impl PostgresBackend {
 
     /// Clears an instance's lock if `token` still holds it; returns whether it did (1 or 0).
     async fn unlock_instance(&self, instance_id: &str, token: u64) -> Result<u64> {
-        let client = self.pool.get().await.map_err(pool_error)?;
-        let released = client
+        let released = self
             .execute(
                 &self.sql(
                     "UPDATE {s}.instances SET lock_owner = NULL, lock_until = NULL \
@@ -307,16 +312,14 @@ impl PostgresBackend {
                 ),
                 &[&instance_id, &i64::try_from(token).unwrap_or(-1)],
             )
-            .await
-            .map_err(pg_error)?;
+            .await?;
         self.wakeups.orchestrations.notify_waiters();
         Ok(released)
     }
 
     /// Clears an activity work item's lease if `token` still holds it.
     async fn unlock_activity(&self, id: i64, token: u64) -> Result<u64> {
-        let client = self.pool.get().await.map_err(pool_error)?;
-        let released = client
+        let released = self
             .execute(
                 &self.sql(
                     "UPDATE {s}.activity_items SET lock_until = NULL \
@@ -324,8 +327,7 @@ impl PostgresBackend {
                 ),
                 &[&id, &i64::try_from(token).unwrap_or(-1)],
             )
-            .await
-            .map_err(pg_error)?;
+            .await?;
         self.wakeups.activities.notify_waiters();
         Ok(released)
     }
@@ -371,21 +373,18 @@ impl Backend for PostgresBackend {
     }
 
     async fn create_queues(&self, queues: &[QueueSpec]) -> Result<()> {
+        self.check_open(false)?;
         let kinds: Vec<&str> = queues.iter().map(|q| q.kind.as_str()).collect();
         let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
-        self.transact(async |tx, _| {
-            tx.execute(
-                &self.sql(
-                    "INSERT INTO {s}.queues (kind, name) SELECT * FROM unnest($1::text[], $2::text[]) \
-                     ON CONFLICT DO NOTHING",
-                ),
-                &[&kinds, &names],
-            )
-            .await
-            .map_err(pg_error)?;
-            Ok(())
-        })
-        .await
+        self.execute(
+            &self.sql(
+                "INSERT INTO {s}.queues (kind, name) \
+                     SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
+            ),
+            &[&kinds, &names],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn queue_stats(&self) -> Result<Vec<QueueStats>> {
@@ -394,7 +393,8 @@ impl Backend for PostgresBackend {
     }
 
     async fn create_instance(&self, instance: NewInstance) -> Result<()> {
-        self.transact(async |tx, wake| self.create_in(tx, &instance, None, wake).await).await
+        self.check_open(false)?;
+        self.create(&instance, None).await
     }
 
     async fn create_instance_with_turn(
@@ -402,12 +402,13 @@ impl Backend for PostgresBackend {
         instance: NewInstance,
         first_turn: OrchestrationCommit,
     ) -> Result<()> {
-        self.transact(async |tx, wake| self.create_in(tx, &instance, Some(&first_turn), wake).await)
-            .await
+        self.check_open(false)?;
+        self.create(&instance, Some(&first_turn)).await
     }
 
     async fn send_message(&self, message: OrchestrationMessage) -> Result<()> {
-        self.transact(async |tx, wake| self.send_in(tx, &message, wake).await).await
+        self.check_open(false)?;
+        self.send(&message).await
     }
 
     async fn fetch_orchestrations(
@@ -442,10 +443,7 @@ impl Backend for PostgresBackend {
         commit: OrchestrationCommit,
     ) -> Result<()> {
         let (instance_id, token) = self.locked_instance(lock)?;
-        self.transact(async |tx, wake| {
-            self.commit_turn(tx, &instance_id, token, &lock.ids, &commit, wake).await
-        })
-        .await?;
+        self.commit_turn(&instance_id, token, &lock.ids, &commit).await?;
         let mut held = self.held();
         held.instances.remove(&lock.token);
         if let Some(lease) = &commit.completed_activity {
@@ -493,8 +491,7 @@ impl Backend for PostgresBackend {
     async fn renew_activity(&self, lock: &WorkItemLock) -> Result<()> {
         let (id, token) = activity_lease(lock)?;
         self.check_open(false)?;
-        let client = self.pool.get().await.map_err(pool_error)?;
-        let renewed = client
+        let renewed = self
             .execute(
                 &self.sql(
                     "UPDATE {s}.activity_items \
@@ -503,8 +500,7 @@ impl Backend for PostgresBackend {
                 ),
                 &[&id, &token, &self.options.activity_lease.as_secs_f64()],
             )
-            .await
-            .map_err(pg_error)?;
+            .await?;
         if renewed == 0 {
             self.held().activities.remove(&lock.token);
             return Err(lock_lost(format!("activity work item {id}")));
@@ -517,9 +513,8 @@ impl Backend for PostgresBackend {
         lock: &WorkItemLock,
         result: OrchestrationMessage,
     ) -> Result<()> {
-        let delivered = self
-            .transact(async |tx, wake| self.deliver_result(tx, lock, &result, wake).await)
-            .await;
+        self.check_open(false)?;
+        let delivered = self.deliver_result(lock, &result).await;
         if matches!(delivered, Ok(()) | Err(BackendError::LockLost { .. })) {
             self.held().activities.remove(&lock.token);
         }
@@ -558,6 +553,7 @@ impl Backend for PostgresBackend {
 
     async fn purge_instances(&self, filter: &PurgeFilter) -> Result<u64> {
         filter.validate()?;
-        self.transact(async |tx, _| self.purge_in(tx, filter).await).await
+        self.check_open(false)?;
+        self.purge(filter).await
     }
 }

@@ -3,7 +3,7 @@
 use tokio_postgres::types::ToSql;
 
 use super::PostgresBackend;
-use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, pg_error, pool_error, time};
+use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, time};
 use crate::backend::codec::{from_json, parse_kind};
 use crate::backend::query::PageKey;
 use crate::backend::{InstancePage, InstanceQuery, InstanceRecord, QueueStats, Result, WorkState};
@@ -11,16 +11,14 @@ use crate::history::HistoryEvent;
 
 impl PostgresBackend {
     pub(super) async fn read_instance(&self, instance_id: &str) -> Result<Option<InstanceRecord>> {
-        let client = self.pool.get().await.map_err(pool_error)?;
-        let row = client
+        let row = self
             .query_opt(
                 &self.sql(&format!(
                     "SELECT {INSTANCE_COLUMNS} FROM {{s}}.instances WHERE instance_id = $1"
                 )),
                 &[&instance_id],
             )
-            .await
-            .map_err(pg_error)?;
+            .await?;
         row.map(|row| instance(&row).map(|(record, _, _)| record)).transpose()
     }
 
@@ -29,8 +27,7 @@ impl PostgresBackend {
         instance_id: &str,
         execution_id: &str,
     ) -> Result<Vec<HistoryEvent>> {
-        let client = self.pool.get().await.map_err(pool_error)?;
-        let rows = client
+        let rows = self
             .query(
                 &self.sql(
                     "SELECT seq, event FROM {s}.history \
@@ -38,8 +35,7 @@ impl PostgresBackend {
                 ),
                 &[&instance_id, &execution_id],
             )
-            .await
-            .map_err(pg_error)?;
+            .await?;
         rows.iter()
             .map(|row| {
                 let seq: i64 = row.get(0);
@@ -60,7 +56,6 @@ impl PostgresBackend {
         query: &InstanceQuery,
         after: Option<&PageKey>,
     ) -> Result<InstancePage> {
-        let client = self.pool.get().await.map_err(pool_error)?;
         let statuses: Vec<&str> = query.runtime_status.iter().map(|s| s.as_str()).collect();
         let from = query.created_from.as_ref().map(nanos);
         let to = query.created_to.as_ref().map(nanos);
@@ -71,7 +66,7 @@ impl PostgresBackend {
         let limit = i64::try_from(query.page_size).unwrap_or(i64::MAX).saturating_add(1);
         let params: [&(dyn ToSql + Sync); 7] =
             [&statuses, &from, &to, &prefix, &after_time, &after_id, &limit];
-        let rows = client
+        let rows = self
             .query(
                 &self.sql(&format!(
                     "SELECT {INSTANCE_COLUMNS} FROM {{s}}.instances \
@@ -84,8 +79,7 @@ impl PostgresBackend {
                 )),
                 &params,
             )
-            .await
-            .map_err(pg_error)?;
+            .await?;
         let more = rows.len() > query.page_size;
         let instances = rows
             .iter()
@@ -98,8 +92,7 @@ impl PostgresBackend {
     }
 
     pub(super) async fn read_queue_stats(&self) -> Result<Vec<QueueStats>> {
-        let client = self.pool.get().await.map_err(pool_error)?;
-        let rows = client
+        let rows = self
             .query(
                 &self.sql(
                     "SELECT q.kind, q.name, \
@@ -113,8 +106,7 @@ impl PostgresBackend {
                 ),
                 &[],
             )
-            .await
-            .map_err(pg_error)?;
+            .await?;
         rows.iter()
             .map(|row| {
                 let name: String = row.get(1);
@@ -133,8 +125,7 @@ impl PostgresBackend {
     /// before or after, never halfway. A timer is a message enqueued before it is due; the
     /// next one is the earliest still queued, due or not.
     pub(super) async fn read_work_state(&self) -> Result<WorkState> {
-        let client = self.pool.get().await.map_err(pool_error)?;
-        let row = client
+        let row = self
             .query_one(
                 &self.sql(
                     "SELECT EXISTS (SELECT 1 FROM {s}.messages m \
@@ -148,8 +139,7 @@ impl PostgresBackend {
                 ),
                 &[&nanos(&self.now())],
             )
-            .await
-            .map_err(pg_error)?;
+            .await?;
         Ok(WorkState { runnable: row.get(0), next_timer: row.get::<_, Option<i64>>(1).map(time) })
     }
 }
