@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::PostgresBackend;
+use super::Store;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
@@ -27,7 +27,7 @@ const INBOX: &str = "SELECT id, instance_id, body FROM {s}.messages \
 const INBOXES: &str = "SELECT id, instance_id, body FROM {s}.messages \
      WHERE instance_id = ANY($1) AND visible_at <= $2 ORDER BY id";
 
-impl PostgresBackend {
+impl Store {
     /// Claims up to `limit` unlocked instances with deliverable messages.
     pub(super) async fn claim_instances(&self, limit: usize) -> Result<Vec<OrchestrationWorkItem>> {
         let now = nanos(&self.now());

@@ -14,6 +14,7 @@
 //! - Timestamps of durable semantics (timers, record times) come from the app's clock;
 //!   leases from the database's.
 
+mod batch;
 mod claims;
 mod listen;
 mod pipeline;
@@ -33,8 +34,9 @@ use tokio::sync::watch;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
+use self::batch::Op;
 use self::listen::Wakeups;
-use self::rows::{pg_error, pool_error};
+use self::rows::{nanos, pg_error, pool_error};
 use self::writes::{activity_lease, lock_lost};
 use super::{
     ActivityWorkItem, Backend, BackendError, InstancePage, InstanceQuery, InstanceRecord,
@@ -108,6 +110,11 @@ struct Held {
 /// # Ok(()) }
 /// ```
 pub struct PostgresBackend {
+    store: Arc<Store>,
+}
+
+/// What a [`PostgresBackend`] handle shares with the batches it commits in the background.
+struct Store {
     pool: Pool,
     config: tokio_postgres::Config,
     options: PostgresOptions,
@@ -118,13 +125,15 @@ pub struct PostgresBackend {
     wakeups: Arc<Wakeups>,
     held: Mutex<Held>,
     stop: watch::Sender<bool>,
+    /// Writes waiting to be committed together.
+    queue: Mutex<batch::Queue>,
 }
 
 impl std::fmt::Debug for PostgresBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresBackend")
-            .field("target", &schema::target(&self.config))
-            .field("schema", &self.schema)
+            .field("target", &schema::target(&self.store.config))
+            .field("schema", &self.store.schema)
             .finish_non_exhaustive()
     }
 }
@@ -160,21 +169,24 @@ impl PostgresBackend {
             std::process::id()
         );
         Ok(PostgresBackend {
-            pool,
-            channels: listen::channels(&schema),
-            config,
-            options,
-            schema,
-            owner,
-            wakeups: Arc::new(Wakeups::default()),
-            held: Mutex::new(Held::default()),
-            stop: watch::Sender::new(false),
+            store: Arc::new(Store {
+                pool,
+                channels: listen::channels(&schema),
+                config,
+                options,
+                schema,
+                owner,
+                wakeups: Arc::new(Wakeups::default()),
+                held: Mutex::new(Held::default()),
+                stop: watch::Sender::new(false),
+                queue: Mutex::new(batch::Queue::default()),
+            }),
         })
     }
 
     /// The options the store was opened with.
     pub fn options(&self) -> &PostgresOptions {
-        &self.options
+        &self.store.options
     }
 
     /// Releases every lock and lease this handle holds (so other processes take the work
@@ -182,7 +194,7 @@ impl PostgresBackend {
     /// [`BackendError::Closed`]. Idempotent.
     pub async fn close(&self) {
         let (instances, activities) = {
-            let mut held = self.held();
+            let mut held = self.store.held();
             if held.closed {
                 return;
             }
@@ -191,17 +203,19 @@ impl PostgresBackend {
             (instances, activities)
         };
         for (token, instance_id) in instances {
-            let _ = self.unlock_instance(&instance_id, token).await;
+            let _ = self.store.unlock_instance(&instance_id, token).await;
         }
         for (token, id) in activities {
-            let _ = self.unlock_activity(id, token).await;
+            let _ = self.store.unlock_activity(id, token).await;
         }
-        self.held().closed = true;
-        self.stop.send_replace(true);
-        self.wakeups.wake_all();
-        self.pool.close();
+        self.store.held().closed = true;
+        self.store.stop.send_replace(true);
+        self.store.wakeups.wake_all();
+        self.store.pool.close();
     }
+}
 
+impl Store {
     fn held(&self) -> MutexGuard<'_, Held> {
         self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -335,8 +349,8 @@ impl PostgresBackend {
 
 impl Drop for PostgresBackend {
     fn drop(&mut self) {
-        // Claimed work left in the buffer is released by its lease expiring.
-        self.stop.send_replace(true);
+        // What it still holds is released by its leases expiring.
+        self.store.stop.send_replace(true);
     }
 }
 
@@ -356,45 +370,46 @@ async fn until_due(clock: &Clock, due: Option<DateTime<Utc>>) {
 #[async_trait]
 impl Backend for PostgresBackend {
     async fn acquire_dispatch(&self) -> Result<bool> {
-        let mut held = self.held();
+        let mut held = self.store.held();
         if held.closed {
             return Err(BackendError::Closed);
         }
         if !held.dispatching {
             held.dispatching = true;
             tokio::spawn(listen::listen(
-                self.config.clone(),
-                self.channels.clone(),
-                Arc::clone(&self.wakeups),
-                self.stop.subscribe(),
+                self.store.config.clone(),
+                self.store.channels.clone(),
+                Arc::clone(&self.store.wakeups),
+                self.store.stop.subscribe(),
             ));
         }
         Ok(true)
     }
 
     async fn create_queues(&self, queues: &[QueueSpec]) -> Result<()> {
-        self.check_open(false)?;
+        self.store.check_open(false)?;
         let kinds: Vec<&str> = queues.iter().map(|q| q.kind.as_str()).collect();
         let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
-        self.execute(
-            &self.sql(
-                "INSERT INTO {s}.queues (kind, name) \
+        self.store
+            .execute(
+                &self.store.sql(
+                    "INSERT INTO {s}.queues (kind, name) \
                      SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
-            ),
-            &[&kinds, &names],
-        )
-        .await?;
+                ),
+                &[&kinds, &names],
+            )
+            .await?;
         Ok(())
     }
 
     async fn queue_stats(&self) -> Result<Vec<QueueStats>> {
-        self.check_open(false)?;
-        self.read_queue_stats().await
+        self.store.check_open(false)?;
+        self.store.read_queue_stats().await
     }
 
     async fn create_instance(&self, instance: NewInstance) -> Result<()> {
-        self.check_open(false)?;
-        self.create(&instance, None).await
+        self.store.check_open(false)?;
+        self.store.submit(Op::create(&instance, None, nanos(&self.store.now()))?).await
     }
 
     async fn create_instance_with_turn(
@@ -402,13 +417,14 @@ impl Backend for PostgresBackend {
         instance: NewInstance,
         first_turn: OrchestrationCommit,
     ) -> Result<()> {
-        self.check_open(false)?;
-        self.create(&instance, Some(&first_turn)).await
+        self.store.check_open(false)?;
+        let now = nanos(&self.store.now());
+        self.store.submit(Op::create(&instance, Some(&first_turn), now)?).await
     }
 
     async fn send_message(&self, message: OrchestrationMessage) -> Result<()> {
-        self.check_open(false)?;
-        self.send(&message).await
+        self.store.check_open(false)?;
+        self.store.submit(Op::send(&message, nanos(&self.store.now()))?).await
     }
 
     async fn fetch_orchestrations(
@@ -419,19 +435,19 @@ impl Backend for PostgresBackend {
         let deadline = deadline_after(wait);
         let mut pause = POLL_MIN;
         loop {
-            let notified = self.wakeups.orchestrations.notified();
+            let notified = self.store.wakeups.orchestrations.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            self.check_open(true)?;
-            let claimed = self.claim_instances(max.max(1)).await?;
+            self.store.check_open(true)?;
+            let claimed = self.store.claim_instances(max.max(1)).await?;
             if !claimed.is_empty() || Instant::now() >= deadline {
                 return Ok(claimed);
             }
-            let next_timer = self.next_timer().await?;
+            let next_timer = self.store.next_timer().await?;
             let poll = deadline.min(Instant::now() + pause);
             tokio::select! {
                 _ = notified => pause = POLL_MIN,
-                _ = until_due(&self.options.clock, next_timer) => {}
+                _ = until_due(&self.store.options.clock, next_timer) => {}
                 _ = tokio::time::sleep_until(poll.into()) => pause = (pause * 2).min(POLL_MAX),
             }
         }
@@ -442,9 +458,10 @@ impl Backend for PostgresBackend {
         lock: &WorkItemLock,
         commit: OrchestrationCommit,
     ) -> Result<()> {
-        let (instance_id, token) = self.locked_instance(lock)?;
-        self.commit_turn(&instance_id, token, &lock.ids, &commit).await?;
-        let mut held = self.held();
+        let (instance_id, token) = self.store.locked_instance(lock)?;
+        let now = nanos(&self.store.now());
+        self.store.submit(Op::turn(&instance_id, token, &lock.ids, &commit, now)?).await?;
+        let mut held = self.store.held();
         held.instances.remove(&lock.token);
         if let Some(lease) = &commit.completed_activity {
             held.activities.remove(&lease.token);
@@ -453,26 +470,26 @@ impl Backend for PostgresBackend {
     }
 
     async fn abandon_orchestration(&self, lock: &WorkItemLock) -> Result<()> {
-        self.release_instance(lock).await
+        self.store.release_instance(lock).await
     }
 
     async fn try_lock_orchestration(
         &self,
         instance_id: &str,
     ) -> Result<Option<OrchestrationWorkItem>> {
-        self.check_open(true)?;
-        self.claim_instance(instance_id).await
+        self.store.check_open(true)?;
+        self.store.claim_instance(instance_id).await
     }
 
     async fn fetch_activities(&self, max: usize, wait: Duration) -> Result<Vec<ActivityWorkItem>> {
         let deadline = deadline_after(wait);
         let mut pause = POLL_MIN;
         loop {
-            let notified = self.wakeups.activities.notified();
+            let notified = self.store.wakeups.activities.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            self.check_open(true)?;
-            let claimed = self.claim_activities(max.max(1)).await?;
+            self.store.check_open(true)?;
+            let claimed = self.store.claim_activities(max.max(1)).await?;
             if !claimed.is_empty() || Instant::now() >= deadline {
                 return Ok(claimed);
             }
@@ -485,24 +502,25 @@ impl Backend for PostgresBackend {
     }
 
     fn activity_lease(&self) -> Option<Duration> {
-        Some(self.options.activity_lease)
+        Some(self.store.options.activity_lease)
     }
 
     async fn renew_activity(&self, lock: &WorkItemLock) -> Result<()> {
         let (id, token) = activity_lease(lock)?;
-        self.check_open(false)?;
+        self.store.check_open(false)?;
         let renewed = self
+            .store
             .execute(
-                &self.sql(
+                &self.store.sql(
                     "UPDATE {s}.activity_items \
                      SET lock_until = clock_timestamp() + make_interval(secs => $3) \
                      WHERE id = $1 AND lock_token = $2",
                 ),
-                &[&id, &token, &self.options.activity_lease.as_secs_f64()],
+                &[&id, &token, &self.store.options.activity_lease.as_secs_f64()],
             )
             .await?;
         if renewed == 0 {
-            self.held().activities.remove(&lock.token);
+            self.store.held().activities.remove(&lock.token);
             return Err(lock_lost(format!("activity work item {id}")));
         }
         Ok(())
@@ -513,27 +531,28 @@ impl Backend for PostgresBackend {
         lock: &WorkItemLock,
         result: OrchestrationMessage,
     ) -> Result<()> {
-        self.check_open(false)?;
-        let delivered = self.deliver_result(lock, &result).await;
+        self.store.check_open(false)?;
+        let op = Op::result(lock, &result, nanos(&self.store.now()))?;
+        let delivered = self.store.submit(op).await;
         if matches!(delivered, Ok(()) | Err(BackendError::LockLost { .. })) {
-            self.held().activities.remove(&lock.token);
+            self.store.held().activities.remove(&lock.token);
         }
         delivered
     }
 
     async fn abandon_activity(&self, lock: &WorkItemLock) -> Result<()> {
-        self.check_open(false)?;
-        self.release_activity(lock).await
+        self.store.check_open(false)?;
+        self.store.release_activity(lock).await
     }
 
     async fn work_state(&self) -> Result<WorkState> {
-        self.check_open(true)?;
-        self.read_work_state().await
+        self.store.check_open(true)?;
+        self.store.read_work_state().await
     }
 
     async fn get_instance(&self, instance_id: &str) -> Result<Option<InstanceRecord>> {
-        self.check_open(false)?;
-        self.read_instance(instance_id).await
+        self.store.check_open(false)?;
+        self.store.read_instance(instance_id).await
     }
 
     async fn get_history(
@@ -541,19 +560,19 @@ impl Backend for PostgresBackend {
         instance_id: &str,
         execution_id: &str,
     ) -> Result<Vec<HistoryEvent>> {
-        self.check_open(false)?;
-        self.read_history(instance_id, execution_id).await
+        self.store.check_open(false)?;
+        self.store.read_history(instance_id, execution_id).await
     }
 
     async fn list_instances(&self, query: &InstanceQuery) -> Result<InstancePage> {
         let after = query.validate()?;
-        self.check_open(false)?;
-        self.read_page(query, after.as_ref()).await
+        self.store.check_open(false)?;
+        self.store.read_page(query, after.as_ref()).await
     }
 
     async fn purge_instances(&self, filter: &PurgeFilter) -> Result<u64> {
         filter.validate()?;
-        self.check_open(false)?;
-        self.purge(filter).await
+        self.store.check_open(false)?;
+        self.store.purge(filter).await
     }
 }

@@ -2,14 +2,14 @@
 
 use tokio_postgres::types::ToSql;
 
-use super::PostgresBackend;
+use super::Store;
 use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, time};
 use crate::backend::codec::{from_json, parse_kind};
 use crate::backend::query::PageKey;
 use crate::backend::{InstancePage, InstanceQuery, InstanceRecord, QueueStats, Result, WorkState};
 use crate::history::HistoryEvent;
 
-impl PostgresBackend {
+impl Store {
     pub(super) async fn read_instance(&self, instance_id: &str) -> Result<Option<InstanceRecord>> {
         let row = self
             .query_opt(

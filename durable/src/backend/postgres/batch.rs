@@ -1,0 +1,752 @@
+//! Group commit: the writes of concurrent turns, activity results, starts and messages are
+//! committed together, a few statements per batch whatever its size.
+//!
+//! A write joins the queue; while fewer than [`LEADERS`] batches are being committed, it
+//! also starts one, which takes everything queued. A batch runs in two pipelines and a
+//! `COMMIT`:
+//!
+//! 1. **Fencing**, under a savepoint: one `UPDATE` of every committing instance whose lock
+//!    token still matches, one `DELETE` of every completed activity whose lease token still
+//!    matches, and the new instances' upsert. A write whose token no longer matches fails
+//!    with `LockLost`; the savepoint is rolled back and the fencing redone without it, so
+//!    nothing of it lands.
+//! 2. **Effects** of what passed: history rows, activity work items, messages, consumed
+//!    messages, wake-ups; then sub-orchestrations, one by one (they are rare).
+//!
+//! A batch that fails as a whole for a reason that is not a lost connection (a value the
+//! server refuses) is retried one write at a time, so that one bad write fails alone.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, PoisonError};
+
+use tokio::sync::oneshot;
+
+use super::Store;
+use super::pipeline::{Params, Tx};
+use super::rows::nanos;
+use super::writes::{Creation, FINISHED, Outputs, lock_lost};
+use crate::backend::{BackendError, Result};
+
+/// How many batches may be committed at once.
+const LEADERS: usize = 2;
+/// The most writes one batch takes.
+const MAX_BATCH: usize = 256;
+
+/// Writes waiting to be committed, and how many batches are being committed.
+#[derive(Default)]
+pub(super) struct Queue {
+    waiting: VecDeque<Queued>,
+    leaders: usize,
+}
+
+struct Queued {
+    op: Op,
+    reply: oneshot::Sender<Result<()>>,
+}
+
+/// One write.
+pub(super) enum Op {
+    /// A new instance, with its first turn or its start message.
+    Create { creation: Creation, outputs: Option<Outputs> },
+    /// A turn of a locked instance.
+    Turn(Box<TurnOp>),
+    /// An activity's result, in place of its work item.
+    Result { activity: (i64, i64), outputs: Outputs },
+    /// A message to an existing instance.
+    Send { outputs: Outputs },
+}
+
+/// A turn's commit, as stored.
+pub(super) struct TurnOp {
+    pub(super) instance_id: String,
+    pub(super) token: i64,
+    pub(super) message_ids: Vec<i64>,
+    pub(super) execution_id: String,
+    pub(super) status: &'static str,
+    pub(super) output: String,
+    pub(super) custom_status: String,
+    pub(super) failure: Option<String>,
+    pub(super) updated_at: Option<i64>,
+    pub(super) input: Option<String>,
+    pub(super) version: Option<String>,
+    /// The history is rewritten (a rewind): all of it goes first.
+    pub(super) replace_history: bool,
+    /// The commit begins a new execution: the other executions' histories go.
+    pub(super) new_execution: bool,
+    pub(super) activity: Option<(i64, i64)>,
+    pub(super) outputs: Outputs,
+}
+
+impl Op {
+    /// The instance whose row the write locks: two writes of one instance never share a
+    /// batch (one statement cannot change a row twice).
+    fn locks(&self) -> Option<&str> {
+        match self {
+            Op::Create { creation, .. } => Some(&creation.instance_id),
+            Op::Turn(turn) => Some(&turn.instance_id),
+            Op::Result { .. } | Op::Send { .. } => None,
+        }
+    }
+
+    fn outputs(&self) -> Option<&Outputs> {
+        match self {
+            Op::Create { outputs, .. } => outputs.as_ref(),
+            Op::Turn(turn) => Some(&turn.outputs),
+            Op::Result { outputs, .. } | Op::Send { outputs } => Some(outputs),
+        }
+    }
+}
+
+impl Store {
+    /// Commits `op` with whatever else is queued; answers once it is durable (or refused).
+    pub(super) async fn submit(self: &Arc<Self>, op: Op) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        let lead = {
+            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            queue.waiting.push_back(Queued { op, reply });
+            let lead = queue.leaders < LEADERS;
+            queue.leaders += usize::from(lead);
+            lead
+        };
+        if lead {
+            // Its own task: a caller that gives up waiting must not strand the others.
+            tokio::spawn(Arc::clone(self).drain());
+        }
+        answer.await.map_err(|_| BackendError::Closed)?
+    }
+
+    /// Commits batches until the queue is empty.
+    async fn drain(self: Arc<Self>) {
+        loop {
+            let batch = {
+                let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                if queue.waiting.is_empty() {
+                    queue.leaders -= 1;
+                    return;
+                }
+                let mut locked = HashSet::new();
+                let mut batch = Vec::new();
+                let mut deferred = VecDeque::new();
+                while let Some(queued) = queue.waiting.pop_front() {
+                    if batch.len() == MAX_BATCH {
+                        deferred.push_back(queued);
+                        continue;
+                    }
+                    match queued.op.locks() {
+                        Some(id) if !locked.insert(id.to_owned()) => deferred.push_back(queued),
+                        _ => batch.push(queued),
+                    }
+                }
+                queue.waiting = deferred;
+                batch
+            };
+            self.commit_batch(batch).await;
+        }
+    }
+
+    async fn commit_batch(&self, batch: Vec<Queued>) {
+        let ops: Vec<&Op> = batch.iter().map(|q| &q.op).collect();
+        let outcomes = match self.try_batch(&ops).await {
+            Ok(outcomes) => outcomes,
+            Err(error) if !error.is_retryable() && ops.len() > 1 => {
+                let mut outcomes = Vec::with_capacity(ops.len());
+                for op in &ops {
+                    outcomes.push(match self.try_batch(&[op]).await {
+                        Ok(mut one) => one.pop().unwrap_or(Ok(())),
+                        Err(error) => Err(error),
+                    });
+                }
+                outcomes
+            }
+            Err(error) => ops.iter().map(|_| Err(copy(&error))).collect(),
+        };
+        for (queued, outcome) in batch.into_iter().zip(outcomes) {
+            let _ = queued.reply.send(outcome);
+        }
+    }
+
+    /// Commits the writes in one transaction; the outcome of each, in order.
+    async fn try_batch(&self, ops: &[&Op]) -> Result<Vec<Result<()>>> {
+        let mut outcomes: Vec<Option<Result<()>>> = ops.iter().map(|_| None).collect();
+        let tx = Tx::start(&self.pool).await?;
+        let fenced = self.fence(&tx, ops, &mut outcomes).await?;
+        let live: Vec<usize> = (0..ops.len()).filter(|&i| outcomes[i].is_none()).collect();
+        let (wake_orchestrations, wake_activities) =
+            self.apply(&tx, ops, &live, &fenced, &mut outcomes).await?;
+        for &i in &live {
+            if let Op::Turn(turn) = ops[i]
+                && outcomes[i].is_none()
+            {
+                self.start_children(&tx, &turn.outputs, &turn.instance_id).await?;
+            }
+        }
+        tx.commit().await?;
+        self.wake_local(wake_orchestrations, wake_activities);
+        let mut results: Vec<Result<()>> =
+            outcomes.into_iter().map(|outcome| outcome.unwrap_or(Ok(()))).collect();
+        // Refused creates report the status of the instance that has their id.
+        for (result, op) in results.iter_mut().zip(ops) {
+            if let (Err(BackendError::InstanceExists { instance_id, .. }), Op::Create { .. }) =
+                (&*result, op)
+            {
+                *result = Err(self.exists_error(&instance_id.clone()).await);
+            }
+        }
+        Ok(results)
+    }
+
+    /// Step 1: checks every lock and lease token and writes the rows they guard; drops
+    /// (with `LockLost`) the writes whose token no longer matches, and (with
+    /// `InstanceExists`) the creates an unfinished instance refuses. Returns the history
+    /// length of each committing instance after its turn.
+    async fn fence(
+        &self,
+        tx: &Tx,
+        ops: &[&Op],
+        outcomes: &mut [Option<Result<()>>],
+    ) -> Result<HashMap<String, i64>> {
+        let mut first = true;
+        loop {
+            let live = |i: &usize| outcomes[*i].is_none();
+            let turns: Vec<(usize, &TurnOp)> = (0..ops.len())
+                .filter(live)
+                .filter_map(|i| match ops[i] {
+                    Op::Turn(turn) => Some((i, &**turn)),
+                    _ => None,
+                })
+                .collect();
+            let leases: Vec<(usize, (i64, i64))> = (0..ops.len())
+                .filter(live)
+                .filter_map(|i| match ops[i] {
+                    Op::Turn(turn) => turn.activity.map(|a| (i, a)),
+                    Op::Result { activity, .. } => Some((i, *activity)),
+                    _ => None,
+                })
+                .collect();
+            let creates: Vec<(usize, &Creation)> = (0..ops.len())
+                .filter(live)
+                .filter_map(|i| match ops[i] {
+                    Op::Create { creation, .. } => Some((i, creation)),
+                    _ => None,
+                })
+                .collect();
+            let t = TurnColumns::of(&turns);
+            let lease_ids: Vec<i64> = leases.iter().map(|(_, (id, _))| *id).collect();
+            let lease_tokens: Vec<i64> = leases.iter().map(|(_, (_, token))| *token).collect();
+            let c = CreateColumns::of(&creates);
+
+            let mut p = tx.pipeline(first)?;
+            p.push("SAVEPOINT fencing", Vec::new()).await?;
+            let turn_step = match turns.is_empty() {
+                true => None,
+                false => Some(p.push(&self.sql(FENCED_UPDATE), t.params()).await?),
+            };
+            let lease_step = match leases.is_empty() {
+                true => None,
+                false => Some(
+                    p.push(
+                        &self.sql(
+                            "DELETE FROM {s}.activity_items a \
+                             USING unnest($1::bigint[], $2::bigint[]) AS t(id, token) \
+                             WHERE a.id = t.id AND a.lock_token = t.token RETURNING a.id",
+                        ),
+                        vec![&lease_ids, &lease_tokens],
+                    )
+                    .await?,
+                ),
+            };
+            let create_step = match creates.is_empty() {
+                true => None,
+                false => {
+                    p.push(
+                        &self.sql(
+                            "SELECT 1 FROM {s}.instances WHERE instance_id = ANY($1) \
+                             ORDER BY instance_id FOR UPDATE",
+                        ),
+                        vec![&c.ids],
+                    )
+                    .await?;
+                    for table in ["history", "messages"] {
+                        p.push(
+                            &self.sql(&format!(
+                                "DELETE FROM {{s}}.{table} WHERE instance_id IN ( \
+                                   SELECT instance_id FROM {{s}}.instances \
+                                   WHERE instance_id = ANY($1) AND status IN {FINISHED})"
+                            )),
+                            vec![&c.ids],
+                        )
+                        .await?;
+                    }
+                    Some(p.push(&self.sql(UPSERT), c.params()).await?)
+                }
+            };
+            let mut answers = p.run().await;
+            answers.first_error()?;
+            let mut lengths = HashMap::new();
+            if let Some(step) = turn_step {
+                for row in answers.rows(step)? {
+                    lengths.insert(row.get::<_, String>(0), row.get::<_, i64>(1));
+                }
+            }
+            let mut deleted = HashSet::new();
+            if let Some(step) = lease_step {
+                deleted.extend(answers.rows(step)?.iter().map(|row| row.get::<_, i64>(0)));
+            }
+            let mut created = HashSet::new();
+            if let Some(step) = create_step {
+                created.extend(answers.rows(step)?.iter().map(|row| row.get::<_, String>(0)));
+            }
+            let mut lost = false;
+            for (i, turn) in &turns {
+                if !lengths.contains_key(&turn.instance_id) {
+                    outcomes[*i] = Some(Err(lock_lost(format!("instance `{}`", turn.instance_id))));
+                    lost = true;
+                }
+            }
+            for (i, (id, _)) in &leases {
+                if !deleted.contains(id) && outcomes[*i].is_none() {
+                    outcomes[*i] = Some(Err(lock_lost(format!("activity work item {id}"))));
+                    lost = true;
+                }
+            }
+            if !lost {
+                for (i, creation) in &creates {
+                    if !created.contains(&creation.instance_id) {
+                        outcomes[*i] = Some(Err(BackendError::InstanceExists {
+                            instance_id: creation.instance_id.clone(),
+                            status: crate::history::OrchestrationRuntimeStatus::Pending,
+                        }));
+                    }
+                }
+                return Ok(lengths);
+            }
+            // Undo this round's writes and fence again without the writes that lost.
+            let mut p = tx.pipeline(false)?;
+            p.push("ROLLBACK TO SAVEPOINT fencing", Vec::new()).await?;
+            p.run().await.first_error()?;
+            first = false;
+        }
+    }
+
+    /// Step 2: the effects of the writes that passed the fencing. Returns which fetchers to
+    /// wake.
+    async fn apply(
+        &self,
+        tx: &Tx,
+        ops: &[&Op],
+        live: &[usize],
+        lengths: &HashMap<String, i64>,
+        outcomes: &mut [Option<Result<()>>],
+    ) -> Result<(bool, bool)> {
+        let mut history = HistoryColumns::default();
+        let mut replaced: Vec<&str> = Vec::new();
+        let (mut restarted, mut restarted_executions): (Vec<&str>, Vec<&str>) = Default::default();
+        let mut consumed: Vec<i64> = Vec::new();
+        let mut starts = CreateColumns::default();
+        for &i in live {
+            match ops[i] {
+                Op::Turn(turn) => {
+                    let length = lengths.get(&turn.instance_id).copied().unwrap_or(0);
+                    let events = turn.outputs.events.len() as i64;
+                    history.add(
+                        &turn.instance_id,
+                        &turn.execution_id,
+                        length - events,
+                        &turn.outputs,
+                    );
+                    if turn.replace_history {
+                        replaced.push(&turn.instance_id);
+                    } else if turn.new_execution {
+                        restarted.push(&turn.instance_id);
+                        restarted_executions.push(&turn.execution_id);
+                    }
+                    consumed.extend(&turn.message_ids);
+                }
+                Op::Create { creation, outputs } => match outputs {
+                    Some(outputs) => {
+                        history.add(&creation.instance_id, &creation.execution_id, 0, outputs)
+                    }
+                    None => starts.add(creation),
+                },
+                Op::Result { .. } | Op::Send { .. } => {}
+            }
+        }
+        let mut activities = ActivityColumns::default();
+        let mut messages = MessageColumns::default();
+        for &i in live {
+            if let Some(outputs) = ops[i].outputs() {
+                activities.add(outputs);
+                messages.add(i, outputs);
+            }
+        }
+        let now = nanos(&self.now());
+        let wake_orchestrations = !messages.targets.is_empty() || !starts.ids.is_empty();
+        let wake_activities = !activities.queues.is_empty();
+
+        let mut p = tx.pipeline(false)?;
+        if !replaced.is_empty() {
+            p.push(
+                &self.sql("DELETE FROM {s}.history WHERE instance_id = ANY($1)"),
+                vec![&replaced],
+            )
+            .await?;
+        }
+        if !restarted.is_empty() {
+            p.push(
+                &self.sql(
+                    "DELETE FROM {s}.history h \
+                     USING unnest($1::text[], $2::text[]) AS t(instance_id, execution_id) \
+                     WHERE h.instance_id = t.instance_id AND h.execution_id <> t.execution_id",
+                ),
+                vec![&restarted, &restarted_executions],
+            )
+            .await?;
+        }
+        if !history.events.is_empty() {
+            p.push(
+                &self.sql(
+                    "INSERT INTO {s}.history (instance_id, execution_id, seq, event) \
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])",
+                ),
+                vec![&history.instances, &history.executions, &history.seqs, &history.events],
+            )
+            .await?;
+        }
+        if !activities.queues.is_empty() {
+            p.push(
+                &self.sql(
+                    "INSERT INTO {s}.activity_items (queue, instance_id, execution_id, \
+                       task_scheduled_id, body, enqueued_at) \
+                     SELECT t.queue, t.instance_id, t.execution_id, t.task_id, t.body, $1 \
+                     FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) \
+                       WITH ORDINALITY AS t(queue, instance_id, execution_id, task_id, body, ord) \
+                     ORDER BY t.ord",
+                ),
+                vec![
+                    &now,
+                    &activities.queues,
+                    &activities.callers,
+                    &activities.executions,
+                    &activities.task_ids,
+                    &activities.inputs,
+                ],
+            )
+            .await?;
+        }
+        let delivered = match messages.targets.is_empty() {
+            true => None,
+            false => Some(
+                p.push(
+                    &self.sql(
+                        "INSERT INTO {s}.messages (instance_id, queue, body, visible_at, \
+                           enqueued_at) \
+                         SELECT t.instance_id, i.name, t.body, t.visible_at, $1 \
+                         FROM unnest($2::text[], $3::text[], $4::bigint[]) \
+                           WITH ORDINALITY AS t(instance_id, body, visible_at, ord) \
+                         JOIN {s}.instances i ON i.instance_id = t.instance_id \
+                         ORDER BY t.ord RETURNING 0",
+                    ),
+                    vec![&now, &messages.targets, &messages.bodies, &messages.visible],
+                )
+                .await?,
+            ),
+        };
+        // `RETURNING` cannot name the source row's position; count per target instead.
+        let delivered_to = match messages.targets.is_empty() {
+            true => None,
+            false => Some(
+                p.push(
+                    &self.sql("SELECT instance_id FROM {s}.instances WHERE instance_id = ANY($1)"),
+                    vec![&messages.targets],
+                )
+                .await?,
+            ),
+        };
+        if !starts.ids.is_empty() {
+            p.push(
+                &self.sql(
+                    "INSERT INTO {s}.messages (instance_id, queue, body, visible_at, enqueued_at, \
+                       creates_instance) \
+                     SELECT t.instance_id, t.name, t.body, $1, $1, true \
+                     FROM unnest($2::text[], $3::text[], $4::text[]) \
+                       WITH ORDINALITY AS t(instance_id, name, body, ord) ORDER BY t.ord",
+                ),
+                vec![&now, &starts.ids, &starts.names, &starts.start_messages],
+            )
+            .await?;
+        }
+        if !consumed.is_empty() {
+            p.push(&self.sql("DELETE FROM {s}.messages WHERE id = ANY($1)"), vec![&consumed])
+                .await?;
+        }
+        for (channel, wanted) in self.channels.iter().zip([wake_orchestrations, wake_activities]) {
+            if wanted {
+                p.push("SELECT pg_notify($1, '')", vec![channel]).await?;
+            }
+        }
+        let mut answers = p.run().await;
+        answers.first_error()?;
+        if let (Some(delivered), Some(existing)) = (delivered, delivered_to) {
+            let delivered = answers.rows(delivered)?.len();
+            let existing: HashSet<String> =
+                answers.rows(existing)?.iter().map(|row| row.get(0)).collect();
+            if delivered < messages.targets.len() {
+                for (target, op) in messages.targets.iter().zip(&messages.ops) {
+                    if existing.contains(*target) {
+                        continue;
+                    }
+                    match ops[*op] {
+                        Op::Send { .. } => {
+                            outcomes[*op] = Some(Err(BackendError::InstanceNotFound {
+                                instance_id: (*target).to_owned(),
+                            }));
+                        }
+                        _ => tracing::warn!(
+                            to = %target,
+                            "dropped a message to an instance that does not exist"
+                        ),
+                    }
+                }
+            }
+        }
+        Ok((wake_orchestrations, wake_activities))
+    }
+
+    /// Step 3: a turn's sub-orchestrations, each created or (when an unfinished instance
+    /// has its id) answered with its `if_exists` notice to the parent.
+    async fn start_children(&self, tx: &Tx, outputs: &Outputs, from: &str) -> Result<()> {
+        for (child, if_exists) in &outputs.children {
+            let mut p = tx.pipeline(false)?;
+            let upsert = self.push_creation(&mut p, child).await?;
+            let mut answers = p.run().await;
+            answers.first_error()?;
+            if answers.rows(upsert)?.is_empty() {
+                let mut notice = Outputs::empty(outputs.now);
+                notice.add_messages(std::slice::from_ref(if_exists))?;
+                self.deliver(tx, &notice, from).await?;
+            }
+        }
+        if !outputs.children.is_empty() {
+            let mut p = tx.pipeline(false)?;
+            p.push("SELECT pg_notify($1, '')", vec![&self.channels[0]]).await?;
+            p.run().await.first_error()?;
+        }
+        Ok(())
+    }
+}
+
+/// The fenced update of every committing instance: one row per turn.
+const FENCED_UPDATE: &str = "UPDATE {s}.instances i SET execution_id = t.execution_id, \
+       status = t.status, output = t.output, custom_status = t.custom_status, \
+       failure = t.failure, updated_at = COALESCE(t.updated_at, i.updated_at), \
+       input = COALESCE(t.input, i.input), version = COALESCE(t.version, i.version), \
+       history_len = CASE WHEN t.restarts OR i.execution_id <> t.execution_id THEN t.events \
+         ELSE i.history_len + t.events END, \
+       lock_owner = NULL, lock_until = NULL \
+     FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], \
+       $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bool[], $12::bigint[]) \
+       AS t(instance_id, token, execution_id, status, output, custom_status, failure, \
+         updated_at, input, version, restarts, events) \
+     WHERE i.instance_id = t.instance_id AND i.lock_token = t.token \
+     RETURNING i.instance_id, i.history_len";
+
+/// The new instances' rows: inserted, or replacing finished instances (with a new fencing
+/// token, so that whoever still holds a finished instance's lock loses it).
+const UPSERT: &str = "INSERT INTO {s}.instances (instance_id, name, execution_id, status, \
+       input, output, custom_status, failure, version, created_at, updated_at, history_len, \
+       lock_token) \
+     SELECT t.*, nextval('{s}.fencing') \
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+       $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[]) AS t \
+     ON CONFLICT (instance_id) DO UPDATE SET name = excluded.name, \
+       execution_id = excluded.execution_id, status = excluded.status, \
+       input = excluded.input, output = excluded.output, \
+       custom_status = excluded.custom_status, failure = excluded.failure, \
+       version = excluded.version, created_at = excluded.created_at, \
+       updated_at = excluded.updated_at, history_len = excluded.history_len, \
+       lock_token = excluded.lock_token, lock_owner = NULL, lock_until = NULL \
+     WHERE {s}.instances.status IN ('Completed', 'Failed', 'Canceled', 'Terminated') \
+     RETURNING instance_id";
+
+#[derive(Default)]
+struct TurnColumns<'a> {
+    ids: Vec<&'a str>,
+    tokens: Vec<i64>,
+    executions: Vec<&'a str>,
+    statuses: Vec<&'a str>,
+    outputs: Vec<&'a str>,
+    custom: Vec<&'a str>,
+    failures: Vec<Option<&'a str>>,
+    updated: Vec<Option<i64>>,
+    inputs: Vec<Option<&'a str>>,
+    versions: Vec<Option<&'a str>>,
+    restarts: Vec<bool>,
+    events: Vec<i64>,
+}
+
+impl<'a> TurnColumns<'a> {
+    fn of(turns: &[(usize, &'a TurnOp)]) -> Self {
+        let mut c = TurnColumns::default();
+        for (_, t) in turns {
+            c.ids.push(&t.instance_id);
+            c.tokens.push(t.token);
+            c.executions.push(&t.execution_id);
+            c.statuses.push(t.status);
+            c.outputs.push(&t.output);
+            c.custom.push(&t.custom_status);
+            c.failures.push(t.failure.as_deref());
+            c.updated.push(t.updated_at);
+            c.inputs.push(t.input.as_deref());
+            c.versions.push(t.version.as_deref());
+            c.restarts.push(t.replace_history || t.new_execution);
+            c.events.push(t.outputs.events.len() as i64);
+        }
+        c
+    }
+
+    fn params(&self) -> Params<'_> {
+        vec![
+            &self.ids,
+            &self.tokens,
+            &self.executions,
+            &self.statuses,
+            &self.outputs,
+            &self.custom,
+            &self.failures,
+            &self.updated,
+            &self.inputs,
+            &self.versions,
+            &self.restarts,
+            &self.events,
+        ]
+    }
+}
+
+#[derive(Default)]
+struct CreateColumns<'a> {
+    ids: Vec<&'a str>,
+    names: Vec<&'a str>,
+    executions: Vec<&'a str>,
+    statuses: Vec<&'a str>,
+    inputs: Vec<&'a str>,
+    outputs: Vec<&'a str>,
+    custom: Vec<&'a str>,
+    failures: Vec<Option<&'a str>>,
+    versions: Vec<&'a str>,
+    created: Vec<i64>,
+    updated: Vec<i64>,
+    lengths: Vec<i64>,
+    start_messages: Vec<&'a str>,
+}
+
+impl<'a> CreateColumns<'a> {
+    fn of(creates: &[(usize, &'a Creation)]) -> Self {
+        let mut c = CreateColumns::default();
+        for (_, creation) in creates {
+            c.add(creation);
+        }
+        c
+    }
+
+    fn add(&mut self, c: &'a Creation) {
+        self.ids.push(&c.instance_id);
+        self.names.push(&c.name);
+        self.executions.push(&c.execution_id);
+        self.statuses.push(c.status);
+        self.inputs.push(&c.input);
+        self.outputs.push(&c.output);
+        self.custom.push(&c.custom_status);
+        self.failures.push(c.failure.as_deref());
+        self.versions.push(&c.version);
+        self.created.push(c.created_at);
+        self.updated.push(c.updated_at);
+        self.lengths.push(c.history_len);
+        self.start_messages.push(c.start_message.as_deref().unwrap_or_default());
+    }
+
+    fn params(&self) -> Params<'_> {
+        vec![
+            &self.ids,
+            &self.names,
+            &self.executions,
+            &self.statuses,
+            &self.inputs,
+            &self.outputs,
+            &self.custom,
+            &self.failures,
+            &self.versions,
+            &self.created,
+            &self.updated,
+            &self.lengths,
+        ]
+    }
+}
+
+#[derive(Default)]
+struct HistoryColumns<'a> {
+    instances: Vec<&'a str>,
+    executions: Vec<&'a str>,
+    seqs: Vec<i64>,
+    events: Vec<&'a str>,
+}
+
+impl<'a> HistoryColumns<'a> {
+    fn add(&mut self, instance_id: &'a str, execution_id: &'a str, start: i64, o: &'a Outputs) {
+        for (n, event) in o.events.iter().enumerate() {
+            self.instances.push(instance_id);
+            self.executions.push(execution_id);
+            self.seqs.push(start + n as i64);
+            self.events.push(event);
+        }
+    }
+}
+
+#[derive(Default)]
+struct ActivityColumns<'a> {
+    queues: Vec<&'a str>,
+    callers: Vec<&'a str>,
+    executions: Vec<&'a str>,
+    task_ids: Vec<i64>,
+    inputs: Vec<&'a str>,
+}
+
+impl<'a> ActivityColumns<'a> {
+    fn add(&mut self, o: &'a Outputs) {
+        self.queues.extend(o.queues.iter().map(String::as_str));
+        self.callers.extend(o.callers.iter().map(String::as_str));
+        self.executions.extend(o.executions.iter().map(String::as_str));
+        self.task_ids.extend(&o.task_ids);
+        self.inputs.extend(o.inputs.iter().map(String::as_str));
+    }
+}
+
+#[derive(Default)]
+struct MessageColumns<'a> {
+    /// The write each message comes from.
+    ops: Vec<usize>,
+    targets: Vec<&'a str>,
+    bodies: Vec<&'a str>,
+    visible: Vec<i64>,
+}
+
+impl<'a> MessageColumns<'a> {
+    fn add(&mut self, op: usize, o: &'a Outputs) {
+        self.ops.extend(std::iter::repeat_n(op, o.targets.len()));
+        self.targets.extend(o.targets.iter().map(String::as_str));
+        self.bodies.extend(o.bodies.iter().map(String::as_str));
+        self.visible.extend(&o.visible);
+    }
+}
+
+/// The same error for each write of a batch that failed as a whole.
+fn copy(error: &BackendError) -> BackendError {
+    match error {
+        BackendError::Closed => BackendError::Closed,
+        BackendError::Store { message, retryable } => {
+            BackendError::Store { message: message.clone(), retryable: *retryable }
+        }
+        other => {
+            BackendError::Store { message: other.to_string(), retryable: other.is_retryable() }
+        }
+    }
+}
