@@ -2,21 +2,19 @@
 //! committed together, a few statements per batch whatever its size.
 //!
 //! A write joins the queue; while fewer than [`LEADERS`] batches are being committed, it
-//! also starts one, which takes everything queued. A batch runs in two pipelines and a
-//! `COMMIT`:
-//!
-//! 1. **Fencing**, under a savepoint: one `UPDATE` of every committing instance whose lock
-//!    token still matches, one `DELETE` of every completed activity whose lease token still
-//!    matches, and the new instances' upsert. A write whose token no longer matches fails
-//!    with `LockLost`; the savepoint is rolled back and the fencing redone without it, so
-//!    nothing of it lands.
-//! 2. **Effects** of what passed: history rows, activity work items, messages, consumed
-//!    messages, wake-ups; then sub-orchestrations, one by one (they are rare).
+//! also starts one, which takes everything queued. A batch is one pipeline and a `COMMIT`:
+//! under a savepoint, the **fenced rows** (one `UPDATE` of every committing instance whose
+//! lock token still matches, the new instances' upsert, one `DELETE` of every completed
+//! activity whose lease token still matches), then their **effects** (history rows,
+//! activity work items, messages, consumed messages, wake-ups). A write whose token no
+//! longer matches fails with `LockLost` (a create an unfinished instance refuses, with
+//! `InstanceExists`): the savepoint is rolled back and the pipeline sent again without it,
+//! so nothing of it lands. Sub-orchestrations follow, one by one (they are rare).
 //!
 //! A batch that fails as a whole for a reason that is not a lost connection (a value the
 //! server refuses) is retried one write at a time, so that one bad write fails alone.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, PoisonError};
 
 use tokio::sync::oneshot;
@@ -26,6 +24,7 @@ use super::pipeline::{Params, Tx};
 use super::rows::nanos;
 use super::writes::{Creation, FINISHED, Outputs, lock_lost};
 use crate::backend::{BackendError, Result};
+use crate::history::OrchestrationRuntimeStatus;
 
 /// How many batches may be committed at once.
 const LEADERS: usize = 2;
@@ -169,14 +168,18 @@ impl Store {
     async fn try_batch(&self, ops: &[&Op]) -> Result<Vec<Result<()>>> {
         let mut outcomes: Vec<Option<Result<()>>> = ops.iter().map(|_| None).collect();
         let tx = Tx::start(&self.pool).await?;
-        let fenced = self.fence(&tx, ops, &mut outcomes).await?;
-        let live: Vec<usize> = (0..ops.len()).filter(|&i| outcomes[i].is_none()).collect();
-        let (wake_orchestrations, wake_activities) =
-            self.apply(&tx, ops, &live, &fenced, &mut outcomes).await?;
-        for &i in &live {
-            if let Op::Turn(turn) = ops[i]
-                && outcomes[i].is_none()
+        let mut first = true;
+        let mut replacing = HashSet::new();
+        let (wake_orchestrations, wake_activities) = loop {
+            if let Some(wakes) =
+                self.attempt(&tx, ops, &mut outcomes, &mut replacing, first).await?
             {
+                break wakes;
+            }
+            first = false;
+        };
+        for (op, outcome) in ops.iter().zip(&outcomes) {
+            if let (Op::Turn(turn), None) = (op, outcome) {
                 self.start_children(&tx, &turn.outputs, &turn.instance_id).await?;
             }
         }
@@ -185,175 +188,48 @@ impl Store {
         let mut results: Vec<Result<()>> =
             outcomes.into_iter().map(|outcome| outcome.unwrap_or(Ok(()))).collect();
         // Refused creates report the status of the instance that has their id.
-        for (result, op) in results.iter_mut().zip(ops) {
-            if let (Err(BackendError::InstanceExists { instance_id, .. }), Op::Create { .. }) =
-                (&*result, op)
-            {
+        for result in &mut results {
+            if let Err(BackendError::InstanceExists { instance_id, .. }) = &*result {
                 *result = Err(self.exists_error(&instance_id.clone()).await);
             }
         }
         Ok(results)
     }
 
-    /// Step 1: checks every lock and lease token and writes the rows they guard; drops
-    /// (with `LockLost`) the writes whose token no longer matches, and (with
-    /// `InstanceExists`) the creates an unfinished instance refuses. Returns the history
-    /// length of each committing instance after its turn.
-    async fn fence(
+    /// One pipeline with every write still in (`outcomes` not yet set), under a savepoint:
+    /// the fenced rows first, then their effects. When a token no longer matches (or an
+    /// unfinished instance refuses a create), that write's outcome is set, the savepoint is
+    /// rolled back and `None` returned, to try again without it. So is a create that
+    /// replaces a finished instance unless it is among `replacing` (whose leftovers are
+    /// deleted first): the rare case costs a second try, the common one three statements
+    /// less. Otherwise returns which fetchers to wake.
+    async fn attempt(
         &self,
         tx: &Tx,
         ops: &[&Op],
         outcomes: &mut [Option<Result<()>>],
-    ) -> Result<HashMap<String, i64>> {
-        let mut first = true;
-        loop {
-            let live = |i: &usize| outcomes[*i].is_none();
-            let turns: Vec<(usize, &TurnOp)> = (0..ops.len())
-                .filter(live)
-                .filter_map(|i| match ops[i] {
-                    Op::Turn(turn) => Some((i, &**turn)),
-                    _ => None,
-                })
-                .collect();
-            let leases: Vec<(usize, (i64, i64))> = (0..ops.len())
-                .filter(live)
-                .filter_map(|i| match ops[i] {
-                    Op::Turn(turn) => turn.activity.map(|a| (i, a)),
-                    Op::Result { activity, .. } => Some((i, *activity)),
-                    _ => None,
-                })
-                .collect();
-            let creates: Vec<(usize, &Creation)> = (0..ops.len())
-                .filter(live)
-                .filter_map(|i| match ops[i] {
-                    Op::Create { creation, .. } => Some((i, creation)),
-                    _ => None,
-                })
-                .collect();
-            let t = TurnColumns::of(&turns);
-            let lease_ids: Vec<i64> = leases.iter().map(|(_, (id, _))| *id).collect();
-            let lease_tokens: Vec<i64> = leases.iter().map(|(_, (_, token))| *token).collect();
-            let c = CreateColumns::of(&creates);
-
-            let mut p = tx.pipeline(first)?;
-            p.push("SAVEPOINT fencing", Vec::new()).await?;
-            let turn_step = match turns.is_empty() {
-                true => None,
-                false => Some(p.push(&self.sql(FENCED_UPDATE), t.params()).await?),
-            };
-            let lease_step = match leases.is_empty() {
-                true => None,
-                false => Some(
-                    p.push(
-                        &self.sql(
-                            "DELETE FROM {s}.activity_items a \
-                             USING unnest($1::bigint[], $2::bigint[]) AS t(id, token) \
-                             WHERE a.id = t.id AND a.lock_token = t.token RETURNING a.id",
-                        ),
-                        vec![&lease_ids, &lease_tokens],
-                    )
-                    .await?,
-                ),
-            };
-            let create_step = match creates.is_empty() {
-                true => None,
-                false => {
-                    p.push(
-                        &self.sql(
-                            "SELECT 1 FROM {s}.instances WHERE instance_id = ANY($1) \
-                             ORDER BY instance_id FOR UPDATE",
-                        ),
-                        vec![&c.ids],
-                    )
-                    .await?;
-                    for table in ["history", "messages"] {
-                        p.push(
-                            &self.sql(&format!(
-                                "DELETE FROM {{s}}.{table} WHERE instance_id IN ( \
-                                   SELECT instance_id FROM {{s}}.instances \
-                                   WHERE instance_id = ANY($1) AND status IN {FINISHED})"
-                            )),
-                            vec![&c.ids],
-                        )
-                        .await?;
-                    }
-                    Some(p.push(&self.sql(UPSERT), c.params()).await?)
-                }
-            };
-            let mut answers = p.run().await;
-            answers.first_error()?;
-            let mut lengths = HashMap::new();
-            if let Some(step) = turn_step {
-                for row in answers.rows(step)? {
-                    lengths.insert(row.get::<_, String>(0), row.get::<_, i64>(1));
-                }
-            }
-            let mut deleted = HashSet::new();
-            if let Some(step) = lease_step {
-                deleted.extend(answers.rows(step)?.iter().map(|row| row.get::<_, i64>(0)));
-            }
-            let mut created = HashSet::new();
-            if let Some(step) = create_step {
-                created.extend(answers.rows(step)?.iter().map(|row| row.get::<_, String>(0)));
-            }
-            let mut lost = false;
-            for (i, turn) in &turns {
-                if !lengths.contains_key(&turn.instance_id) {
-                    outcomes[*i] = Some(Err(lock_lost(format!("instance `{}`", turn.instance_id))));
-                    lost = true;
-                }
-            }
-            for (i, (id, _)) in &leases {
-                if !deleted.contains(id) && outcomes[*i].is_none() {
-                    outcomes[*i] = Some(Err(lock_lost(format!("activity work item {id}"))));
-                    lost = true;
-                }
-            }
-            if !lost {
-                for (i, creation) in &creates {
-                    if !created.contains(&creation.instance_id) {
-                        outcomes[*i] = Some(Err(BackendError::InstanceExists {
-                            instance_id: creation.instance_id.clone(),
-                            status: crate::history::OrchestrationRuntimeStatus::Pending,
-                        }));
-                    }
-                }
-                return Ok(lengths);
-            }
-            // Undo this round's writes and fence again without the writes that lost.
-            let mut p = tx.pipeline(false)?;
-            p.push("ROLLBACK TO SAVEPOINT fencing", Vec::new()).await?;
-            p.run().await.first_error()?;
-            first = false;
-        }
-    }
-
-    /// Step 2: the effects of the writes that passed the fencing. Returns which fetchers to
-    /// wake.
-    async fn apply(
-        &self,
-        tx: &Tx,
-        ops: &[&Op],
-        live: &[usize],
-        lengths: &HashMap<String, i64>,
-        outcomes: &mut [Option<Result<()>>],
-    ) -> Result<(bool, bool)> {
+        replacing: &mut HashSet<String>,
+        first: bool,
+    ) -> Result<Option<(bool, bool)>> {
+        let live: Vec<usize> = (0..ops.len()).filter(|&i| outcomes[i].is_none()).collect();
+        let mut turns: Vec<(usize, &TurnOp)> = Vec::new();
+        let mut leases: Vec<(usize, (i64, i64))> = Vec::new();
+        let mut creates: Vec<(usize, &Creation)> = Vec::new();
         let mut history = HistoryColumns::default();
         let mut replaced: Vec<&str> = Vec::new();
         let (mut restarted, mut restarted_executions): (Vec<&str>, Vec<&str>) = Default::default();
         let mut consumed: Vec<i64> = Vec::new();
         let mut starts = CreateColumns::default();
-        for &i in live {
+        let mut activities = ActivityColumns::default();
+        let mut messages = MessageColumns::default();
+        for &i in &live {
             match ops[i] {
                 Op::Turn(turn) => {
-                    let length = lengths.get(&turn.instance_id).copied().unwrap_or(0);
-                    let events = turn.outputs.events.len() as i64;
-                    history.add(
-                        &turn.instance_id,
-                        &turn.execution_id,
-                        length - events,
-                        &turn.outputs,
-                    );
+                    turns.push((i, turn));
+                    if let Some(lease) = turn.activity {
+                        leases.push((i, lease));
+                    }
+                    history.add(&turn.instance_id, &turn.execution_id, &turn.outputs);
                     if turn.replace_history {
                         replaced.push(&turn.instance_id);
                     } else if turn.new_execution {
@@ -362,28 +238,73 @@ impl Store {
                     }
                     consumed.extend(&turn.message_ids);
                 }
-                Op::Create { creation, outputs } => match outputs {
-                    Some(outputs) => {
-                        history.add(&creation.instance_id, &creation.execution_id, 0, outputs)
+                Op::Create { creation, outputs } => {
+                    creates.push((i, creation));
+                    match outputs {
+                        Some(o) => history.add(&creation.instance_id, &creation.execution_id, o),
+                        None => starts.add(creation),
                     }
-                    None => starts.add(creation),
-                },
-                Op::Result { .. } | Op::Send { .. } => {}
+                }
+                Op::Result { activity, .. } => leases.push((i, *activity)),
+                Op::Send { .. } => {}
             }
-        }
-        let mut activities = ActivityColumns::default();
-        let mut messages = MessageColumns::default();
-        for &i in live {
             if let Some(outputs) = ops[i].outputs() {
                 activities.add(outputs);
                 messages.add(i, outputs);
             }
         }
+        let t = TurnColumns::of(&turns);
+        let lease_ids: Vec<i64> = leases.iter().map(|(_, (id, _))| *id).collect();
+        let lease_tokens: Vec<i64> = leases.iter().map(|(_, (_, token))| *token).collect();
+        let c = CreateColumns::of(&creates);
         let now = nanos(&self.now());
         let wake_orchestrations = !messages.targets.is_empty() || !starts.ids.is_empty();
         let wake_activities = !activities.queues.is_empty();
 
-        let mut p = tx.pipeline(false)?;
+        let replaced_ids: Vec<&str> = creates
+            .iter()
+            .map(|(_, c)| c.instance_id.as_str())
+            .filter(|id| replacing.contains(*id))
+            .collect();
+        let mut p = tx.pipeline(first)?;
+        p.push("SAVEPOINT fencing", Vec::new()).await?;
+        // The fenced rows, in lock order: instances, then activity work items.
+        let turn_step = match turns.is_empty() {
+            true => None,
+            false => Some(p.push(&self.sql(FENCED_UPDATE), t.params()).await?),
+        };
+        if !replaced_ids.is_empty() {
+            for table in ["history", "messages"] {
+                p.push(
+                    &self.sql(&format!(
+                        "DELETE FROM {{s}}.{table} WHERE instance_id IN ( \
+                           SELECT instance_id FROM {{s}}.instances \
+                           WHERE instance_id = ANY($1) AND status IN {FINISHED})"
+                    )),
+                    vec![&replaced_ids],
+                )
+                .await?;
+            }
+        }
+        let create_step = match creates.is_empty() {
+            true => None,
+            false => Some(p.push(&self.sql(UPSERT), c.params()).await?),
+        };
+        let lease_step = match leases.is_empty() {
+            true => None,
+            false => Some(
+                p.push(
+                    &self.sql(
+                        "DELETE FROM {s}.activity_items a \
+                         USING unnest($1::bigint[], $2::bigint[]) AS t(id, token) \
+                         WHERE a.id = t.id AND a.lock_token = t.token RETURNING a.id",
+                    ),
+                    vec![&lease_ids, &lease_tokens],
+                )
+                .await?,
+            ),
+        };
+        // Their effects.
         if !replaced.is_empty() {
             p.push(
                 &self.sql("DELETE FROM {s}.history WHERE instance_id = ANY($1)"),
@@ -403,12 +324,23 @@ impl Store {
             .await?;
         }
         if !history.events.is_empty() {
+            // Positions follow the history length the fenced update just wrote.
             p.push(
                 &self.sql(
                     "INSERT INTO {s}.history (instance_id, execution_id, seq, event) \
-                     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])",
+                     SELECT t.instance_id, t.execution_id, i.history_len - t.count + t.n, \
+                       t.event \
+                     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], \
+                       $5::text[]) AS t(instance_id, execution_id, count, n, event) \
+                     JOIN {s}.instances i ON i.instance_id = t.instance_id",
                 ),
-                vec![&history.instances, &history.executions, &history.seqs, &history.events],
+                vec![
+                    &history.instances,
+                    &history.executions,
+                    &history.counts,
+                    &history.positions,
+                    &history.events,
+                ],
             )
             .await?;
         }
@@ -433,34 +365,34 @@ impl Store {
             )
             .await?;
         }
-        let delivered = match messages.targets.is_empty() {
+        let delivery = match messages.targets.is_empty() {
             true => None,
-            false => Some(
-                p.push(
-                    &self.sql(
-                        "INSERT INTO {s}.messages (instance_id, queue, body, visible_at, \
-                           enqueued_at) \
-                         SELECT t.instance_id, i.name, t.body, t.visible_at, $1 \
-                         FROM unnest($2::text[], $3::text[], $4::bigint[]) \
-                           WITH ORDINALITY AS t(instance_id, body, visible_at, ord) \
-                         JOIN {s}.instances i ON i.instance_id = t.instance_id \
-                         ORDER BY t.ord RETURNING 0",
-                    ),
-                    vec![&now, &messages.targets, &messages.bodies, &messages.visible],
-                )
-                .await?,
-            ),
-        };
-        // `RETURNING` cannot name the source row's position; count per target instead.
-        let delivered_to = match messages.targets.is_empty() {
-            true => None,
-            false => Some(
-                p.push(
-                    &self.sql("SELECT instance_id FROM {s}.instances WHERE instance_id = ANY($1)"),
-                    vec![&messages.targets],
-                )
-                .await?,
-            ),
+            false => {
+                let delivered = p
+                    .push(
+                        &self.sql(
+                            "INSERT INTO {s}.messages (instance_id, queue, body, visible_at, \
+                               enqueued_at) \
+                             SELECT t.instance_id, i.name, t.body, t.visible_at, $1 \
+                             FROM unnest($2::text[], $3::text[], $4::bigint[]) \
+                               WITH ORDINALITY AS t(instance_id, body, visible_at, ord) \
+                             JOIN {s}.instances i ON i.instance_id = t.instance_id \
+                             ORDER BY t.ord RETURNING 0",
+                        ),
+                        vec![&now, &messages.targets, &messages.bodies, &messages.visible],
+                    )
+                    .await?;
+                // Which targets exist: the messages to the others were dropped.
+                let existing = p
+                    .push(
+                        &self.sql(
+                            "SELECT instance_id FROM {s}.instances WHERE instance_id = ANY($1)",
+                        ),
+                        vec![&messages.targets],
+                    )
+                    .await?;
+                Some((delivered, existing))
+            }
         };
         if !starts.ids.is_empty() {
             p.push(
@@ -485,31 +417,77 @@ impl Store {
             }
         }
         let mut answers = p.run().await;
-        answers.first_error()?;
-        if let (Some(delivered), Some(existing)) = (delivered, delivered_to) {
-            let delivered = answers.rows(delivered)?.len();
-            let existing: HashSet<String> =
-                answers.rows(existing)?.iter().map(|row| row.get(0)).collect();
-            if delivered < messages.targets.len() {
-                for (target, op) in messages.targets.iter().zip(&messages.ops) {
-                    if existing.contains(*target) {
-                        continue;
-                    }
-                    match ops[*op] {
-                        Op::Send { .. } => {
-                            outcomes[*op] = Some(Err(BackendError::InstanceNotFound {
-                                instance_id: (*target).to_owned(),
-                            }));
-                        }
-                        _ => tracing::warn!(
-                            to = %target,
-                            "dropped a message to an instance that does not exist"
-                        ),
-                    }
+
+        // The fencing first: a write that lost its token explains any error after it.
+        let mut lost = false;
+        if let Some(step) = turn_step {
+            let fenced: HashSet<String> =
+                answers.rows(step)?.iter().map(|row| row.get(0)).collect();
+            for (i, turn) in &turns {
+                if !fenced.contains(&turn.instance_id) {
+                    outcomes[*i] = Some(Err(lock_lost(format!("instance `{}`", turn.instance_id))));
+                    lost = true;
                 }
             }
         }
-        Ok((wake_orchestrations, wake_activities))
+        if let Some(step) = create_step {
+            let mut created = HashSet::new();
+            for row in answers.rows(step)? {
+                let (instance_id, inserted): (String, bool) = (row.get(0), row.get(1));
+                if !inserted && replacing.insert(instance_id.clone()) {
+                    lost = true;
+                }
+                created.insert(instance_id);
+            }
+            for (i, creation) in &creates {
+                if !created.contains(&creation.instance_id) {
+                    outcomes[*i] = Some(Err(BackendError::InstanceExists {
+                        instance_id: creation.instance_id.clone(),
+                        status: OrchestrationRuntimeStatus::Pending,
+                    }));
+                    lost = true;
+                }
+            }
+        }
+        if let Some(step) = lease_step {
+            let deleted: HashSet<i64> = answers.rows(step)?.iter().map(|row| row.get(0)).collect();
+            for (i, (id, _)) in &leases {
+                if !deleted.contains(id) && outcomes[*i].is_none() {
+                    outcomes[*i] = Some(Err(lock_lost(format!("activity work item {id}"))));
+                    lost = true;
+                }
+            }
+        }
+        if lost {
+            let mut p = tx.pipeline(false)?;
+            p.push("ROLLBACK TO SAVEPOINT fencing", Vec::new()).await?;
+            p.run().await.first_error()?;
+            return Ok(None);
+        }
+        answers.first_error()?;
+        if let Some((delivered, existing)) = delivery
+            && answers.rows(delivered)?.len() < messages.targets.len()
+        {
+            let existing: HashSet<String> =
+                answers.rows(existing)?.iter().map(|row| row.get(0)).collect();
+            for (target, op) in messages.targets.iter().zip(&messages.ops) {
+                if existing.contains(*target) {
+                    continue;
+                }
+                match ops[*op] {
+                    Op::Send { .. } => {
+                        outcomes[*op] = Some(Err(BackendError::InstanceNotFound {
+                            instance_id: (*target).to_owned(),
+                        }));
+                    }
+                    _ => tracing::warn!(
+                        to = %target,
+                        "dropped a message to an instance that does not exist"
+                    ),
+                }
+            }
+        }
+        Ok(Some((wake_orchestrations, wake_activities)))
     }
 
     /// Step 3: a turn's sub-orchestrations, each created or (when an unfinished instance
@@ -566,7 +544,7 @@ const UPSERT: &str = "INSERT INTO {s}.instances (instance_id, name, execution_id
        updated_at = excluded.updated_at, history_len = excluded.history_len, \
        lock_token = excluded.lock_token, lock_owner = NULL, lock_until = NULL \
      WHERE {s}.instances.status IN ('Completed', 'Failed', 'Canceled', 'Terminated') \
-     RETURNING instance_id";
+     RETURNING instance_id, xmax = 0";
 
 #[derive(Default)]
 struct TurnColumns<'a> {
@@ -686,16 +664,20 @@ impl<'a> CreateColumns<'a> {
 struct HistoryColumns<'a> {
     instances: Vec<&'a str>,
     executions: Vec<&'a str>,
-    seqs: Vec<i64>,
+    /// How many events the turn appends, and each one's place among them.
+    counts: Vec<i64>,
+    positions: Vec<i64>,
     events: Vec<&'a str>,
 }
 
 impl<'a> HistoryColumns<'a> {
-    fn add(&mut self, instance_id: &'a str, execution_id: &'a str, start: i64, o: &'a Outputs) {
+    fn add(&mut self, instance_id: &'a str, execution_id: &'a str, o: &'a Outputs) {
+        let count = o.events.len() as i64;
         for (n, event) in o.events.iter().enumerate() {
             self.instances.push(instance_id);
             self.executions.push(execution_id);
-            self.seqs.push(start + n as i64);
+            self.counts.push(count);
+            self.positions.push(n as i64);
             self.events.push(event);
         }
     }
