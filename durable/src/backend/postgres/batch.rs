@@ -46,7 +46,7 @@ struct Queued {
 /// One write.
 pub(super) enum Op {
     /// A new instance, with its first turn or its start message.
-    Create { creation: Creation, outputs: Option<Outputs> },
+    Create { creation: Box<Creation>, outputs: Option<Outputs> },
     /// A turn of a locked instance.
     Turn(Box<TurnOp>),
     /// An activity's result, in place of its work item.

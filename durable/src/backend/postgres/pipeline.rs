@@ -57,10 +57,10 @@ impl Tx {
     }
 
     pub(super) async fn rollback(mut self) {
-        if let Ok(client) = self.client() {
-            if client.batch_execute("ROLLBACK").await.is_ok() {
-                self.client.take();
-            }
+        if let Ok(client) = self.client()
+            && client.batch_execute("ROLLBACK").await.is_ok()
+        {
+            self.client.take();
         }
     }
 }

@@ -343,7 +343,7 @@ impl Op {
         now: i64,
     ) -> Result<Op> {
         Ok(Op::Create {
-            creation: Creation::new(new, first_turn, now)?,
+            creation: Box::new(Creation::new(new, first_turn, now)?),
             outputs: first_turn.map(|turn| Outputs::new(turn, now)).transpose()?,
         })
     }
