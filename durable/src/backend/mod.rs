@@ -423,6 +423,14 @@ pub trait Backend: Send + Sync + 'static {
     /// Releases the lease; the item is fetched again.
     async fn abandon_activity(&self, lock: &WorkItemLock) -> Result<()>;
 
+    /// For a store that several processes share: the ids of instances that reach a final
+    /// status, in commits of any process on the store, as a hint (a lagging receiver misses
+    /// some), so that a process's waiting clients wake at once. `None` (the default) where
+    /// only this process runs the instances.
+    fn finished_instances(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        None
+    }
+
     /// What this dispatching handle holds that is not yet done (for a test host with
     /// virtual time: when nothing is runnable, the app waits for the next timer).
     ///

@@ -132,6 +132,9 @@ impl Worker {
         });
         let (stop, stopped) = watch::channel(false);
         let mut dispatchers = JoinSet::new();
+        if let Some(finished) = shared.backend.finished_instances() {
+            dispatchers.spawn(announce_finished(shared.clone(), finished, stopped.clone()));
+        }
         dispatchers.spawn(orchestrations::dispatch(shared.clone(), stopped.clone()));
         dispatchers.spawn(activities::dispatch(shared.clone(), stopped));
         Worker { shared, stop, dispatchers }
@@ -155,6 +158,25 @@ impl Worker {
     pub(crate) async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         while self.dispatchers.join_next().await.is_some() {}
+    }
+}
+
+/// Wakes this process's clients waiting on instances that other processes finished.
+async fn announce_finished(
+    shared: Arc<Shared>,
+    mut finished: tokio::sync::broadcast::Receiver<String>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        tokio::select! {
+            _ = stopped.wait_for(|stop| *stop) => return,
+            received = finished.recv() => match received {
+                Ok(instance_id) => shared.completions.notify(&instance_id),
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            },
+        }
     }
 }
 

@@ -260,6 +260,12 @@ impl Store {
         let now = nanos(&self.now());
         let wake_orchestrations = !messages.targets.is_empty() || !starts.ids.is_empty();
         let wake_activities = !activities.queues.is_empty();
+        let finished = finished_payloads(
+            turns
+                .iter()
+                .map(|(_, t)| (t.instance_id.as_str(), t.status))
+                .chain(creates.iter().map(|(_, c)| (c.instance_id.as_str(), c.status))),
+        );
 
         let replaced_ids: Vec<&str> = creates
             .iter()
@@ -410,6 +416,9 @@ impl Store {
         if !consumed.is_empty() {
             p.push(&self.sql("DELETE FROM {s}.messages WHERE id = ANY($1)"), vec![&consumed])
                 .await?;
+        }
+        for payload in &finished {
+            p.push("SELECT pg_notify($1, $2)", vec![&self.channels[2], payload]).await?;
         }
         for (channel, wanted) in self.channels.iter().zip([wake_orchestrations, wake_activities]) {
             if wanted {
@@ -718,6 +727,24 @@ impl<'a> MessageColumns<'a> {
         self.bodies.extend(o.bodies.iter().map(String::as_str));
         self.visible.extend(&o.visible);
     }
+}
+
+/// The ids of the instances that finish, one per line, in payloads that fit `pg_notify`
+/// (under 8,000 bytes).
+fn finished_payloads<'a>(instances: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<String> {
+    const FINAL: [&str; 4] = ["Completed", "Failed", "Canceled", "Terminated"];
+    let mut payloads = vec![String::new()];
+    for (instance_id, _) in instances.filter(|(_, status)| FINAL.contains(status)) {
+        if payloads.last().is_some_and(|p| p.len() + instance_id.len() >= 7_000) {
+            payloads.push(String::new());
+        }
+        if let Some(payload) = payloads.last_mut() {
+            payload.push_str(instance_id);
+            payload.push('\n');
+        }
+    }
+    payloads.retain(|p| !p.is_empty());
+    payloads
 }
 
 /// The same error for each write of a batch that failed as a whole.

@@ -6,14 +6,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio_postgres::{AsyncMessage, NoTls};
 
-/// The fetchers to wake, per kind of work.
-#[derive(Debug, Default)]
+/// The fetchers to wake, per kind of work, and the waiters on finished instances.
+#[derive(Debug)]
 pub(super) struct Wakeups {
     pub(super) orchestrations: Notify,
     pub(super) activities: Notify,
+    pub(super) finished: broadcast::Sender<String>,
+}
+
+impl Default for Wakeups {
+    fn default() -> Self {
+        Wakeups {
+            orchestrations: Notify::new(),
+            activities: Notify::new(),
+            finished: broadcast::Sender::new(1024),
+        }
+    }
 }
 
 impl Wakeups {
@@ -23,16 +34,17 @@ impl Wakeups {
     }
 }
 
-/// The notification channels of a hub's schema: one for inboxes, one for activities.
-pub(super) fn channels(schema: &str) -> [String; 2] {
+/// The notification channels of a hub's schema: inboxes, activities, and finished
+/// instances (whose payload is their ids, one per line).
+pub(super) fn channels(schema: &str) -> [String; 3] {
     let name = schema.trim_matches('"');
-    [format!("{name}:orchestrations"), format!("{name}:activities")]
+    [format!("{name}:orchestrations"), format!("{name}:activities"), format!("{name}:finished")]
 }
 
 /// Keeps a `LISTEN` connection open until `stop`, reconnecting with backoff.
 pub(super) async fn listen(
     config: tokio_postgres::Config,
-    channels: [String; 2],
+    channels: [String; 3],
     wakeups: Arc<Wakeups>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -51,7 +63,7 @@ pub(super) async fn listen(
 }
 
 /// One connection's life: listen, and forward notifications until the connection ends.
-async fn session(config: &tokio_postgres::Config, channels: &[String; 2], wakeups: &Wakeups) {
+async fn session(config: &tokio_postgres::Config, channels: &[String; 3], wakeups: &Wakeups) {
     let (client, mut connection) = match config.connect(NoTls).await {
         Ok(connected) => connected,
         Err(error) => {
@@ -65,7 +77,9 @@ async fn session(config: &tokio_postgres::Config, channels: &[String; 2], wakeup
         while let Some(message) = messages.next().await {
             match message {
                 Ok(AsyncMessage::Notification(notification)) => {
-                    if tx.send(notification.channel().to_owned()).is_err() {
+                    let received =
+                        (notification.channel().to_owned(), notification.payload().to_owned());
+                    if tx.send(received).is_err() {
                         return;
                     }
                 }
@@ -85,11 +99,16 @@ async fn session(config: &tokio_postgres::Config, channels: &[String; 2], wakeup
     }
     // Whatever was committed while no connection listened is found by this round.
     wakeups.wake_all();
-    while let Some(channel) = rx.recv().await {
+    while let Some((channel, payload)) = rx.recv().await {
         if channel == channels[0] {
             wakeups.orchestrations.notify_waiters();
-        } else {
+        } else if channel == channels[1] {
             wakeups.activities.notify_waiters();
+        } else {
+            for instance_id in payload.lines() {
+                // Nobody waiting is not an error.
+                let _ = wakeups.finished.send(instance_id.to_owned());
+            }
         }
     }
     driver.abort();

@@ -119,7 +119,7 @@ struct Store {
     config: tokio_postgres::Config,
     options: PostgresOptions,
     schema: String,
-    channels: [String; 2],
+    channels: [String; 3],
     /// Names this process in `lock_owner`, for people reading the store.
     owner: String,
     wakeups: Arc<Wakeups>,
@@ -543,6 +543,10 @@ impl Backend for PostgresBackend {
     async fn abandon_activity(&self, lock: &WorkItemLock) -> Result<()> {
         self.store.check_open(false)?;
         self.store.release_activity(lock).await
+    }
+
+    fn finished_instances(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        Some(self.store.wakeups.finished.subscribe())
     }
 
     async fn work_state(&self) -> Result<WorkState> {
