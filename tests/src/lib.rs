@@ -1,5 +1,7 @@
 //! Helpers shared by the end-to-end tests.
 
+pub mod stores;
+
 use std::future::Future;
 use std::path::Path;
 use std::time::Duration;

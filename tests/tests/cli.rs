@@ -1,20 +1,29 @@
 //! The sample app binary as a user runs it: `start` prints the output, bad input fails
-//! clearly, `status` and `queues` read the store.
+//! clearly, `status` and `queues` read the store. Every test runs on both stores: an SQLite
+//! file and a PostgreSQL hub.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
+use durable_tests::on_both_stores;
+use durable_tests::stores::TestStore;
 use serde_json::{Value, json};
 
-fn samples(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_durable-samples"))
-        .args(args)
-        .current_dir(dir)
-        .env("DURABLE_DB", dir.join("durable.db"))
-        .env("DURABLE_BACKUP_DIR", dir.join("backups"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
+on_both_stores!(
+    start_runs_hello_sequence_and_prints_its_output,
+    backup_site_content_copies_every_file_and_prints_the_total,
+    bad_input_fails_with_a_clear_message_and_writes_nothing,
+    instances_are_controlled_from_the_command_line,
+);
+
+fn command(store: &TestStore, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_durable-samples"));
+    command.args(args).env("DURABLE_BACKUP_DIR", store.path().join("backups"));
+    store.apply(&mut command);
+    command
+}
+
+fn samples(store: &TestStore, args: &[&str]) -> Output {
+    command(store, args).env("RUST_LOG", "warn").output().unwrap()
 }
 
 fn stdout_ok(output: &Output) -> Vec<u8> {
@@ -27,12 +36,10 @@ fn stdout_json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-#[test]
-fn start_runs_hello_sequence_and_prints_its_output() {
-    let dir = tempfile::tempdir().unwrap();
+fn start_runs_hello_sequence_and_prints_its_output(store: &TestStore) {
     // The largest timeout is accepted (it saturates instead of overflowing the clock).
     let output = samples(
-        dir.path(),
+        store,
         &[
             "start",
             "E1_HelloSequence",
@@ -43,7 +50,7 @@ fn start_runs_hello_sequence_and_prints_its_output() {
         ],
     );
     assert_eq!(stdout_json(&output), json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"]));
-    let status = stdout_json(&samples(dir.path(), &["status", "hello", "--history"]));
+    let status = stdout_json(&samples(store, &["status", "hello", "--history"]));
     assert_eq!(status["runtimeStatus"], "Completed");
     let types: Vec<&str> = status["historyEvents"]
         .as_array()
@@ -55,28 +62,24 @@ fn start_runs_hello_sequence_and_prints_its_output() {
     assert_eq!(types, durable_tests::HELLO_SEQUENCE_HISTORY);
 }
 
-#[test]
-fn backup_site_content_copies_every_file_and_prints_the_total() {
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site");
+fn backup_site_content_copies_every_file_and_prints_the_total(store: &TestStore) {
+    let site = store.path().join("site");
     std::fs::create_dir_all(site.join("css/deep")).unwrap();
     let files = [("index.html", 1200usize), ("css/site.css", 300), ("css/deep/x.bin", 4096)];
     for (name, size) in files {
         std::fs::write(site.join(name), vec![b'x'; size]).unwrap();
     }
     let input = serde_json::to_string(&site).unwrap();
-    let output = samples(dir.path(), &["start", "E2_BackupSiteContent", "--input", &input]);
+    let output = samples(store, &["start", "E2_BackupSiteContent", "--input", &input]);
     assert_eq!(stdout_json(&output), json!(1200 + 300 + 4096));
-    let backup = dir.path().join("backups").join(site.strip_prefix("/").unwrap());
+    let backup = store.path().join("backups").join(site.strip_prefix("/").unwrap());
     for (name, size) in files {
         let copied = std::fs::read(backup.join(name)).unwrap();
         assert_eq!(copied.len(), size, "{name}");
     }
 }
 
-#[test]
-fn bad_input_fails_with_a_clear_message_and_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+fn bad_input_fails_with_a_clear_message_and_writes_nothing(store: &TestStore) {
     let cases: [(&[&str], &str); 4] = [
         (
             &["start", "E9_Missing", "--instance-id", "a"],
@@ -90,16 +93,16 @@ fn bad_input_fails_with_a_clear_message_and_writes_nothing() {
         (&["start", "E1_HelloSequence", "--input", "{not json"], "--input"),
     ];
     for (args, expected) in cases {
-        let output = samples(dir.path(), args);
+        let output = samples(store, args);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success(), "{args:?} succeeded");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
     for id in ["a", "b", "../c"] {
-        let output = samples(dir.path(), &["status", id]);
+        let output = samples(store, &["status", id]);
         assert!(!output.status.success());
     }
-    let queues = samples(dir.path(), &["queues"]);
+    let queues = samples(store, &["queues"]);
     let listing = String::from_utf8_lossy(&queues.stdout);
     assert!(listing.contains("E1_HelloSequence"), "{listing}");
     assert!(listing.lines().skip(1).all(|line| line.trim_end().ends_with(" 0")), "{listing}");
@@ -115,14 +118,14 @@ impl Drop for Server {
     }
 }
 
-fn status_of(dir: &Path, id: &str) -> Value {
-    stdout_json(&samples(dir, &["status", id]))
+fn status_of(store: &TestStore, id: &str) -> Value {
+    stdout_json(&samples(store, &["status", id]))
 }
 
-fn wait_for_status(dir: &Path, id: &str, wanted: &str) -> Value {
+fn wait_for_status(store: &TestStore, id: &str, wanted: &str) -> Value {
     let give_up = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let status = status_of(dir, id);
+        let status = status_of(store, id);
         if status["runtimeStatus"] == wanted {
             return status;
         }
@@ -131,14 +134,9 @@ fn wait_for_status(dir: &Path, id: &str, wanted: &str) -> Value {
     }
 }
 
-#[test]
-fn instances_are_controlled_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_durable-samples"))
-        .arg("serve")
+fn instances_are_controlled_from_the_command_line(store: &TestStore) {
+    let mut child = command(store, &["serve"])
         .env("DURABLE_LISTEN", "127.0.0.1:0")
-        .current_dir(dir.path())
-        .env("DURABLE_DB", dir.path().join("durable.db"))
         .env("RUST_LOG", "info")
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -157,10 +155,9 @@ fn instances_are_controlled_from_the_command_line() {
         }
     });
     is_serving.recv_timeout(std::time::Duration::from_secs(30)).expect("the app serves");
-    let dir = dir.path();
     // `start` hands the instance to the serving process.
     let started = samples(
-        dir,
+        store,
         &[
             "start",
             "ApprovalWorkflow",
@@ -173,34 +170,34 @@ fn instances_are_controlled_from_the_command_line() {
     );
     let id = String::from_utf8(stdout_ok(&started)).unwrap().trim().to_owned();
     assert_eq!(id, "po-17");
-    wait_for_status(dir, &id, "Running");
+    wait_for_status(store, &id, "Running");
 
-    assert!(samples(dir, &["suspend", &id, "--reason", "lunch"]).status.success());
-    wait_for_status(dir, &id, "Suspended");
+    assert!(samples(store, &["suspend", &id, "--reason", "lunch"]).status.success());
+    wait_for_status(store, &id, "Suspended");
     assert!(
-        samples(dir, &["raise-event", &id, "ApprovalEvent", "--data", "true"]).status.success()
+        samples(store, &["raise-event", &id, "ApprovalEvent", "--data", "true"]).status.success()
     );
     // Held while suspended.
-    assert_eq!(wait_for_status(dir, &id, "Suspended")["output"], Value::Null);
-    assert!(samples(dir, &["resume", &id]).status.success());
-    let done = wait_for_status(dir, &id, "Completed");
+    assert_eq!(wait_for_status(store, &id, "Suspended")["output"], Value::Null);
+    assert!(samples(store, &["resume", &id]).status.success());
+    let done = wait_for_status(store, &id, "Completed");
     assert_eq!(done["output"], json!("Approved"));
 
-    let listed = stdout_json(&samples(dir, &["list", "--status", "completed"]));
+    let listed = stdout_json(&samples(store, &["list", "--status", "completed"]));
     assert!(listed.as_array().unwrap().iter().any(|s| s["instanceId"] == "po-17"), "{listed}");
     // Refusals name what is wrong and change nothing.
-    let refused = samples(dir, &["rewind", &id]);
+    let refused = samples(store, &["rewind", &id]);
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("only failed instances can be rewound")
     );
-    let refused = samples(dir, &["raise-event", &id, "ApprovalEvent", "--data", "{oops"]);
+    let refused = samples(store, &["raise-event", &id, "ApprovalEvent", "--data", "{oops"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--data"));
 
-    let purged = stdout_json(&samples(dir, &["purge", &id]));
+    let purged = stdout_json(&samples(store, &["purge", &id]));
     assert_eq!(purged, json!({ "instancesDeleted": 1 }));
-    let gone = samples(dir, &["status", &id]);
+    let gone = samples(store, &["status", &id]);
     assert!(!gone.status.success());
     assert!(String::from_utf8_lossy(&gone.stderr).contains("no instance with id `po-17`"));
 }
