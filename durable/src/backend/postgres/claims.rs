@@ -1,17 +1,13 @@
 //! Claiming work: several instances or activity work items per round trip, each under a
 //! lease judged by the database's clock and a fencing token taken from one sequence.
 
-use std::collections::HashMap;
-
 use super::Store;
 use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
 
-use super::pipeline::Pipeline;
-use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, pool_error, time};
+use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, time};
 use crate::backend::codec::from_json;
 use crate::backend::{
-    ActivityRequest, ActivityWorkItem, InstanceRecord, OrchestrationWorkItem, Result, WorkItemLock,
+    ActivityRequest, ActivityWorkItem, OrchestrationWorkItem, Result, WorkItemLock,
 };
 use crate::history::OrchestrationMessage;
 
@@ -19,20 +15,20 @@ use crate::history::OrchestrationMessage;
 /// past a few busy instances whose messages wait behind their lock.
 const SCAN: i64 = 512;
 
-/// The deliverable messages of one instance, in order.
-const INBOX: &str = "SELECT id, instance_id, body FROM {s}.messages \
-     WHERE instance_id = $1 AND visible_at <= $2 ORDER BY id";
-
-/// The deliverable messages of several instances, in order.
-const INBOXES: &str = "SELECT id, instance_id, body FROM {s}.messages \
-     WHERE instance_id = ANY($1) AND visible_at <= $2 ORDER BY id";
+/// The message columns of a claim: the ids and bodies of the claimed instance's deliverable
+/// messages (`$1` is now), in order, read with the claim.
+const INBOX: &str = "inbox.ids, inbox.bodies";
+const WITH_INBOX: &str = "LEFT JOIN LATERAL ( \
+       SELECT array_agg(m.id ORDER BY m.id) AS ids, array_agg(m.body ORDER BY m.id) AS bodies \
+       FROM {s}.messages m WHERE m.instance_id = c.instance_id AND m.visible_at <= $1) inbox \
+     ON true";
 
 impl Store {
-    /// Claims up to `limit` unlocked instances with deliverable messages.
+    /// Claims up to `limit` unlocked instances with deliverable messages, in the order of
+    /// their oldest deliverable message, with those messages: one statement.
     pub(super) async fn claim_instances(&self, limit: usize) -> Result<Vec<OrchestrationWorkItem>> {
         let now = nanos(&self.now());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        // Instances are claimed in the order of their oldest deliverable message.
         let rows = self
             .query(
                 &self.sql(&format!(
@@ -51,101 +47,66 @@ impl Store {
                        FROM {{s}}.instances c JOIN ready r ON r.instance_id = c.instance_id \
                        WHERE c.lock_until IS NULL OR c.lock_until <= clock_timestamp() \
                        ORDER BY r.first_visible, r.first_id \
-                       LIMIT $2 FOR UPDATE OF c SKIP LOCKED) \
-                     UPDATE {{s}}.instances i SET lock_token = nextval('{{s}}.fencing'), \
-                       lock_owner = $3, \
-                       lock_until = clock_timestamp() + make_interval(secs => $4) \
-                     FROM candidates WHERE i.instance_id = candidates.instance_id \
-                     RETURNING {}, candidates.first_visible, candidates.first_id",
+                       LIMIT $2 FOR UPDATE OF c SKIP LOCKED), \
+                     claimed AS ( \
+                       UPDATE {{s}}.instances i SET lock_token = nextval('{{s}}.fencing'), \
+                         lock_owner = $3, \
+                         lock_until = clock_timestamp() + make_interval(secs => $4) \
+                       FROM candidates WHERE i.instance_id = candidates.instance_id \
+                       RETURNING {}, candidates.first_visible, candidates.first_id) \
+                     SELECT {INSTANCE_COLUMNS}, {INBOX} FROM claimed c {WITH_INBOX} \
+                     ORDER BY c.first_visible, c.first_id",
                     prefixed("i", INSTANCE_COLUMNS)
                 )),
                 &[&now, &limit, &self.owner, &self.options.lease.as_secs_f64()],
             )
             .await?;
-        let mut rows: Vec<_> = rows.iter().collect();
-        rows.sort_by_key(|row| (row.get::<_, i64>(13), row.get::<_, i64>(14)));
-        let claimed = rows.into_iter().map(instance).collect::<Result<Vec<_>>>()?;
-        self.with_messages(claimed, now).await
+        rows.iter().map(|row| self.work_item(row)).collect()
     }
 
     /// Claims one instance right away, with its pending messages (possibly none), when its
-    /// lock is free: one round trip, the claim and the read of its inbox pipelined.
+    /// lock is free: one statement.
     pub(super) async fn claim_instance(
         &self,
         instance_id: &str,
     ) -> Result<Option<OrchestrationWorkItem>> {
-        let client = self.pool.get().await.map_err(pool_error)?;
         let now = nanos(&self.now());
-        let owner = &self.owner;
-        let lease = self.options.lease.as_secs_f64();
-        let mut p = Pipeline::on(&client);
-        let claim = p
-            .push(
+        let row = self
+            .query_opt(
                 &self.sql(&format!(
-                    "UPDATE {{s}}.instances SET lock_token = nextval('{{s}}.fencing'), \
-                       lock_owner = $2, \
-                       lock_until = clock_timestamp() + make_interval(secs => $3) \
-                     WHERE instance_id = $1 \
-                       AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
-                     RETURNING {INSTANCE_COLUMNS}"
+                    "WITH claimed AS ( \
+                       UPDATE {{s}}.instances SET lock_token = nextval('{{s}}.fencing'), \
+                         lock_owner = $3, \
+                         lock_until = clock_timestamp() + make_interval(secs => $4) \
+                       WHERE instance_id = $2 \
+                         AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
+                       RETURNING {INSTANCE_COLUMNS}) \
+                     SELECT {INSTANCE_COLUMNS}, {INBOX} FROM claimed c {WITH_INBOX}"
                 )),
-                vec![&instance_id as &(dyn ToSql + Sync), owner, &lease],
+                &[&now, &instance_id, &self.owner, &self.options.lease.as_secs_f64()],
             )
             .await?;
-        // Read after the claim: what it returns is covered by the lock.
-        let inbox =
-            p.push(&self.sql(INBOX), vec![&instance_id as &(dyn ToSql + Sync), &now]).await?;
-        let mut answers = p.run().await;
-        answers.first_error()?;
-        let Some(row) = answers.rows(claim)?.into_iter().next() else {
-            return Ok(None);
-        };
-        let claimed = vec![instance(&row)?];
-        Ok(self.work_items(claimed, &answers.rows(inbox)?)?.pop())
+        row.map(|row| self.work_item(&row)).transpose()
     }
 
-    /// Reads the deliverable messages of claimed instances and makes work items of them.
-    async fn with_messages(
-        &self,
-        claimed: Vec<(InstanceRecord, u64, u64)>,
-        now: i64,
-    ) -> Result<Vec<OrchestrationWorkItem>> {
-        if claimed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<&str> = claimed.iter().map(|(r, _, _)| r.instance_id.as_str()).collect();
-        let rows = self.query(&self.sql(INBOXES), &[&ids, &now]).await?;
-        self.work_items(claimed, &rows)
-    }
-
-    /// Work items of claimed instances from the rows of their inboxes (`id, instance_id,
-    /// body`, in order).
-    fn work_items(
-        &self,
-        claimed: Vec<(InstanceRecord, u64, u64)>,
-        inbox: &[Row],
-    ) -> Result<Vec<OrchestrationWorkItem>> {
-        let mut inboxes: HashMap<String, (Vec<i64>, Vec<OrchestrationMessage>)> = HashMap::new();
-        for row in inbox {
-            let id: i64 = row.get(0);
-            let instance_id: String = row.get(1);
-            let message: OrchestrationMessage = from_json(row.get(2), &format!("message {id}"))?;
-            let inbox = inboxes.entry(instance_id).or_default();
-            inbox.0.push(id);
-            inbox.1.push(message);
-        }
-        let mut items = Vec::with_capacity(claimed.len());
-        for (record, history_len, token) in claimed {
-            let (ids, messages) = inboxes.remove(&record.instance_id).unwrap_or_default();
-            self.hold(token, &record.instance_id);
-            items.push(OrchestrationWorkItem {
-                instance: record,
-                messages,
-                history_len,
-                lock: WorkItemLock { token, ids },
-            });
-        }
-        Ok(items)
+    /// A claimed instance's work item from its row: the [`INSTANCE_COLUMNS`], then the ids
+    /// and bodies of its deliverable messages, in order.
+    fn work_item(&self, row: &Row) -> Result<OrchestrationWorkItem> {
+        let (record, history_len, token) = instance(row)?;
+        let ids: Vec<i64> = row.get::<_, Option<Vec<i64>>>(13).unwrap_or_default();
+        let bodies: Vec<String> = row.get::<_, Option<Vec<String>>>(14).unwrap_or_default();
+        let messages = ids
+            .iter()
+            .zip(&bodies)
+            .map(|(id, body)| from_json(body, &format!("message {id}")))
+            .collect::<Result<Vec<OrchestrationMessage>>>()?;
+        self.hold(token, &record.instance_id);
+        Ok(OrchestrationWorkItem {
+            instance: record,
+            messages,
+            history_len,
+            lock: WorkItemLock { token, ids },
+        })
     }
 
     /// Leases up to `limit` activity work items that nobody holds.

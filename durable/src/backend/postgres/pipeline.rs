@@ -85,11 +85,6 @@ pub(super) struct Pipeline<'a> {
 pub(super) struct Step(usize);
 
 impl<'a> Pipeline<'a> {
-    /// A pipeline outside any transaction: each statement commits on its own.
-    pub(super) fn on(client: &'a Object) -> Pipeline<'a> {
-        Pipeline { client, steps: Vec::new(), begins: false }
-    }
-
     /// Queues a statement (prepared once per connection) with its parameters.
     pub(super) async fn push(&mut self, sql: &str, params: Params<'a>) -> Result<Step> {
         let statement = self.client.prepare_cached(sql).await.map_err(pg_error)?;
