@@ -2,11 +2,15 @@
 //! lease judged by the database's clock and a fencing token taken from one sequence.
 
 use super::Store;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError};
+
+use tokio::sync::oneshot;
 use tokio_postgres::Row;
 
 use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, time};
 use crate::backend::codec::from_json;
-use crate::backend::{
+use crate::backend::{BackendError, 
     ActivityRequest, ActivityWorkItem, OrchestrationWorkItem, Result, WorkItemLock,
 };
 use crate::history::OrchestrationMessage;
@@ -17,6 +21,13 @@ const SCAN: i64 = 512;
 
 /// The message columns of a claim: the ids and bodies of the claimed instance's deliverable
 /// messages (`$1` is now), in order, read with the claim.
+/// Instances whose claim by id is asked for, and whether a claim is under way.
+#[derive(Default)]
+pub(super) struct Claims {
+    waiting: Vec<(String, oneshot::Sender<Result<Option<OrchestrationWorkItem>>>)>,
+    leading: bool,
+}
+
 const INBOX: &str = "inbox.ids, inbox.bodies";
 const WITH_INBOX: &str = "LEFT JOIN LATERAL ( \
        SELECT array_agg(m.id ORDER BY m.id) AS ids, array_agg(m.body ORDER BY m.id) AS bodies \
@@ -65,28 +76,77 @@ impl Store {
     }
 
     /// Claims one instance right away, with its pending messages (possibly none), when its
-    /// lock is free: one statement.
+    /// lock is free. Claims asked for meanwhile go out together, in one statement.
     pub(super) async fn claim_instance(
-        &self,
+        self: &Arc<Self>,
         instance_id: &str,
     ) -> Result<Option<OrchestrationWorkItem>> {
+        let (reply, answer) = oneshot::channel();
+        let lead = {
+            let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+            claims.waiting.push((instance_id.to_owned(), reply));
+            !std::mem::replace(&mut claims.leading, true)
+        };
+        if lead {
+            // Its own task: a caller that gives up waiting must not strand the others.
+            tokio::spawn(Arc::clone(self).claim_waiting());
+        }
+        answer.await.map_err(|_| BackendError::Closed)?
+    }
+
+    /// Claims the instances asked for until none is waiting.
+    async fn claim_waiting(self: Arc<Self>) {
+        loop {
+            let waiting = {
+                let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+                if claims.waiting.is_empty() {
+                    claims.leading = false;
+                    return;
+                }
+                std::mem::take(&mut claims.waiting)
+            };
+            let ids: Vec<&str> = waiting.iter().map(|(id, _)| id.as_str()).collect();
+            let mut claimed: HashMap<String, OrchestrationWorkItem> = match self.claim_by_id(&ids).await {
+                Ok(items) => items.into_iter().map(|item| (item.instance.instance_id.clone(), item)).collect(),
+                Err(error) => {
+                    for (_, reply) in waiting {
+                        let _ = reply.send(Err(BackendError::Store {
+                            message: error.to_string(),
+                            retryable: error.is_retryable(),
+                        }));
+                    }
+                    continue;
+                }
+            };
+            for (id, reply) in waiting {
+                let item: Option<OrchestrationWorkItem> = claimed.remove(&id);
+                if let Err(Ok(Some(item))) = reply.send(Ok(item)) {
+                    // Its caller is gone: release the lock it would have held.
+                    let _ = self.release_instance(&item.lock).await;
+                }
+            }
+        }
+    }
+
+    /// Claims the instances among `ids` whose lock is free, with their pending messages.
+    async fn claim_by_id(&self, ids: &[&str]) -> Result<Vec<OrchestrationWorkItem>> {
         let now = nanos(&self.now());
-        let row = self
-            .query_opt(
+        let rows = self
+            .query(
                 &self.sql(&format!(
                     "WITH claimed AS ( \
                        UPDATE {{s}}.instances SET lock_token = nextval('{{s}}.fencing'), \
                          lock_owner = $3, \
                          lock_until = clock_timestamp() + make_interval(secs => $4) \
-                       WHERE instance_id = $2 \
+                       WHERE instance_id = ANY($2) \
                          AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
                        RETURNING {INSTANCE_COLUMNS}) \
                      SELECT {INSTANCE_COLUMNS}, {INBOX} FROM claimed c {WITH_INBOX}"
                 )),
-                &[&now, &instance_id, &self.owner, &self.options.lease.as_secs_f64()],
+                &[&now, &ids, &self.owner, &self.options.lease.as_secs_f64()],
             )
             .await?;
-        row.map(|row| self.work_item(&row)).transpose()
+        rows.iter().map(|row| self.work_item(row)).collect()
     }
 
     /// A claimed instance's work item from its row: the [`INSTANCE_COLUMNS`], then the ids

@@ -127,6 +127,8 @@ struct Store {
     stop: watch::Sender<bool>,
     /// Writes waiting to be committed together.
     queue: Mutex<batch::Queue>,
+    /// Instances waiting to be claimed by id together.
+    claims: Mutex<claims::Claims>,
 }
 
 impl std::fmt::Debug for PostgresBackend {
@@ -180,6 +182,7 @@ impl PostgresBackend {
                 held: Mutex::new(Held::default()),
                 stop: watch::Sender::new(false),
                 queue: Mutex::new(batch::Queue::default()),
+                claims: Mutex::new(claims::Claims::default()),
             }),
         })
     }
