@@ -10,8 +10,8 @@ use tokio_postgres::Row;
 
 use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, time};
 use crate::backend::codec::from_json;
-use crate::backend::{BackendError, 
-    ActivityRequest, ActivityWorkItem, OrchestrationWorkItem, Result, WorkItemLock,
+use crate::backend::{
+    ActivityRequest, ActivityWorkItem, BackendError, OrchestrationWorkItem, Result, WorkItemLock,
 };
 use crate::history::OrchestrationMessage;
 
@@ -106,18 +106,22 @@ impl Store {
                 std::mem::take(&mut claims.waiting)
             };
             let ids: Vec<&str> = waiting.iter().map(|(id, _)| id.as_str()).collect();
-            let mut claimed: HashMap<String, OrchestrationWorkItem> = match self.claim_by_id(&ids).await {
-                Ok(items) => items.into_iter().map(|item| (item.instance.instance_id.clone(), item)).collect(),
-                Err(error) => {
-                    for (_, reply) in waiting {
-                        let _ = reply.send(Err(BackendError::Store {
-                            message: error.to_string(),
-                            retryable: error.is_retryable(),
-                        }));
+            let mut claimed: HashMap<String, OrchestrationWorkItem> =
+                match self.claim_by_id(&ids).await {
+                    Ok(items) => items
+                        .into_iter()
+                        .map(|item| (item.instance.instance_id.clone(), item))
+                        .collect(),
+                    Err(error) => {
+                        for (_, reply) in waiting {
+                            let _ = reply.send(Err(BackendError::Store {
+                                message: error.to_string(),
+                                retryable: error.is_retryable(),
+                            }));
+                        }
+                        continue;
                     }
-                    continue;
-                }
-            };
+                };
             for (id, reply) in waiting {
                 let item: Option<OrchestrationWorkItem> = claimed.remove(&id);
                 if let Err(Ok(Some(item))) = reply.send(Ok(item)) {
