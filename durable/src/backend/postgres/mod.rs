@@ -161,6 +161,15 @@ impl PostgresBackend {
         if config.get_application_name().is_none() {
             config.application_name("durable");
         }
+        // A process stalled inside a transaction (paused, swapped out) must not keep its row
+        // locks past its lease: the server ends such a session, and the rows are claimable.
+        let timeout =
+            format!("-c idle_in_transaction_session_timeout={}", options.lease.as_millis().max(1));
+        let session_options = match config.get_options() {
+            Some(given) => format!("{given} {timeout}"),
+            None => timeout,
+        };
+        config.options(&session_options);
         let target = schema::target(&config);
         let pool = schema::pool(config.clone(), options.pool_size.max(2))?;
         schema::migrate(&pool, hub, &target).await?;
