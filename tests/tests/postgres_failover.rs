@@ -14,7 +14,7 @@ use durable::FunctionApp;
 use durable::OrchestrationRuntimeStatus::Completed;
 use durable::app::{HostConfig, StorageConfig};
 use durable_tests::cluster::{PgCluster, check_invariants, count_lines};
-use durable_tests::stores::unique_hub;
+use durable_tests::stores::{hub_schema, psql, unique_hub};
 use serde_json::{Value, json};
 
 // The test process starts instances as a client, so it needs the samples' registrations.
@@ -126,10 +126,14 @@ async fn client(url: &str, hub: &str) -> DurableOrchestrationClient {
 /// their ids once each start is acknowledged (202). A start the app could not acknowledge
 /// (the store unreachable for a moment) is sent again; a 409 then means an earlier attempt
 /// landed after all.
-async fn start_backups(apps: &[&App], numbers: std::ops::Range<usize>, site: &Path) -> Vec<String> {
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let origins: Vec<String> = apps.iter().map(|app| app.origin()).collect();
-    let input = serde_json::to_string(site).unwrap();
+async fn start_backups(
+    origins: Vec<String>,
+    numbers: std::ops::Range<usize>,
+    site: PathBuf,
+) -> Vec<String> {
+    let http =
+        reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().unwrap();
+    let input = serde_json::to_string(&site).unwrap();
     let mut ids = Vec::with_capacity(numbers.len());
     for i in numbers {
         let id = format!("backup-{i}");
@@ -161,6 +165,10 @@ async fn start_backups(apps: &[&App], numbers: std::ops::Range<usize>, site: &Pa
         ids.push(id);
     }
     ids
+}
+
+fn origins(apps: &[App]) -> Vec<String> {
+    apps.iter().map(App::origin).collect()
 }
 
 /// Waits until every instance completed; returns how long it took.
@@ -199,7 +207,7 @@ async fn a_killed_process_work_is_finished_by_the_survivors() {
     let site = site(dir.path());
     let apps: Vec<App> =
         (0..3).map(|n| App::serve(dir.path(), &format!("app{n}"), &url, &hub)).collect();
-    let ids = start_backups(&apps.iter().collect::<Vec<_>>(), 0..300, &site).await;
+    let ids = start_backups(origins(&apps), 0..300, site).await;
 
     // Kill the first copy once it is busy, holding work.
     wait_until(Duration::from_secs(60), "app0 runs activities", || {
@@ -231,21 +239,41 @@ async fn a_paused_process_late_commits_never_land() {
     let site = site(dir.path());
     let apps: Vec<App> =
         (0..3).map(|n| App::serve(dir.path(), &format!("app{n}"), &url, &hub)).collect();
-    let ids = start_backups(&apps.iter().collect::<Vec<_>>(), 0..150, &site).await;
-
-    wait_until(Duration::from_secs(60), "app0 runs activities", || {
-        (apps[0].activity_starts() >= 5).then_some(())
+    // Pause the first copy while it holds an instance's lock (its owner column names it),
+    // with starts still coming in through the other two (a paused copy answers nothing).
+    let starting = tokio::spawn(start_backups(origins(&apps[1..]), 0..150, site));
+    let owner = format!("%:{}", apps[0].child.id());
+    let schema = hub_schema(&hub);
+    wait_until(Duration::from_secs(60), "app0 is paused holding a lock", || {
+        if apps[0].activity_starts() == 0 {
+            return None;
+        }
+        apps[0].signal("-STOP");
+        let held = psql(
+            &url,
+            &format!(
+                "SELECT count(*) FROM \"{schema}\".instances \
+                 WHERE lock_owner LIKE '{owner}' AND lock_until > now()"
+            ),
+        );
+        if held != "0" {
+            return Some(());
+        }
+        apps[0].signal("-CONT");
+        None
     });
-    apps[0].signal("-STOP");
+    let ids = starting.await.unwrap();
     let client = client(&url, &hub).await;
     // The others finish everything, including what the paused copy held once its leases
     // lapsed.
     let took = wait_all_completed(&client, &ids, Duration::from_secs(60)).await;
     apps[0].signal("-CONT");
-    // Resumed, it tries to commit what it was doing: every such commit is refused.
+    // Resumed, it tries to finish what it was doing: every such commit is refused, fenced by
+    // its lost token or by the server having ended its stalled session.
     let refused = |app: &App| {
-        count_lines(&app.log, "is no longer held")
+        count_lines(&app.log, "committing an orchestration turn failed")
             + count_lines(&app.log, "activity result dropped")
+            + count_lines(&app.log, "activity stopped: its lease was taken over")
     };
     let late =
         wait_until(Duration::from_secs(30), "the resumed copy tries its late commits", || {
@@ -273,14 +301,13 @@ async fn a_postgres_restart_is_survived() {
     let apps: Vec<App> =
         (0..2).map(|n| App::serve(dir.path(), &format!("app{n}"), &url, &hub)).collect();
     // Every start below is acknowledged (202) before the restart or after it.
-    let apps_ref: Vec<&App> = apps.iter().collect();
-    let mut ids = start_backups(&apps_ref, 0..100, &site).await;
+    let mut ids = start_backups(origins(&apps), 0..100, site.clone()).await;
     wait_until(Duration::from_secs(60), "the apps run activities", || {
         (apps.iter().map(App::activity_starts).sum::<usize>() >= 10).then_some(())
     });
     cluster.restart_fast();
     // Starts right after the restart: each is acknowledged once an app reaches the server.
-    ids.extend(start_backups(&apps_ref, 100..120, &site).await);
+    ids.extend(start_backups(origins(&apps), 100..120, site).await);
     let client = client(&url, &hub).await;
     let took = wait_all_completed(&client, &ids, Duration::from_secs(90)).await;
     println!(

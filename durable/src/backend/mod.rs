@@ -50,6 +50,7 @@ mod error;
 pub mod postgres;
 mod query;
 pub mod sqlite;
+mod wait;
 
 use std::time::Duration;
 

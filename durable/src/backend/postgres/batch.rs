@@ -18,9 +18,11 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, PoisonError};
 
 use tokio::sync::oneshot;
+use tokio_postgres::types::ToSql;
 
 use super::Store;
-use super::pipeline::{Params, Tx};
+use super::columns::{ActivityColumns, CreateColumns, HistoryColumns, MessageColumns, TurnColumns};
+use super::pipeline::{Pipeline, Step, Tx};
 use super::rows::nanos;
 use super::writes::{Creation, FINISHED, Outputs, lock_lost};
 use crate::backend::{BackendError, Result};
@@ -280,17 +282,7 @@ impl Store {
             false => Some(p.push(&self.sql(FENCED_UPDATE), t.params()).await?),
         };
         if !replaced_ids.is_empty() {
-            for table in ["history", "messages"] {
-                p.push(
-                    &self.sql(&format!(
-                        "DELETE FROM {{s}}.{table} WHERE instance_id IN ( \
-                           SELECT instance_id FROM {{s}}.instances \
-                           WHERE instance_id = ANY($1) AND status IN {FINISHED})"
-                    )),
-                    vec![&replaced_ids],
-                )
-                .await?;
-            }
+            self.push_leftovers_deletion(&mut p, &replaced_ids).await?;
         }
         let create_step = match creates.is_empty() {
             true => None,
@@ -374,20 +366,7 @@ impl Store {
         let delivery = match messages.targets.is_empty() {
             true => None,
             false => {
-                let delivered = p
-                    .push(
-                        &self.sql(
-                            "INSERT INTO {s}.messages (instance_id, queue, body, visible_at, \
-                               enqueued_at) \
-                             SELECT t.instance_id, i.name, t.body, t.visible_at, $1 \
-                             FROM unnest($2::text[], $3::text[], $4::bigint[]) \
-                               WITH ORDINALITY AS t(instance_id, body, visible_at, ord) \
-                             JOIN {s}.instances i ON i.instance_id = t.instance_id \
-                             ORDER BY t.ord RETURNING 0",
-                        ),
-                        vec![&now, &messages.targets, &messages.bodies, &messages.visible],
-                    )
-                    .await?;
+                let delivered = self.push_messages(&mut p, &now, &messages).await?;
                 // Which targets exist: the messages to the others were dropped.
                 let existing = p
                     .push(
@@ -401,17 +380,7 @@ impl Store {
             }
         };
         if !starts.ids.is_empty() {
-            p.push(
-                &self.sql(
-                    "INSERT INTO {s}.messages (instance_id, queue, body, visible_at, enqueued_at, \
-                       creates_instance) \
-                     SELECT t.instance_id, t.name, t.body, $1, $1, true \
-                     FROM unnest($2::text[], $3::text[], $4::text[]) \
-                       WITH ORDINALITY AS t(instance_id, name, body, ord) ORDER BY t.ord",
-                ),
-                vec![&now, &starts.ids, &starts.names, &starts.start_messages],
-            )
-            .await?;
+            self.push_start_messages(&mut p, &now, &starts).await?;
         }
         if !consumed.is_empty() {
             p.push(&self.sql("DELETE FROM {s}.messages WHERE id = ANY($1)"), vec![&consumed])
@@ -499,26 +468,103 @@ impl Store {
         Ok(Some((wake_orchestrations, wake_activities)))
     }
 
-    /// Step 3: a turn's sub-orchestrations, each created or (when an unfinished instance
-    /// has its id) answered with its `if_exists` notice to the parent.
+    /// A turn's sub-orchestrations, each created or (when an unfinished instance has its
+    /// id) answered with its `if_exists` notice to the parent.
     async fn start_children(&self, tx: &Tx, outputs: &Outputs, from: &str) -> Result<()> {
         for (child, if_exists) in &outputs.children {
+            let c = CreateColumns::of(&[(0, child)]);
             let mut p = tx.pipeline(false)?;
-            let upsert = self.push_creation(&mut p, child).await?;
+            self.push_leftovers_deletion(&mut p, &c.ids).await?;
+            let upsert = p.push(&self.sql(UPSERT), c.params()).await?;
             let mut answers = p.run().await;
             answers.first_error()?;
-            if answers.rows(upsert)?.is_empty() {
-                let mut notice = Outputs::empty(outputs.now);
-                notice.add_messages(std::slice::from_ref(if_exists))?;
-                self.deliver(tx, &notice, from).await?;
+            let created = !answers.rows(upsert)?.is_empty();
+            let mut notice = Outputs::empty(outputs.now);
+            notice.add_messages(std::slice::from_ref(if_exists))?;
+            let mut m = MessageColumns::default();
+            m.add(0, &notice);
+            let mut p = tx.pipeline(false)?;
+            let delivered = match created {
+                true => {
+                    self.push_start_messages(&mut p, &outputs.now, &c).await?;
+                    None
+                }
+                false => Some(self.push_messages(&mut p, &notice.now, &m).await?),
+            };
+            p.push("SELECT pg_notify($1, '')", vec![&self.channels[0]]).await?;
+            let mut answers = p.run().await;
+            answers.first_error()?;
+            if let Some(step) = delivered
+                && answers.rows(step)?.is_empty()
+            {
+                tracing::warn!(%from, "dropped a message to an instance that does not exist");
             }
         }
-        if !outputs.children.is_empty() {
-            let mut p = tx.pipeline(false)?;
-            p.push("SELECT pg_notify($1, '')", vec![&self.channels[0]]).await?;
-            p.run().await.first_error()?;
+        Ok(())
+    }
+
+    /// Queues the deletion of what the finished instances among `ids` (a text array) left
+    /// behind (history and messages), before new instances with their ids replace them.
+    async fn push_leftovers_deletion<'a>(
+        &self,
+        p: &mut Pipeline<'a>,
+        ids: &'a (dyn ToSql + Sync),
+    ) -> Result<()> {
+        for table in ["history", "messages"] {
+            p.push(
+                &self.sql(&format!(
+                    "DELETE FROM {{s}}.{table} WHERE instance_id IN ( \
+                       SELECT instance_id FROM {{s}}.instances \
+                       WHERE instance_id = ANY($1) AND status IN {FINISHED})"
+                )),
+                vec![ids],
+            )
+            .await?;
         }
         Ok(())
+    }
+
+    /// Queues the start messages of new instances.
+    async fn push_start_messages<'a>(
+        &self,
+        p: &mut Pipeline<'a>,
+        now: &'a i64,
+        c: &'a CreateColumns<'a>,
+    ) -> Result<()> {
+        p.push(
+            &self.sql(
+                "INSERT INTO {s}.messages (instance_id, queue, body, visible_at, enqueued_at, \
+                   creates_instance) \
+                 SELECT t.instance_id, t.name, t.body, $1, $1, true \
+                 FROM unnest($2::text[], $3::text[], $4::text[]) \
+                   WITH ORDINALITY AS t(instance_id, name, body, ord) ORDER BY t.ord",
+            ),
+            vec![now, &c.ids, &c.names, &c.start_messages],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Queues messages to the instances that exist (the others are dropped, as the contract
+    /// says); the step answers one row per message delivered.
+    async fn push_messages<'a>(
+        &self,
+        p: &mut Pipeline<'a>,
+        now: &'a i64,
+        m: &'a MessageColumns<'a>,
+    ) -> Result<Step> {
+        p.push(
+            &self.sql(
+                "INSERT INTO {s}.messages (instance_id, queue, body, visible_at, enqueued_at) \
+                 SELECT t.instance_id, i.name, t.body, t.visible_at, $1 \
+                 FROM unnest($2::text[], $3::text[], $4::bigint[]) \
+                   WITH ORDINALITY AS t(instance_id, body, visible_at, ord) \
+                 JOIN {s}.instances i ON i.instance_id = t.instance_id \
+                 ORDER BY t.ord RETURNING 1",
+            ),
+            vec![now, &m.targets, &m.bodies, &m.visible],
+        )
+        .await
     }
 }
 
@@ -554,180 +600,6 @@ const UPSERT: &str = "INSERT INTO {s}.instances (instance_id, name, execution_id
        lock_token = excluded.lock_token, lock_owner = NULL, lock_until = NULL \
      WHERE {s}.instances.status IN ('Completed', 'Failed', 'Canceled', 'Terminated') \
      RETURNING instance_id, xmax = 0";
-
-#[derive(Default)]
-struct TurnColumns<'a> {
-    ids: Vec<&'a str>,
-    tokens: Vec<i64>,
-    executions: Vec<&'a str>,
-    statuses: Vec<&'a str>,
-    outputs: Vec<&'a str>,
-    custom: Vec<&'a str>,
-    failures: Vec<Option<&'a str>>,
-    updated: Vec<Option<i64>>,
-    inputs: Vec<Option<&'a str>>,
-    versions: Vec<Option<&'a str>>,
-    restarts: Vec<bool>,
-    events: Vec<i64>,
-}
-
-impl<'a> TurnColumns<'a> {
-    fn of(turns: &[(usize, &'a TurnOp)]) -> Self {
-        let mut c = TurnColumns::default();
-        for (_, t) in turns {
-            c.ids.push(&t.instance_id);
-            c.tokens.push(t.token);
-            c.executions.push(&t.execution_id);
-            c.statuses.push(t.status);
-            c.outputs.push(&t.output);
-            c.custom.push(&t.custom_status);
-            c.failures.push(t.failure.as_deref());
-            c.updated.push(t.updated_at);
-            c.inputs.push(t.input.as_deref());
-            c.versions.push(t.version.as_deref());
-            c.restarts.push(t.replace_history || t.new_execution);
-            c.events.push(t.outputs.events.len() as i64);
-        }
-        c
-    }
-
-    fn params(&self) -> Params<'_> {
-        vec![
-            &self.ids,
-            &self.tokens,
-            &self.executions,
-            &self.statuses,
-            &self.outputs,
-            &self.custom,
-            &self.failures,
-            &self.updated,
-            &self.inputs,
-            &self.versions,
-            &self.restarts,
-            &self.events,
-        ]
-    }
-}
-
-#[derive(Default)]
-struct CreateColumns<'a> {
-    ids: Vec<&'a str>,
-    names: Vec<&'a str>,
-    executions: Vec<&'a str>,
-    statuses: Vec<&'a str>,
-    inputs: Vec<&'a str>,
-    outputs: Vec<&'a str>,
-    custom: Vec<&'a str>,
-    failures: Vec<Option<&'a str>>,
-    versions: Vec<&'a str>,
-    created: Vec<i64>,
-    updated: Vec<i64>,
-    lengths: Vec<i64>,
-    start_messages: Vec<&'a str>,
-}
-
-impl<'a> CreateColumns<'a> {
-    fn of(creates: &[(usize, &'a Creation)]) -> Self {
-        let mut c = CreateColumns::default();
-        for (_, creation) in creates {
-            c.add(creation);
-        }
-        c
-    }
-
-    fn add(&mut self, c: &'a Creation) {
-        self.ids.push(&c.instance_id);
-        self.names.push(&c.name);
-        self.executions.push(&c.execution_id);
-        self.statuses.push(c.status);
-        self.inputs.push(&c.input);
-        self.outputs.push(&c.output);
-        self.custom.push(&c.custom_status);
-        self.failures.push(c.failure.as_deref());
-        self.versions.push(&c.version);
-        self.created.push(c.created_at);
-        self.updated.push(c.updated_at);
-        self.lengths.push(c.history_len);
-        self.start_messages.push(c.start_message.as_deref().unwrap_or_default());
-    }
-
-    fn params(&self) -> Params<'_> {
-        vec![
-            &self.ids,
-            &self.names,
-            &self.executions,
-            &self.statuses,
-            &self.inputs,
-            &self.outputs,
-            &self.custom,
-            &self.failures,
-            &self.versions,
-            &self.created,
-            &self.updated,
-            &self.lengths,
-        ]
-    }
-}
-
-#[derive(Default)]
-struct HistoryColumns<'a> {
-    instances: Vec<&'a str>,
-    executions: Vec<&'a str>,
-    /// How many events the turn appends, and each one's place among them.
-    counts: Vec<i64>,
-    positions: Vec<i64>,
-    events: Vec<&'a str>,
-}
-
-impl<'a> HistoryColumns<'a> {
-    fn add(&mut self, instance_id: &'a str, execution_id: &'a str, o: &'a Outputs) {
-        let count = o.events.len() as i64;
-        for (n, event) in o.events.iter().enumerate() {
-            self.instances.push(instance_id);
-            self.executions.push(execution_id);
-            self.counts.push(count);
-            self.positions.push(n as i64);
-            self.events.push(event);
-        }
-    }
-}
-
-#[derive(Default)]
-struct ActivityColumns<'a> {
-    queues: Vec<&'a str>,
-    callers: Vec<&'a str>,
-    executions: Vec<&'a str>,
-    task_ids: Vec<i64>,
-    inputs: Vec<&'a str>,
-}
-
-impl<'a> ActivityColumns<'a> {
-    fn add(&mut self, o: &'a Outputs) {
-        self.queues.extend(o.queues.iter().map(String::as_str));
-        self.callers.extend(o.callers.iter().map(String::as_str));
-        self.executions.extend(o.executions.iter().map(String::as_str));
-        self.task_ids.extend(&o.task_ids);
-        self.inputs.extend(o.inputs.iter().map(String::as_str));
-    }
-}
-
-#[derive(Default)]
-struct MessageColumns<'a> {
-    /// The write each message comes from.
-    ops: Vec<usize>,
-    targets: Vec<&'a str>,
-    bodies: Vec<&'a str>,
-    visible: Vec<i64>,
-}
-
-impl<'a> MessageColumns<'a> {
-    fn add(&mut self, op: usize, o: &'a Outputs) {
-        self.ops.extend(std::iter::repeat_n(op, o.targets.len()));
-        self.targets.extend(o.targets.iter().map(String::as_str));
-        self.bodies.extend(o.bodies.iter().map(String::as_str));
-        self.visible.extend(&o.visible);
-    }
-}
 
 /// The ids of the instances that finish, one per line, in payloads that fit `pg_notify`
 /// (under 8,000 bytes).

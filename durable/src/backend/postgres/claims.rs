@@ -3,13 +3,17 @@
 
 use super::Store;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
-use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, time};
+use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, pg_error, pool_error, time};
 use crate::backend::codec::from_json;
+use crate::backend::wait::{deadline_after, until_due};
 use crate::backend::{
     ActivityRequest, ActivityWorkItem, BackendError, OrchestrationWorkItem, Result, WorkItemLock,
 };
@@ -19,8 +23,6 @@ use crate::history::OrchestrationMessage;
 /// past a few busy instances whose messages wait behind their lock.
 const SCAN: i64 = 512;
 
-/// The message columns of a claim: the ids and bodies of the claimed instance's deliverable
-/// messages (`$1` is now), in order, read with the claim.
 /// Instances whose claim by id is asked for, and whether a claim is under way.
 #[derive(Default)]
 pub(super) struct Claims {
@@ -28,15 +30,55 @@ pub(super) struct Claims {
     leading: bool,
 }
 
-const INBOX: &str = "inbox.ids, inbox.bodies";
-const WITH_INBOX: &str = "LEFT JOIN LATERAL ( \
-       SELECT array_agg(m.id ORDER BY m.id) AS ids, array_agg(m.body ORDER BY m.id) AS bodies \
-       FROM {s}.messages m WHERE m.instance_id = c.instance_id AND m.visible_at <= $1) inbox \
-     ON true";
+/// The deliverable messages (`$2` is now) of the instances in `$1`, in order. It runs as a
+/// statement of its own after the claim: a claim that waited for a committing turn to
+/// release the row sees that turn's commit only in a later statement's snapshot, and reading
+/// the inbox in the claim's own snapshot would hand out messages the turn had just consumed.
+const INBOXES: &str = "SELECT instance_id, array_agg(id ORDER BY id), array_agg(body ORDER BY id) \
+     FROM {s}.messages WHERE instance_id = ANY($1) AND visible_at <= $2 GROUP BY instance_id";
+
+/// The first and the longest pause between polls while no work comes (the fallback for a
+/// missed notification).
+const POLL_MIN: Duration = Duration::from_millis(50);
+const POLL_MAX: Duration = Duration::from_secs(2);
 
 impl Store {
+    /// Claims with `claim` until it gives work or `wait` has passed. Between tries it waits
+    /// for a wake-up on `wake`, for the next timer to be due (when `timers`), or for a poll,
+    /// backing off while nothing comes.
+    pub(super) async fn claim_or_wait<T, Fut>(
+        &self,
+        wait: Duration,
+        wake: &Notify,
+        timers: bool,
+        claim: impl Fn() -> Fut,
+    ) -> Result<Vec<T>>
+    where
+        Fut: Future<Output = Result<Vec<T>>>,
+    {
+        let deadline = deadline_after(wait);
+        let mut pause = POLL_MIN;
+        loop {
+            let notified = wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            self.check_open(true)?;
+            let claimed = claim().await?;
+            if !claimed.is_empty() || Instant::now() >= deadline {
+                return Ok(claimed);
+            }
+            let next_timer = if timers { self.next_timer().await? } else { None };
+            let poll = deadline.min(Instant::now() + pause);
+            tokio::select! {
+                _ = notified => pause = POLL_MIN,
+                _ = until_due(&self.options.clock, next_timer) => {}
+                _ = tokio::time::sleep_until(poll.into()) => pause = (pause * 2).min(POLL_MAX),
+            }
+        }
+    }
+
     /// Claims up to `limit` unlocked instances with deliverable messages, in the order of
-    /// their oldest deliverable message, with those messages: one statement.
+    /// their oldest deliverable message, with those messages.
     pub(super) async fn claim_instances(&self, limit: usize) -> Result<Vec<OrchestrationWorkItem>> {
         let now = nanos(&self.now());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -65,18 +107,23 @@ impl Store {
                          lock_until = clock_timestamp() + make_interval(secs => $4) \
                        FROM candidates WHERE i.instance_id = candidates.instance_id \
                        RETURNING {}, candidates.first_visible, candidates.first_id) \
-                     SELECT {INSTANCE_COLUMNS}, {INBOX} FROM claimed c {WITH_INBOX} \
-                     ORDER BY c.first_visible, c.first_id",
+                     SELECT {INSTANCE_COLUMNS} FROM claimed \
+                     ORDER BY first_visible, first_id",
                     prefixed("i", INSTANCE_COLUMNS)
                 )),
                 &[&now, &limit, &self.owner, &self.options.lease.as_secs_f64()],
             )
             .await?;
-        rows.iter().map(|row| self.work_item(row)).collect()
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+        let inboxes = self.query(&self.sql(INBOXES), &[&ids, &now]).await?;
+        self.work_items(&rows, &inboxes)
     }
 
     /// Claims one instance right away, with its pending messages (possibly none), when its
-    /// lock is free. Claims asked for meanwhile go out together, in one statement.
+    /// lock is free. Claims asked for meanwhile go out together.
     pub(super) async fn claim_instance(
         self: &Arc<Self>,
         instance_id: &str,
@@ -133,44 +180,52 @@ impl Store {
     }
 
     /// Claims the instances among `ids` whose lock is free, with their pending messages.
+    /// The claim and the inbox read go out together, as two statements.
     async fn claim_by_id(&self, ids: &[&str]) -> Result<Vec<OrchestrationWorkItem>> {
         let now = nanos(&self.now());
-        let rows = self
-            .query(
-                &self.sql(&format!(
-                    "WITH claimed AS ( \
-                       UPDATE {{s}}.instances SET lock_token = nextval('{{s}}.fencing'), \
-                         lock_owner = $3, \
-                         lock_until = clock_timestamp() + make_interval(secs => $4) \
-                       WHERE instance_id = ANY($2) \
-                         AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
-                       RETURNING {INSTANCE_COLUMNS}) \
-                     SELECT {INSTANCE_COLUMNS}, {INBOX} FROM claimed c {WITH_INBOX}"
-                )),
-                &[&now, &ids, &self.owner, &self.options.lease.as_secs_f64()],
-            )
-            .await?;
-        rows.iter().map(|row| self.work_item(row)).collect()
+        let lease = self.options.lease.as_secs_f64();
+        let client = self.pool.get().await.map_err(pool_error)?;
+        let claim = client
+            .prepare_cached(&self.sql(&format!(
+                "UPDATE {{s}}.instances SET lock_token = nextval('{{s}}.fencing'), \
+                   lock_owner = $2, lock_until = clock_timestamp() + make_interval(secs => $3) \
+                 WHERE instance_id = ANY($1) \
+                   AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
+                 RETURNING {INSTANCE_COLUMNS}"
+            )))
+            .await
+            .map_err(pg_error)?;
+        let inbox = client.prepare_cached(&self.sql(INBOXES)).await.map_err(pg_error)?;
+        let claim_params: [&(dyn ToSql + Sync); 3] = [&ids, &self.owner, &lease];
+        let inbox_params: [&(dyn ToSql + Sync); 2] = [&ids, &now];
+        let (claimed, inboxes) =
+            tokio::join!(client.query(&claim, &claim_params), client.query(&inbox, &inbox_params),);
+        self.work_items(&claimed.map_err(pg_error)?, &inboxes.map_err(pg_error)?)
     }
 
-    /// A claimed instance's work item from its row: the [`INSTANCE_COLUMNS`], then the ids
-    /// and bodies of its deliverable messages, in order.
-    fn work_item(&self, row: &Row) -> Result<OrchestrationWorkItem> {
-        let (record, history_len, token) = instance(row)?;
-        let ids: Vec<i64> = row.get::<_, Option<Vec<i64>>>(13).unwrap_or_default();
-        let bodies: Vec<String> = row.get::<_, Option<Vec<String>>>(14).unwrap_or_default();
-        let messages = ids
-            .iter()
-            .zip(&bodies)
-            .map(|(id, body)| from_json(body, &format!("message {id}")))
-            .collect::<Result<Vec<OrchestrationMessage>>>()?;
-        self.hold(token, &record.instance_id);
-        Ok(OrchestrationWorkItem {
-            instance: record,
-            messages,
-            history_len,
-            lock: WorkItemLock { token, ids },
-        })
+    /// The work items of claimed instances: their rows (the [`INSTANCE_COLUMNS`]) and the
+    /// rows of [`INBOXES`] (instance id, message ids, message bodies); in the order of `claimed`.
+    fn work_items(&self, claimed: &[Row], inboxes: &[Row]) -> Result<Vec<OrchestrationWorkItem>> {
+        let mut inboxes: HashMap<String, (Vec<i64>, Vec<String>)> =
+            inboxes.iter().map(|row| (row.get(0), (row.get(1), row.get(2)))).collect();
+        let mut items = Vec::with_capacity(claimed.len());
+        for row in claimed {
+            let (record, history_len, token) = instance(row)?;
+            let (ids, bodies) = inboxes.remove(&record.instance_id).unwrap_or_default();
+            let messages = ids
+                .iter()
+                .zip(&bodies)
+                .map(|(id, body)| from_json(body, &format!("message {id}")))
+                .collect::<Result<Vec<OrchestrationMessage>>>()?;
+            self.hold(token, &record.instance_id);
+            items.push(OrchestrationWorkItem {
+                instance: record,
+                messages,
+                history_len,
+                lock: WorkItemLock { token, ids },
+            });
+        }
+        Ok(items)
     }
 
     /// Leases up to `limit` activity work items that nobody holds.

@@ -16,6 +16,7 @@
 
 mod batch;
 mod claims;
+mod columns;
 mod listen;
 mod pipeline;
 mod reads;
@@ -25,7 +26,7 @@ mod writes;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -46,12 +47,6 @@ use super::{
 use crate::clock::Clock;
 use crate::history::{HistoryEvent, OrchestrationMessage};
 
-/// The longest a fetch waits in one go when asked to wait "forever".
-const LONGEST_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
-/// The first and the longest pause between polls while no work comes (the fallback for a
-/// missed notification).
-const POLL_MIN: Duration = Duration::from_millis(50);
-const POLL_MAX: Duration = Duration::from_secs(2);
 /// The longest hub name: a hub's schema and notification channels must fit PostgreSQL's
 /// 63-byte identifiers (Azure's own limit is 45 characters too).
 const MAX_HUB_NAME: usize = 45;
@@ -366,19 +361,6 @@ impl Drop for PostgresBackend {
     }
 }
 
-fn deadline_after(wait: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(wait.min(LONGEST_WAIT)).unwrap_or(now)
-}
-
-/// Waits until `clock` reaches `due`; forever when there is no timer.
-async fn until_due(clock: &Clock, due: Option<DateTime<Utc>>) {
-    match due {
-        Some(due) => clock.sleep_until(due).await,
-        None => std::future::pending().await,
-    }
-}
-
 #[async_trait]
 impl Backend for PostgresBackend {
     async fn acquire_dispatch(&self) -> Result<bool> {
@@ -444,25 +426,12 @@ impl Backend for PostgresBackend {
         max: usize,
         wait: Duration,
     ) -> Result<Vec<OrchestrationWorkItem>> {
-        let deadline = deadline_after(wait);
-        let mut pause = POLL_MIN;
-        loop {
-            let notified = self.store.wakeups.orchestrations.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            self.store.check_open(true)?;
-            let claimed = self.store.claim_instances(max.max(1)).await?;
-            if !claimed.is_empty() || Instant::now() >= deadline {
-                return Ok(claimed);
-            }
-            let next_timer = self.store.next_timer().await?;
-            let poll = deadline.min(Instant::now() + pause);
-            tokio::select! {
-                _ = notified => pause = POLL_MIN,
-                _ = until_due(&self.store.options.clock, next_timer) => {}
-                _ = tokio::time::sleep_until(poll.into()) => pause = (pause * 2).min(POLL_MAX),
-            }
-        }
+        let store = &self.store;
+        store
+            .claim_or_wait(wait, &store.wakeups.orchestrations, true, || {
+                store.claim_instances(max.max(1))
+            })
+            .await
     }
 
     async fn complete_orchestration(
@@ -494,23 +463,12 @@ impl Backend for PostgresBackend {
     }
 
     async fn fetch_activities(&self, max: usize, wait: Duration) -> Result<Vec<ActivityWorkItem>> {
-        let deadline = deadline_after(wait);
-        let mut pause = POLL_MIN;
-        loop {
-            let notified = self.store.wakeups.activities.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            self.store.check_open(true)?;
-            let claimed = self.store.claim_activities(max.max(1)).await?;
-            if !claimed.is_empty() || Instant::now() >= deadline {
-                return Ok(claimed);
-            }
-            let poll = deadline.min(Instant::now() + pause);
-            tokio::select! {
-                _ = notified => pause = POLL_MIN,
-                _ = tokio::time::sleep_until(poll.into()) => pause = (pause * 2).min(POLL_MAX),
-            }
-        }
+        let store = &self.store;
+        store
+            .claim_or_wait(wait, &store.wakeups.activities, false, || {
+                store.claim_activities(max.max(1))
+            })
+            .await
     }
 
     fn activity_lease(&self) -> Option<Duration> {

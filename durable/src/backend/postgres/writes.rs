@@ -9,7 +9,7 @@ use tokio_postgres::Row;
 
 use super::Store;
 use super::batch::{Op, TurnOp};
-use super::pipeline::{Params, Pipeline, Step, Tx};
+use super::pipeline::Tx;
 use super::rows::nanos;
 use crate::backend::codec::{parse_status, to_json};
 use crate::backend::{
@@ -35,8 +35,6 @@ pub(super) struct Creation {
     pub(super) created_at: i64,
     pub(super) updated_at: i64,
     pub(super) history_len: i64,
-    /// When its start message is enqueued.
-    pub(super) now: i64,
     /// The `ExecutionStarted` message, unless its first turn comes with it.
     pub(super) start_message: Option<String>,
 }
@@ -75,7 +73,6 @@ impl Creation {
             created_at: nanos(&new.created_at),
             updated_at: if first_turn.is_some() { now } else { nanos(&new.created_at) },
             history_len: first_turn.map_or(0, |t| t.new_events.len() as i64),
-            now,
             start_message,
         })
     }
@@ -143,117 +140,6 @@ impl Outputs {
 }
 
 impl Store {
-    /// Queues the creation of an instance: its row (replacing a finished instance, whose
-    /// history and messages go, and taking a new fencing token so that whoever still holds
-    /// its lock loses it) and its start message. The answer of the returned step is empty
-    /// when an unfinished instance has the id; then nothing was written.
-    pub(super) async fn push_creation<'a>(
-        &self,
-        p: &mut Pipeline<'a>,
-        c: &'a Creation,
-    ) -> Result<Step> {
-        let id: Params<'a> = vec![&c.instance_id];
-        p.push(
-            &self.sql("SELECT 1 FROM {s}.instances WHERE instance_id = $1 FOR UPDATE"),
-            id.clone(),
-        )
-        .await?;
-        for table in ["history", "messages"] {
-            p.push(
-                &self.sql(&format!(
-                    "DELETE FROM {{s}}.{table} WHERE instance_id = $1 AND EXISTS ( \
-                       SELECT 1 FROM {{s}}.instances WHERE instance_id = $1 AND status IN {FINISHED})"
-                )),
-                id.clone(),
-            )
-            .await?;
-        }
-        let upsert = p
-            .push(
-                &self.sql(&format!(
-                    "INSERT INTO {{s}}.instances (instance_id, name, execution_id, status, input, \
-                       output, custom_status, failure, version, created_at, updated_at, \
-                       history_len, lock_token) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                       nextval('{{s}}.fencing')) \
-                     ON CONFLICT (instance_id) DO UPDATE SET name = excluded.name, \
-                       execution_id = excluded.execution_id, status = excluded.status, \
-                       input = excluded.input, output = excluded.output, \
-                       custom_status = excluded.custom_status, failure = excluded.failure, \
-                       version = excluded.version, created_at = excluded.created_at, \
-                       updated_at = excluded.updated_at, history_len = excluded.history_len, \
-                       lock_token = excluded.lock_token, lock_owner = NULL, lock_until = NULL \
-                     WHERE {{s}}.instances.status IN {FINISHED} \
-                     RETURNING 1"
-                )),
-                vec![
-                    &c.instance_id,
-                    &c.name,
-                    &c.execution_id,
-                    &c.status,
-                    &c.input,
-                    &c.output,
-                    &c.custom_status,
-                    &c.failure,
-                    &c.version,
-                    &c.created_at,
-                    &c.updated_at,
-                    &c.history_len,
-                ],
-            )
-            .await?;
-        if let Some(body) = &c.start_message {
-            // Only into the instance just written (an unfinished one with the id has
-            // another execution id).
-            p.push(
-                &self.sql(
-                    "INSERT INTO {s}.messages (instance_id, queue, body, visible_at, \
-                       enqueued_at, creates_instance) \
-                     SELECT $1, $2, $3, $4, $4, true FROM {s}.instances \
-                     WHERE instance_id = $1 AND execution_id = $5 AND history_len = 0",
-                ),
-                vec![&c.instance_id, &c.name, body, &c.now, &c.execution_id],
-            )
-            .await?;
-        }
-        Ok(upsert)
-    }
-
-    /// Queues messages to existing instances; the step answers one row per delivered one.
-    async fn push_messages<'a>(
-        &self,
-        p: &mut Pipeline<'a>,
-        now: &'a i64,
-        targets: &'a Vec<String>,
-        bodies: &'a Vec<String>,
-        visible: &'a Vec<i64>,
-    ) -> Result<Step> {
-        p.push(
-            &self.sql(
-                "INSERT INTO {s}.messages (instance_id, queue, body, visible_at, enqueued_at) \
-                 SELECT t.instance_id, i.name, t.body, t.visible_at, $1 \
-                 FROM unnest($2::text[], $3::text[], $4::bigint[]) \
-                   WITH ORDINALITY AS t(instance_id, body, visible_at, ord) \
-                 JOIN {s}.instances i ON i.instance_id = t.instance_id \
-                 ORDER BY t.ord RETURNING 1",
-            ),
-            vec![now, targets, bodies, visible],
-        )
-        .await
-    }
-
-    /// Delivers messages to the instances that exist, in `tx`.
-    pub(super) async fn deliver(&self, tx: &Tx, o: &Outputs, from: &str) -> Result<()> {
-        let mut p = tx.pipeline(false)?;
-        let step = self.push_messages(&mut p, &o.now, &o.targets, &o.bodies, &o.visible).await?;
-        let mut answers = p.run().await;
-        answers.first_error()?;
-        if answers.rows(step)?.len() < o.targets.len() {
-            tracing::warn!(%from, "dropped a message to an instance that does not exist");
-        }
-        Ok(())
-    }
-
     /// The error for a create refused because an unfinished instance has the id.
     pub(super) async fn exists_error(&self, instance_id: &str) -> BackendError {
         let status = match self.read_instance(instance_id).await {

@@ -33,7 +33,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -44,14 +43,12 @@ use super::{
     NewInstance, OrchestrationCommit, OrchestrationWorkItem, PurgeFilter, QueueSpec, QueueStats,
     Result, WorkItemLock, WorkState,
 };
+use crate::backend::wait::{deadline_after, until_due};
 use crate::clock::Clock;
 use crate::history::{HistoryEvent, OrchestrationMessage};
 
 /// How many idle read connections a file store keeps.
 const MAX_IDLE_READERS: usize = 4;
-
-/// The longest a fetch waits in one go when asked to wait "forever".
-const LONGEST_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How hard SQLite works to make each commit durable (`PRAGMA synchronous`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -360,19 +357,6 @@ fn dispatch_lock_path(path: &Path, hub: &str) -> PathBuf {
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(format!(".{hub}.dispatch.lock"));
     PathBuf::from(lock_path)
-}
-
-fn deadline_after(wait: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(wait.min(LONGEST_WAIT)).unwrap_or(now)
-}
-
-/// Waits until `clock` reaches `due`; forever when there is no timer.
-async fn until_due(clock: &Clock, due: Option<DateTime<Utc>>) {
-    match due {
-        Some(due) => clock.sleep_until(due).await,
-        None => std::future::pending().await,
-    }
 }
 
 #[async_trait]
