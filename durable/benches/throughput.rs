@@ -5,7 +5,7 @@
 //! Run with: `cargo bench -p durable --bench throughput`, or
 //! `cargo bench -p durable --bench throughput -- --db postgres://postgres@127.0.0.1/test`
 //! (or `DURABLE_BENCH_DB=…`); `DURABLE_BENCH_PROCESSES=3` serves the hub from three
-//! processes (this one and two copies of it), which share W1's work.
+//! processes (this one and two copies of it), each starting and awaiting a third of W1.
 //!
 //! - W1: 1,000 orchestrations × 3 sequential activities, started together.
 //! - W2: one orchestration fanning out to 1,000 activities and summing.
@@ -15,6 +15,8 @@
 //! `DURABLE_BENCH_SYNC=normal` measures without an fsync per commit, for comparison.
 
 use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 use durable::app::{HostConfig, StorageConfig};
 use durable::prelude::*;
@@ -47,11 +49,13 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 
 type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
-async fn w1(app: &RunningApp) -> BenchResult {
-    const N: u64 = 1_000;
-    let started = Instant::now();
+/// W1's orchestrations: `0..N` split over the processes, each starting and awaiting its own
+/// share (the `share`th of `of`).
+const W1_N: u64 = 1_000;
+
+async fn w1_share(app: &RunningApp, share: u64, of: u64) -> BenchResult<u64> {
     let mut runs = tokio::task::JoinSet::new();
-    for i in 0..N {
+    for i in (0..W1_N).filter(|i| i % of == share) {
         let client = app.client();
         runs.spawn(async move {
             let id = client.start(Sequence, None, i).await?;
@@ -63,12 +67,25 @@ async fn w1(app: &RunningApp) -> BenchResult {
     while let Some(run) = runs.join_next().await {
         correct += u64::from(run??);
     }
+    Ok(correct)
+}
+
+async fn w1(app: &RunningApp, helpers: &mut Helpers) -> BenchResult {
+    let of = helpers.children.len() as u64 + 1;
+    let started = Instant::now();
+    for helper in &mut helpers.children {
+        helper.send("go").await?;
+    }
+    let mut correct = w1_share(app, 0, of).await?;
+    for helper in &mut helpers.children {
+        correct += helper.receive().await?.parse::<u64>()?;
+    }
     let elapsed = started.elapsed().as_secs_f64();
-    assert_eq!(correct, N, "every W1 output is right");
+    assert_eq!(correct, W1_N, "every W1 output is right");
     println!(
-        "W1  {N} orchestrations x 3 sequential activities: {elapsed:.3} s  {:.0} orchestrations/s  {:.0} activities/s",
-        N as f64 / elapsed,
-        3.0 * N as f64 / elapsed
+        "W1  {W1_N} orchestrations x 3 sequential activities: {elapsed:.3} s  {:.0} orchestrations/s  {:.0} activities/s",
+        W1_N as f64 / elapsed,
+        3.0 * W1_N as f64 / elapsed
     );
     Ok(())
 }
@@ -122,16 +139,60 @@ fn bench_db() -> Option<String> {
     args.next().or_else(|| std::env::var("DURABLE_BENCH_DB").ok())
 }
 
-/// The other processes of a PostgreSQL run: copies of this binary serving the same hub.
-struct Helpers(Vec<std::process::Child>);
+/// The other processes of a PostgreSQL run: copies of this binary serving the same hub,
+/// each told over its stdin to run its share of W1 and answering on its stdout.
+struct Helpers {
+    children: Vec<Helper>,
+}
 
-impl Drop for Helpers {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
+struct Helper {
+    /// Killed when dropped.
+    _child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Helper {
+    /// Starts a copy serving `hub` as the `share`th of `of`; returns once it serves.
+    async fn spawn(hub: &str, share: u64, of: u64) -> BenchResult<Helper> {
+        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+            .args(std::env::args().skip(1))
+            .env("DURABLE_BENCH_HUB", hub)
+            .env("DURABLE_BENCH_SHARE", format!("{share}/{of}"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err("a helper without pipes".into());
+        };
+        let mut helper =
+            Helper { _child: child, stdin, stdout: tokio::io::BufReader::new(stdout).lines() };
+        helper.receive().await?;
+        Ok(helper)
+    }
+
+    async fn send(&mut self, line: &str) -> BenchResult {
+        self.stdin.write_all(format!("{line}\n").as_bytes()).await?;
+        Ok(self.stdin.flush().await?)
+    }
+
+    async fn receive(&mut self) -> BenchResult<String> {
+        Ok(self.stdout.next_line().await?.ok_or("a helper process ended")?)
+    }
+}
+
+/// A helper's life: serve the hub, run its share of W1 when told, then serve until killed.
+async fn serve_share(app: &RunningApp, share: &str) -> BenchResult {
+    let (share, of) = share.split_once('/').ok_or("DURABLE_BENCH_SHARE is share/of")?;
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    println!("ready");
+    while let Some(line) = stdin.next_line().await? {
+        if line == "go" {
+            println!("{}", w1_share(app, share.parse()?, of.parse()?).await?);
         }
     }
+    Ok(())
 }
 
 #[tokio::main]
@@ -148,12 +209,12 @@ async fn main() -> BenchResult {
     };
     config.http.listen = None;
     if let Ok(hub) = std::env::var("DURABLE_BENCH_HUB") {
-        // A helper process: serve the hub until killed.
         config.hub_name = hub;
         let app = FunctionApp::new(config).start().await?;
-        std::future::pending::<()>().await;
+        let share = std::env::var("DURABLE_BENCH_SHARE").unwrap_or_default();
+        let served = serve_share(&app, &share).await;
         app.shutdown().await;
-        return Ok(());
+        return served;
     }
     let processes: usize = match std::env::var("DURABLE_BENCH_PROCESSES") {
         Ok(n) => n.parse()?,
@@ -175,19 +236,14 @@ async fn main() -> BenchResult {
         ),
     }
     let app = FunctionApp::new(config.clone()).start().await?;
-    let mut helpers = Helpers(Vec::new());
-    for _ in 1..processes {
-        helpers.0.push(
-            std::process::Command::new(std::env::current_exe()?)
-                .args(std::env::args().skip(1))
-                .env("DURABLE_BENCH_HUB", &config.hub_name)
-                .spawn()?,
-        );
+    let mut helpers = Helpers { children: Vec::new() };
+    for share in 1..processes as u64 {
+        helpers.children.push(Helper::spawn(&config.hub_name, share, processes as u64).await?);
     }
     let only = std::env::var("DURABLE_BENCH_ONLY").unwrap_or_default();
     let selected = |name: &str| only.is_empty() || only.split(',').any(|w| w.trim() == name);
     if selected("w1") {
-        w1(&app).await?;
+        w1(&app, &mut helpers).await?;
     }
     if selected("w2") {
         w2(&app).await?;

@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 use tokio_postgres::types::ToSql;
 
 use super::Store;
+use super::claims::AFFINITY_SECS;
 use super::columns::{ActivityColumns, CreateColumns, HistoryColumns, MessageColumns, TurnColumns};
 use super::pipeline::{Pipeline, Step, Tx};
 use super::rows::nanos;
@@ -346,8 +347,9 @@ impl Store {
             p.push(
                 &self.sql(
                     "INSERT INTO {s}.activity_items (queue, instance_id, execution_id, \
-                       task_scheduled_id, body, enqueued_at) \
-                     SELECT t.queue, t.instance_id, t.execution_id, t.task_id, t.body, $1 \
+                       task_scheduled_id, body, enqueued_at, owner, shared_at) \
+                     SELECT t.queue, t.instance_id, t.execution_id, t.task_id, t.body, $1, $7, \
+                       clock_timestamp() + make_interval(secs => $8) \
                      FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) \
                        WITH ORDINALITY AS t(queue, instance_id, execution_id, task_id, body, ord) \
                      ORDER BY t.ord",
@@ -359,6 +361,8 @@ impl Store {
                     &activities.executions,
                     &activities.task_ids,
                     &activities.inputs,
+                    &self.owner,
+                    &AFFINITY_SECS,
                 ],
             )
             .await?;
@@ -389,10 +393,12 @@ impl Store {
         for payload in &finished {
             p.push("SELECT pg_notify($1, $2)", vec![&self.channels[2], payload]).await?;
         }
-        for (channel, wanted) in self.channels.iter().zip([wake_orchestrations, wake_activities]) {
-            if wanted {
-                p.push("SELECT pg_notify($1, '')", vec![channel]).await?;
-            }
+        if wake_orchestrations {
+            p.push("SELECT pg_notify($1, '')", vec![&self.channels[0]]).await?;
+        }
+        if wake_activities {
+            // Signed, so that the others wait out the affinity window before they look.
+            p.push("SELECT pg_notify($1, $2)", vec![&self.channels[1], &self.owner]).await?;
         }
         let mut answers = p.run().await;
 

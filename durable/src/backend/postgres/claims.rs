@@ -37,6 +37,14 @@ pub(super) struct Claims {
 const INBOXES: &str = "SELECT instance_id, array_agg(id ORDER BY id), array_agg(body ORDER BY id) \
      FROM {s}.messages WHERE instance_id = ANY($1) AND visible_at <= $2 GROUP BY instance_id";
 
+/// How long an activity work item waits for the process whose turn scheduled it before any
+/// process may take it. That process then applies the result to the instance it holds in
+/// memory, with no message and no replay; the window only delays the others when it is
+/// saturated or gone.
+pub(super) const AFFINITY: Duration = Duration::from_millis(200);
+/// [`AFFINITY`] as the database takes it.
+pub(super) const AFFINITY_SECS: f64 = AFFINITY.as_secs_f64();
+
 /// The first and the longest pause between polls while no work comes (the fallback for a
 /// missed notification).
 const POLL_MIN: Duration = Duration::from_millis(50);
@@ -228,23 +236,34 @@ impl Store {
         Ok(items)
     }
 
-    /// Leases up to `limit` activity work items that nobody holds.
+    /// Leases up to `limit` activity work items that nobody holds: those this process
+    /// scheduled first, then those of others whose affinity window has passed. A process
+    /// busy with its own work so leaves the others' to them, and helps only when it has
+    /// room to spare.
     pub(super) async fn claim_activities(&self, limit: usize) -> Result<Vec<ActivityWorkItem>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
             .query(
                 &self.sql(
-                    "WITH candidates AS MATERIALIZED ( \
+                    "WITH mine AS MATERIALIZED ( \
                        SELECT id FROM {s}.activity_items \
-                       WHERE lock_until IS NULL OR lock_until <= clock_timestamp() \
-                       ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+                       WHERE owner = $3 \
+                         AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
+                       ORDER BY owner, id LIMIT $1 FOR UPDATE SKIP LOCKED), \
+                     theirs AS MATERIALIZED ( \
+                       SELECT id FROM {s}.activity_items \
+                       WHERE owner <> $3 AND shared_at <= clock_timestamp() \
+                         AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
+                       ORDER BY id LIMIT $1 - (SELECT count(*) FROM mine) \
+                       FOR UPDATE SKIP LOCKED) \
                      UPDATE {s}.activity_items a SET lock_token = nextval('{s}.fencing'), \
                        lock_until = clock_timestamp() + make_interval(secs => $2) \
-                     FROM candidates WHERE a.id = candidates.id \
+                     FROM (SELECT id FROM mine UNION ALL SELECT id FROM theirs) c \
+                     WHERE a.id = c.id \
                      RETURNING a.id, a.queue, a.instance_id, a.execution_id, \
                        a.task_scheduled_id, a.body, a.enqueued_at, a.lock_token",
                 ),
-                &[&limit, &self.options.activity_lease.as_secs_f64()],
+                &[&limit, &self.options.activity_lease.as_secs_f64(), &self.owner],
             )
             .await?;
         let mut items: Vec<ActivityWorkItem> = rows

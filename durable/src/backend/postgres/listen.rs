@@ -2,12 +2,16 @@
 //! transactions send into in-process wake-ups. A hint only: fetchers also poll, with
 //! backoff, so a lost connection or a missed notification delays work but never loses it.
 
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::time::{Instant, sleep_until};
 use tokio_postgres::{AsyncMessage, NoTls};
+
+use super::claims::AFFINITY;
 
 /// The fetchers to wake, per kind of work, and the waiters on finished instances.
 #[derive(Debug)]
@@ -41,18 +45,22 @@ pub(super) fn channels(schema: &str) -> [String; 3] {
     [format!("{name}:orchestrations"), format!("{name}:activities"), format!("{name}:finished")]
 }
 
+/// Who listens: the connection, the channels, this process's `owner` (as activity
+/// notifications name it) and whom to wake.
+pub(super) struct Listener {
+    pub(super) config: tokio_postgres::Config,
+    pub(super) channels: [String; 3],
+    pub(super) owner: String,
+    pub(super) wakeups: Arc<Wakeups>,
+}
+
 /// Keeps a `LISTEN` connection open until `stop`, reconnecting with backoff.
-pub(super) async fn listen(
-    config: tokio_postgres::Config,
-    channels: [String; 3],
-    wakeups: Arc<Wakeups>,
-    mut stop: watch::Receiver<bool>,
-) {
+pub(super) async fn listen(listener: Listener, mut stop: watch::Receiver<bool>) {
     let mut backoff = Duration::from_millis(100);
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            () = session(&config, &channels, &wakeups) => {}
+            () = session(&listener) => {}
         }
         tokio::select! {
             _ = stop.changed() => return,
@@ -63,7 +71,8 @@ pub(super) async fn listen(
 }
 
 /// One connection's life: listen, and forward notifications until the connection ends.
-async fn session(config: &tokio_postgres::Config, channels: &[String; 3], wakeups: &Wakeups) {
+async fn session(listener: &Listener) {
+    let Listener { config, channels, owner, wakeups } = listener;
     let (client, mut connection) = match config.connect(NoTls).await {
         Ok(connected) => connected,
         Err(error) => {
@@ -99,11 +108,31 @@ async fn session(config: &tokio_postgres::Config, channels: &[String; 3], wakeup
     }
     // Whatever was committed while no connection listened is found by this round.
     wakeups.wake_all();
-    while let Some((channel, payload)) = rx.recv().await {
+    // Another process's activity work items are ours to take only once their affinity
+    // window has passed: one wake-up then covers every notification until it.
+    let mut shared = pin!(sleep_until(Instant::now()));
+    let mut sharing = false;
+    loop {
+        let (channel, payload) = tokio::select! {
+            received = rx.recv() => match received {
+                Some(received) => received,
+                None => break,
+            },
+            () = &mut shared, if sharing => {
+                sharing = false;
+                wakeups.activities.notify_waiters();
+                continue;
+            }
+        };
         if channel == channels[0] {
             wakeups.orchestrations.notify_waiters();
         } else if channel == channels[1] {
-            wakeups.activities.notify_waiters();
+            if payload.is_empty() || payload == *owner {
+                wakeups.activities.notify_waiters();
+            } else if !sharing {
+                sharing = true;
+                shared.as_mut().reset(Instant::now() + AFFINITY);
+            }
         } else {
             for instance_id in payload.lines() {
                 // Nobody waiting is not an error.

@@ -6,6 +6,10 @@
 //!   items per statement, skipping rows another process is claiming (`FOR UPDATE SKIP
 //!   LOCKED`). Each claim takes a lease that the database's clock judges and a new fencing
 //!   token from one sequence.
+//! - **Affinity**: an activity work item goes first to the process whose turn scheduled it,
+//!   which then applies the result to the instance it holds in memory (no message, no
+//!   replay); the others take it only when they have nothing of their own and it has
+//!   waited past a short window (its owner is saturated or gone).
 //! - **Fencing**: every commit, abandon or renewal names its token and changes nothing when
 //!   the token is no longer the row's (another process took the lease over, or the instance
 //!   was purged or replaced): it fails with [`BackendError::LockLost`] and rolls back whole.
@@ -343,7 +347,8 @@ impl Store {
         let released = self
             .execute(
                 &self.sql(
-                    "UPDATE {s}.activity_items SET lock_until = NULL \
+                    "UPDATE {s}.activity_items \
+                     SET lock_until = NULL, shared_at = clock_timestamp() \
                      WHERE id = $1 AND lock_token = $2",
                 ),
                 &[&id, &i64::try_from(token).unwrap_or(-1)],
@@ -370,12 +375,13 @@ impl Backend for PostgresBackend {
         }
         if !held.dispatching {
             held.dispatching = true;
-            tokio::spawn(listen::listen(
-                self.store.config.clone(),
-                self.store.channels.clone(),
-                Arc::clone(&self.store.wakeups),
-                self.store.stop.subscribe(),
-            ));
+            let listener = listen::Listener {
+                config: self.store.config.clone(),
+                channels: self.store.channels.clone(),
+                owner: self.store.owner.clone(),
+                wakeups: Arc::clone(&self.store.wakeups),
+            };
+            tokio::spawn(listen::listen(listener, self.store.stop.subscribe()));
         }
         Ok(true)
     }

@@ -71,9 +71,14 @@ const MIGRATIONS: &[&str] = &[
         body              text NOT NULL,
         enqueued_at       bigint NOT NULL,
         lock_token        bigint NOT NULL DEFAULT 0,
-        lock_until        timestamptz
+        lock_until        timestamptz,
+        -- The process whose turn scheduled it takes it first; any process may once
+        -- `shared_at` has passed (or once that process releases it).
+        owner             text NOT NULL DEFAULT '',
+        shared_at         timestamptz NOT NULL DEFAULT clock_timestamp()
     );
     CREATE INDEX activity_items_by_instance ON {schema}.activity_items (instance_id);
+    CREATE INDEX activity_items_by_owner ON {schema}.activity_items (owner, id);
     "#,
 ];
 
