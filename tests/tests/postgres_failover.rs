@@ -268,7 +268,7 @@ async fn a_paused_process_late_commits_never_land() {
     let others = tokio::spawn(start_backups(origins(&apps[1..]), 1000..1100, site.clone()));
     let gate = Arc::new(tokio::sync::Mutex::new(false));
     let feeder = tokio::spawn(feed(apps[0].origin(), Arc::clone(&gate), site));
-    let owner = format!("%:{}", apps[0].child.id());
+    let owner = format!("%:{}:%", apps[0].child.id());
     let schema = hub_schema(&hub);
     let give_up = Instant::now() + Duration::from_secs(60);
     loop {

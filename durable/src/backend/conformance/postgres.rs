@@ -3,8 +3,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Harness, StoreConfig};
-use crate::backend::{PostgresBackend, PostgresOptions};
+use serde_json::json;
+
+use super::{
+    Harness, Must, StoreConfig, create_and_fetch, dispatcher, new_instance, orchestrator_started,
+    running,
+};
+use crate::backend::{Backend, BackendError, PostgresBackend, PostgresOptions};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -86,4 +91,41 @@ impl Drop for PostgresHub {
 mod postgres_hub {
     crate::backend::conformance::conformance_suite!(super::PostgresHub::new());
     crate::backend::conformance::shared_store_suite!(super::PostgresHub::new());
+}
+
+/// Claims commit without waiting for the WAL flush, so a server crash may lose one, and the
+/// fencing sequence may then hand its token out again to another process. The lock then
+/// holds the first holder's token under another owner: the first holder's commit must still
+/// be refused and change nothing.
+#[tokio::test]
+async fn a_token_handed_out_again_after_a_crash_fences_its_first_holder() {
+    let harness = PostgresHub::new();
+    let store = dispatcher(&harness, StoreConfig::default()).await;
+    let held = create_and_fetch(&store, new_instance("i1", "e1", json!("in"))).await;
+    let (client, connection) =
+        tokio_postgres::connect(&harness.url, tokio_postgres::NoTls).await.must("connect");
+    tokio::spawn(connection);
+    let schema = format!("\"durable_{}\"", harness.hub.to_ascii_lowercase());
+    let changed = client
+        .execute(
+            &format!(
+                "UPDATE {schema}.instances SET lock_owner = 'elsewhere:1:00000000' \
+                 WHERE instance_id = 'i1'"
+            ),
+            &[],
+        )
+        .await
+        .must("hand the lock to another owner under the same token");
+    assert_eq!(changed, 1);
+
+    let error = store
+        .complete_orchestration(&held.lock, running("e1", vec![orchestrator_started(1)]))
+        .await
+        .err()
+        .must("a commit fenced by the owner");
+    assert!(matches!(error, BackendError::LockLost { .. }), "{error:?}");
+    assert!(store.get_history("i1", "e1").await.must("get_history").is_empty());
+    let error = store.abandon_orchestration(&held.lock).await.err().must("a fenced abandon");
+    assert!(matches!(error, BackendError::LockLost { .. }), "{error:?}");
+    harness.close(store).await;
 }

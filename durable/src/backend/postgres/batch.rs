@@ -280,7 +280,11 @@ impl Store {
         // The fenced rows, in lock order: instances, then activity work items.
         let turn_step = match turns.is_empty() {
             true => None,
-            false => Some(p.push(&self.sql(FENCED_UPDATE), t.params()).await?),
+            false => {
+                let mut params = t.params();
+                params.push(&self.owner);
+                Some(p.push(&self.sql(FENCED_UPDATE), params).await?)
+            }
         };
         if !replaced_ids.is_empty() {
             self.push_leftovers_deletion(&mut p, &replaced_ids).await?;
@@ -574,7 +578,8 @@ impl Store {
     }
 }
 
-/// The fenced update of every committing instance: one row per turn.
+/// The fenced update of every committing instance: one row per turn; `$13` is this handle's
+/// owner, which the lock must still name beside the token.
 const FENCED_UPDATE: &str = "UPDATE {s}.instances i SET execution_id = t.execution_id, \
        status = t.status, output = t.output, custom_status = t.custom_status, \
        failure = t.failure, updated_at = COALESCE(t.updated_at, i.updated_at), \
@@ -586,7 +591,7 @@ const FENCED_UPDATE: &str = "UPDATE {s}.instances i SET execution_id = t.executi
        $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bool[], $12::bigint[]) \
        AS t(instance_id, token, execution_id, status, output, custom_status, failure, \
          updated_at, input, version, restarts, events) \
-     WHERE i.instance_id = t.instance_id AND i.lock_token = t.token \
+     WHERE i.instance_id = t.instance_id AND i.lock_token = t.token AND i.lock_owner = $13 \
      RETURNING i.instance_id, i.history_len";
 
 /// The new instances' rows: inserted, or replacing finished instances (with a new fencing

@@ -51,6 +51,14 @@ const POLL_MIN: Duration = Duration::from_millis(50);
 const POLL_MAX: Duration = Duration::from_secs(2);
 
 impl Store {
+    /// Runs a claim: on a connection that does not wait for the WAL flush (see
+    /// `Store::claim_pool`).
+    async fn claim(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let client = self.claim_pool.get().await.map_err(pool_error)?;
+        let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+        client.query(&statement, params).await.map_err(pg_error)
+    }
+
     /// Claims with `claim` until it gives work or `wait` has passed. Between tries it waits
     /// for a wake-up on `wake`, for the next timer to be due (when `timers`), or for a poll,
     /// backing off while nothing comes.
@@ -91,7 +99,7 @@ impl Store {
         let now = nanos(&self.now());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
-            .query(
+            .claim(
                 &self.sql(&format!(
                     "WITH ready AS ( \
                        SELECT m.instance_id, MIN(m.visible_at) AS first_visible, \
@@ -192,7 +200,7 @@ impl Store {
     async fn claim_by_id(&self, ids: &[&str]) -> Result<Vec<OrchestrationWorkItem>> {
         let now = nanos(&self.now());
         let lease = self.options.lease.as_secs_f64();
-        let client = self.pool.get().await.map_err(pool_error)?;
+        let client = self.claim_pool.get().await.map_err(pool_error)?;
         let claim = client
             .prepare_cached(&self.sql(&format!(
                 "UPDATE {{s}}.instances SET lock_token = nextval('{{s}}.fencing'), \
@@ -243,7 +251,7 @@ impl Store {
     pub(super) async fn claim_activities(&self, limit: usize) -> Result<Vec<ActivityWorkItem>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
-            .query(
+            .claim(
                 &self.sql(
                     "WITH mine AS MATERIALIZED ( \
                        SELECT id FROM {s}.activity_items \

@@ -54,6 +54,8 @@ use crate::history::{HistoryEvent, OrchestrationMessage};
 /// The longest hub name: a hub's schema and notification channels must fit PostgreSQL's
 /// 63-byte identifiers (Azure's own limit is 45 characters too).
 const MAX_HUB_NAME: usize = 45;
+/// Connections for claims: a few fetchers claim at once.
+const CLAIM_CONNECTIONS: usize = 4;
 
 /// Options of a [`PostgresBackend`].
 #[derive(Debug, Clone, PartialEq)]
@@ -115,11 +117,19 @@ pub struct PostgresBackend {
 /// What a [`PostgresBackend`] handle shares with the batches it commits in the background.
 struct Store {
     pool: Pool,
+    /// Connections for claims, which commit without waiting for the WAL flush: a claim
+    /// that a server crash loses only means the work is claimed again, and the commit it
+    /// leads to (flushed, and so flushing the claim first) names its owner as well as its
+    /// token, so that a token the sequence hands out again after the crash fences nothing
+    /// it should not.
+    claim_pool: Pool,
     config: tokio_postgres::Config,
     options: PostgresOptions,
     schema: String,
     channels: [String; 3],
-    /// Names this process in `lock_owner`, for people reading the store.
+    /// Names this handle in `lock_owner` (host, process id, and a nonce, so that no other
+    /// handle, now or after a restart, ever has the same), and in activity work items it
+    /// schedules.
     owner: String,
     wakeups: Arc<Wakeups>,
     held: Mutex<Held>,
@@ -172,15 +182,20 @@ impl PostgresBackend {
         let target = schema::target(&config);
         let pool = schema::pool(config.clone(), options.pool_size.max(2))?;
         schema::migrate(&pool, hub, &target).await?;
+        let mut claim_config = config.clone();
+        claim_config.options(format!("{session_options} -c synchronous_commit=off"));
+        let claim_pool = schema::pool(claim_config, CLAIM_CONNECTIONS)?;
         let schema = schema::schema_name(hub);
         let owner = format!(
-            "{}:{}",
+            "{}:{}:{}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned()),
-            std::process::id()
+            std::process::id(),
+            &crate::history::new_id()[..8]
         );
         Ok(PostgresBackend {
             store: Arc::new(Store {
                 pool,
+                claim_pool,
                 channels: listen::channels(&schema),
                 config,
                 options,
@@ -333,9 +348,9 @@ impl Store {
             .execute(
                 &self.sql(
                     "UPDATE {s}.instances SET lock_owner = NULL, lock_until = NULL \
-                     WHERE instance_id = $1 AND lock_token = $2",
+                     WHERE instance_id = $1 AND lock_token = $2 AND lock_owner = $3",
                 ),
-                &[&instance_id, &i64::try_from(token).unwrap_or(-1)],
+                &[&instance_id, &i64::try_from(token).unwrap_or(-1), &self.owner],
             )
             .await?;
         self.wakeups.orchestrations.notify_waiters();
