@@ -84,6 +84,33 @@ impl PgCluster {
         self.pg_ctl(&["restart", "-m", "fast", "-w", "-t", "60"]);
     }
 
+    /// Adds a login `user` that must give `password` (SCRAM) and may create schemas in
+    /// database `test`; the URL with credentials is `url_as`.
+    pub fn require_password(&self, user: &str, password: &str) {
+        psql(
+            &self.url("test"),
+            &format!(
+                "CREATE ROLE {user} LOGIN PASSWORD '{password}'; \
+                 GRANT ALL ON DATABASE test TO {user}"
+            ),
+        );
+        let hba = self.data().join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba).unwrap();
+        std::fs::write(&hba, format!("host all {user} 127.0.0.1/32 scram-sha-256\n{rules}"))
+            .unwrap();
+        self.pg_ctl(&["reload"]);
+    }
+
+    /// The URL of `database` on this cluster, logging in as `user` with `password`.
+    pub fn url_as(&self, user: &str, password: &str, database: &str) -> String {
+        format!("postgres://{user}:{password}@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The server's log.
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("server.log")
