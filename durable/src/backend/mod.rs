@@ -40,6 +40,16 @@
 //!   the other executions' histories; [`OrchestrationCommit::replace_history`] (a rewind)
 //!   replaces the execution's history; and creating an instance over a finished one with its
 //!   id deletes that one's history and leftover messages, so none reach the new instance.
+//! - **Batches.** [`Backend::fetch_orchestrations`] and [`Backend::fetch_activities`] take up
+//!   to `max` work items in one go (the worker asks for as many as it has free slots), waiting
+//!   up to `wait` when there are none; a store should claim them in one round trip.
+//! - **Leases** (stores several processes share). [`Backend::acquire_dispatch`] answers
+//!   `true` for every handle. Instance locks expire after a lease that the store's own clock
+//!   judges, then another handle may take the instance (with a new token). An activity work
+//!   item's lease is [`Backend::activity_lease`]; the worker renews it through
+//!   [`Backend::renew_activity`] while the activity runs and drops the run once that fails
+//!   with `LockLost`. [`Backend::finished_instances`] lets a client wait for completion
+//!   without polling when the store can announce it.
 //! - **Errors** are [`BackendError`]s; each variant says what the worker does with it, and
 //!   [`BackendError::is_retryable`] is how it asks.
 
