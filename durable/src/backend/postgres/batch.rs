@@ -15,13 +15,13 @@
 //! server refuses) is retried one write at a time, so that one bad write fails alone.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
-use tokio::sync::oneshot;
 use tokio_postgres::types::ToSql;
 
 use super::Store;
 use super::claims::AFFINITY_SECS;
+use super::coalesce::{Coalescer, Request, answer, copy};
 use super::columns::{ActivityColumns, CreateColumns, HistoryColumns, MessageColumns, TurnColumns};
 use super::pipeline::{Pipeline, Step, Tx};
 use super::rows::nanos;
@@ -34,17 +34,15 @@ const LEADERS: usize = 2;
 /// The most writes one batch takes.
 const MAX_BATCH: usize = 256;
 
-/// Writes waiting to be committed, and how many batches are being committed.
-#[derive(Default)]
-pub(super) struct Queue {
-    waiting: VecDeque<Queued>,
-    leaders: usize,
+/// Writes waiting to be committed together.
+pub(super) type Queue = Coalescer<Op, ()>;
+
+/// A new queue of writes.
+pub(super) fn queue() -> Queue {
+    Coalescer::new(LEADERS)
 }
 
-struct Queued {
-    op: Op,
-    reply: oneshot::Sender<Result<()>>,
-}
+type Queued = Request<Op, ()>;
 
 /// One write.
 pub(super) enum Op {
@@ -102,52 +100,39 @@ impl Op {
 impl Store {
     /// Commits `op` with whatever else is queued; answers once it is durable (or refused).
     pub(super) async fn submit(self: &Arc<Self>, op: Op) -> Result<()> {
-        let (reply, answer) = oneshot::channel();
-        let lead = {
-            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-            queue.waiting.push_back(Queued { op, reply });
-            let lead = queue.leaders < LEADERS;
-            queue.leaders += usize::from(lead);
-            lead
-        };
+        let (reply, lead) = self.queue.join(op);
         if lead {
-            // Its own task: a caller that gives up waiting must not strand the others.
             tokio::spawn(Arc::clone(self).drain());
         }
-        answer.await.map_err(|_| BackendError::Closed)?
+        answer(reply).await
     }
 
-    /// Commits batches until the queue is empty.
+    /// Commits batches until the queue is empty: each takes up to [`MAX_BATCH`] writes, at
+    /// most one per instance (a second write to an instance waits for the next batch).
     async fn drain(self: Arc<Self>) {
-        loop {
-            let batch = {
-                let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-                if queue.waiting.is_empty() {
-                    queue.leaders -= 1;
-                    return;
+        while let Some(batch) = self.queue.next(|waiting| {
+            let mut locked = HashSet::new();
+            let mut batch = Vec::new();
+            let mut deferred = VecDeque::new();
+            while let Some(queued) = waiting.pop_front() {
+                if batch.len() == MAX_BATCH {
+                    deferred.push_back(queued);
+                    continue;
                 }
-                let mut locked = HashSet::new();
-                let mut batch = Vec::new();
-                let mut deferred = VecDeque::new();
-                while let Some(queued) = queue.waiting.pop_front() {
-                    if batch.len() == MAX_BATCH {
-                        deferred.push_back(queued);
-                        continue;
-                    }
-                    match queued.op.locks() {
-                        Some(id) if !locked.insert(id.to_owned()) => deferred.push_back(queued),
-                        _ => batch.push(queued),
-                    }
+                match queued.item.locks() {
+                    Some(id) if !locked.insert(id.to_owned()) => deferred.push_back(queued),
+                    _ => batch.push(queued),
                 }
-                queue.waiting = deferred;
-                batch
-            };
+            }
+            *waiting = deferred;
+            batch
+        }) {
             self.commit_batch(batch).await;
         }
     }
 
     async fn commit_batch(&self, batch: Vec<Queued>) {
-        let ops: Vec<&Op> = batch.iter().map(|q| &q.op).collect();
+        let ops: Vec<&Op> = batch.iter().map(|q| &q.item).collect();
         let outcomes = match self.try_batch(&ops).await {
             Ok(outcomes) => outcomes,
             Err(error) if !error.is_retryable() && ops.len() > 1 => {
@@ -628,17 +613,4 @@ fn finished_payloads<'a>(instances: impl Iterator<Item = (&'a str, &'a str)>) ->
     }
     payloads.retain(|p| !p.is_empty());
     payloads
-}
-
-/// The same error for each write of a batch that failed as a whole.
-fn copy(error: &BackendError) -> BackendError {
-    match error {
-        BackendError::Closed => BackendError::Closed,
-        BackendError::Store { message, retryable } => {
-            BackendError::Store { message: message.clone(), retryable: *retryable }
-        }
-        other => {
-            BackendError::Store { message: other.to_string(), retryable: other.is_retryable() }
-        }
-    }
 }

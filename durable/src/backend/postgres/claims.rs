@@ -4,18 +4,19 @@
 use super::Store;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
+use super::coalesce::{Coalescer, Request, answer, copy};
 use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, pg_error, pool_error, time};
 use crate::backend::codec::from_json;
 use crate::backend::wait::{deadline_after, until_due};
 use crate::backend::{
-    ActivityRequest, ActivityWorkItem, BackendError, OrchestrationWorkItem, Result, WorkItemLock,
+    ActivityRequest, ActivityWorkItem, OrchestrationWorkItem, Result, WorkItemLock,
 };
 use crate::history::OrchestrationMessage;
 
@@ -23,11 +24,12 @@ use crate::history::OrchestrationMessage;
 /// past a few busy instances whose messages wait behind their lock.
 const SCAN: i64 = 512;
 
-/// Instances whose claim by id is asked for, and whether a claim is under way.
-#[derive(Default)]
-pub(super) struct Claims {
-    waiting: Vec<(String, oneshot::Sender<Result<Option<OrchestrationWorkItem>>>)>,
-    leading: bool,
+/// Instances whose claim by id is asked for, claimed together by one leader at a time.
+pub(super) type Claims = Coalescer<String, Option<OrchestrationWorkItem>>;
+
+/// A new queue of claims by id.
+pub(super) fn claims() -> Claims {
+    Coalescer::new(1)
 }
 
 /// The deliverable messages (`$2` is now) of the instances in `$1`, in order. It runs as a
@@ -144,31 +146,17 @@ impl Store {
         self: &Arc<Self>,
         instance_id: &str,
     ) -> Result<Option<OrchestrationWorkItem>> {
-        let (reply, answer) = oneshot::channel();
-        let lead = {
-            let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
-            claims.waiting.push((instance_id.to_owned(), reply));
-            !std::mem::replace(&mut claims.leading, true)
-        };
+        let (reply, lead) = self.claims.join(instance_id.to_owned());
         if lead {
-            // Its own task: a caller that gives up waiting must not strand the others.
             tokio::spawn(Arc::clone(self).claim_waiting());
         }
-        answer.await.map_err(|_| BackendError::Closed)?
+        answer(reply).await
     }
 
     /// Claims the instances asked for until none is waiting.
     async fn claim_waiting(self: Arc<Self>) {
-        loop {
-            let waiting = {
-                let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
-                if claims.waiting.is_empty() {
-                    claims.leading = false;
-                    return;
-                }
-                std::mem::take(&mut claims.waiting)
-            };
-            let ids: Vec<&str> = waiting.iter().map(|(id, _)| id.as_str()).collect();
+        while let Some(waiting) = self.claims.next(|waiting| waiting.drain(..).collect()) {
+            let ids: Vec<&str> = waiting.iter().map(|r| r.item.as_str()).collect();
             let mut claimed: HashMap<String, OrchestrationWorkItem> =
                 match self.claim_by_id(&ids).await {
                     Ok(items) => items
@@ -176,16 +164,13 @@ impl Store {
                         .map(|item| (item.instance.instance_id.clone(), item))
                         .collect(),
                     Err(error) => {
-                        for (_, reply) in waiting {
-                            let _ = reply.send(Err(BackendError::Store {
-                                message: error.to_string(),
-                                retryable: error.is_retryable(),
-                            }));
+                        for request in waiting {
+                            let _ = request.reply.send(Err(copy(&error)));
                         }
                         continue;
                     }
                 };
-            for (id, reply) in waiting {
+            for Request { item: id, reply } in waiting {
                 let item: Option<OrchestrationWorkItem> = claimed.remove(&id);
                 if let Err(Ok(Some(item))) = reply.send(Ok(item)) {
                     // Its caller is gone: release the lock it would have held.

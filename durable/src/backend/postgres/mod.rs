@@ -20,6 +20,7 @@
 
 mod batch;
 mod claims;
+mod coalesce;
 mod columns;
 mod listen;
 mod pipeline;
@@ -135,9 +136,9 @@ struct Store {
     held: Mutex<Held>,
     stop: watch::Sender<bool>,
     /// Writes waiting to be committed together.
-    queue: Mutex<batch::Queue>,
+    queue: batch::Queue,
     /// Instances waiting to be claimed by id together.
-    claims: Mutex<claims::Claims>,
+    claims: claims::Claims,
 }
 
 impl std::fmt::Debug for PostgresBackend {
@@ -204,8 +205,8 @@ impl PostgresBackend {
                 wakeups: Arc::new(Wakeups::default()),
                 held: Mutex::new(Held::default()),
                 stop: watch::Sender::new(false),
-                queue: Mutex::new(batch::Queue::default()),
-                claims: Mutex::new(claims::Claims::default()),
+                queue: batch::queue(),
+                claims: claims::claims(),
             }),
         })
     }
