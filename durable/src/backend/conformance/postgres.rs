@@ -129,3 +129,40 @@ async fn a_token_handed_out_again_after_a_crash_fences_its_first_holder() {
     assert!(matches!(error, BackendError::LockLost { .. }), "{error:?}");
     harness.close(store).await;
 }
+
+/// Processes that open a new hub at the same moment apply its migrations once, under the
+/// advisory lock; a hub whose schema is newer than the build is refused with a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_starting_at_once_migrate_a_hub_once_and_a_newer_schema_is_refused() {
+    let harness = PostgresHub::new();
+    let opened =
+        futures::future::join_all((0..6).map(|_| harness.open(StoreConfig::default()))).await;
+    let (client, connection) =
+        tokio_postgres::connect(&harness.url, tokio_postgres::NoTls).await.must("connect");
+    tokio::spawn(connection);
+    let schema = format!("\"durable_{}\"", harness.hub.to_ascii_lowercase());
+    let versions: Vec<i32> = client
+        .query(&format!("SELECT version FROM {schema}.schema_version ORDER BY version"), &[])
+        .await
+        .must("read the schema versions")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let expected: Vec<i32> = (1..=versions.len() as i32).collect();
+    assert!(!versions.is_empty());
+    assert_eq!(versions, expected, "each migration applied once, in order");
+    for store in opened {
+        harness.close(store).await;
+    }
+
+    client
+        .execute(&format!("INSERT INTO {schema}.schema_version (version) VALUES (999)"), &[])
+        .await
+        .must("pretend a newer build migrated the hub");
+    let options = PostgresOptions { hub_name: harness.hub.clone(), ..PostgresOptions::default() };
+    let error = PostgresBackend::connect(&harness.url, options).await.err().must("a refusal");
+    assert!(
+        error.to_string().contains("schema version 999, newer than this build supports"),
+        "{error}"
+    );
+}
