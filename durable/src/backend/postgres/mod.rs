@@ -71,7 +71,7 @@ pub struct PostgresOptions {
     /// is handed out again (the worker renews the lease while the activity runs); 30
     /// seconds by default.
     pub activity_lease: Duration,
-    /// Connections in the pool; 16 by default.
+    /// Connections in the pool; 16 by default (claims use four more of their own).
     pub pool_size: usize,
     /// The time of durable semantics: when timers are due, record timestamps; the system
     /// clock by default. Leases are judged by the database's clock.
