@@ -2,14 +2,17 @@
 //! dropped when the test ends. `DURABLE_TEST_POSTGRES` names another server.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde_json::json;
 
 use super::{
     Harness, Must, StoreConfig, create_and_fetch, dispatcher, new_instance, orchestrator_started,
-    running,
+    running, start_with_activities,
 };
-use crate::backend::{Backend, BackendError, PostgresBackend, PostgresOptions};
+use crate::backend::{
+    Backend, BackendError, PostgresBackend, PostgresOptions, QueueKind, QueueSpec,
+};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -165,4 +168,44 @@ async fn processes_starting_at_once_migrate_a_hub_once_and_a_newer_schema_is_ref
         error.to_string().contains("schema version 999, newer than this build supports"),
         "{error}"
     );
+}
+
+/// A process takes its own activity work items before others' (affinity), except an item
+/// another process scheduled that has waited past its window for longer than an activity
+/// lease: that one comes first, so a dead owner's work never waits on busy survivors.
+#[tokio::test]
+async fn an_activity_left_waiting_by_its_owner_comes_before_a_process_own() {
+    let harness = PostgresHub::new();
+    let config = StoreConfig { activity_lease: Duration::from_secs(5), ..StoreConfig::default() };
+    let gone = dispatcher(&harness, config.clone()).await;
+    let busy = dispatcher(&harness, config).await;
+    gone.create_queues(&[QueueSpec { name: "Hello".to_owned(), kind: QueueKind::Activity }])
+        .await
+        .must("create_queues");
+    start_with_activities(&gone, "left", 1).await;
+    start_with_activities(&busy, "own", 1).await;
+    let own_first = busy.fetch_activities(1, Duration::ZERO).await.must("fetch_activities");
+    assert_eq!(own_first[0].request.instance_id, "own", "its own item first");
+    busy.abandon_activity(&own_first[0].lock).await.must("abandon_activity");
+
+    let (client, connection) =
+        tokio_postgres::connect(&harness.url, tokio_postgres::NoTls).await.must("connect");
+    tokio::spawn(connection);
+    let schema = format!("\"durable_{}\"", harness.hub.to_ascii_lowercase());
+    client
+        .execute(
+            &format!(
+                "UPDATE {schema}.activity_items SET shared_at = now() - interval '1 minute' \
+                 WHERE instance_id = 'left'"
+            ),
+            &[],
+        )
+        .await
+        .must("let the other's item wait a minute past its window");
+    let stale_first = busy.fetch_activities(1, Duration::ZERO).await.must("fetch_activities");
+    assert_eq!(stale_first[0].request.instance_id, "left", "the long-waiting item first");
+    let then_own = busy.fetch_activities(1, Duration::ZERO).await.must("fetch_activities");
+    assert_eq!(then_own[0].request.instance_id, "own");
+    harness.close(gone).await;
+    harness.close(busy).await;
 }

@@ -232,26 +232,37 @@ impl Store {
     /// Leases up to `limit` activity work items that nobody holds: those this process
     /// scheduled first, then those of others whose affinity window has passed. A process
     /// busy with its own work so leaves the others' to them, and helps only when it has
-    /// room to spare.
+    /// room to spare; but another's item that has waited an activity lease past its window
+    /// (its owner is gone, and everyone else busy) comes before all, so none waits forever.
     pub(super) async fn claim_activities(&self, limit: usize) -> Result<Vec<ActivityWorkItem>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self
             .claim(
                 &self.sql(
-                    "WITH mine AS MATERIALIZED ( \
+                    "WITH stale AS MATERIALIZED ( \
+                       SELECT id FROM {s}.activity_items \
+                       WHERE owner <> $3 \
+                         AND shared_at <= clock_timestamp() - make_interval(secs => $2) \
+                         AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
+                       ORDER BY shared_at LIMIT $1 FOR UPDATE SKIP LOCKED), \
+                     mine AS MATERIALIZED ( \
                        SELECT id FROM {s}.activity_items \
                        WHERE owner = $3 \
                          AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
-                       ORDER BY owner, id LIMIT $1 FOR UPDATE SKIP LOCKED), \
+                       ORDER BY owner, id LIMIT $1 - (SELECT count(*) FROM stale) \
+                       FOR UPDATE SKIP LOCKED), \
                      theirs AS MATERIALIZED ( \
                        SELECT id FROM {s}.activity_items \
                        WHERE owner <> $3 AND shared_at <= clock_timestamp() \
+                         AND shared_at > clock_timestamp() - make_interval(secs => $2) \
                          AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
-                       ORDER BY id LIMIT $1 - (SELECT count(*) FROM mine) \
+                       ORDER BY id \
+                       LIMIT $1 - (SELECT count(*) FROM stale) - (SELECT count(*) FROM mine) \
                        FOR UPDATE SKIP LOCKED) \
                      UPDATE {s}.activity_items a SET lock_token = nextval('{s}.fencing'), \
                        lock_until = clock_timestamp() + make_interval(secs => $2) \
-                     FROM (SELECT id FROM mine UNION ALL SELECT id FROM theirs) c \
+                     FROM (SELECT id FROM stale UNION ALL SELECT id FROM mine \
+                           UNION ALL SELECT id FROM theirs) c \
                      WHERE a.id = c.id \
                      RETURNING a.id, a.queue, a.instance_id, a.execution_id, \
                        a.task_scheduled_id, a.body, a.enqueued_at, a.lock_token",

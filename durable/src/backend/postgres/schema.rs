@@ -79,6 +79,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX activity_items_by_instance ON {schema}.activity_items (instance_id);
     CREATE INDEX activity_items_by_owner ON {schema}.activity_items (owner, id);
+    CREATE INDEX activity_items_by_shared_at ON {schema}.activity_items (shared_at);
     "#,
 ];
 
