@@ -8,6 +8,7 @@ pub mod app;
 pub mod backend;
 pub mod client;
 pub mod clock;
+pub mod entity;
 pub mod error;
 pub mod function;
 pub mod history;

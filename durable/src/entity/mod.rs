@@ -1,0 +1,12 @@
+//! Durable entities, the fourth function type: [`EntityId`]s, the [`DurableEntityContext`]
+//! an entity function works with, and [`run_batch`], which runs a batch of operations against
+//! an entity's state. Like the other engines, nothing here does I/O: the worker fetches the
+//! requests, runs the batch and commits what it produced.
+
+mod batch;
+mod context;
+mod id;
+
+pub use batch::{BatchOutcome, EntityFunction, OperationOutcome, OperationRequest, run_batch};
+pub use context::{DurableEntityContext, EntityAction, StateError};
+pub use id::{EntityId, EntityIdError};
