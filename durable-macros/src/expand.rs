@@ -106,6 +106,9 @@ fn expand(kind: Kind, valid: &Valid<'_>) -> TokenStream {
             quote!(OrchestratorRegistration),
             quote!(Orchestrator),
         ),
+        Kind::Entity => {
+            (quote!(), quote!(DurableEntityContext), quote!(EntityRegistration), quote!(Entity))
+        }
     };
 
     // Spanned on the user's types, so that a missing trait or a private type is reported there.
@@ -123,7 +126,8 @@ fn expand(kind: Kind, valid: &Valid<'_>) -> TokenStream {
     let (take_input, args) = match (kind, valid.input) {
         (Kind::Activity, Input::Nothing) => (quote!(let _ = #context;), quote!()),
         (Kind::Activity, Input::Context)
-        | (Kind::Orchestrator, Input::Context | Input::Nothing) => (quote!(), quote!(#context)),
+        | (Kind::Orchestrator, Input::Context | Input::Nothing)
+        | (Kind::Entity, _) => (quote!(), quote!(#context)),
         (Kind::Activity, Input::Value(ty)) => (
             quote_spanned! {ty.span()=>
                 let #input = #private::activity_input::<#ty>(&#context)?;
@@ -173,7 +177,7 @@ fn expand(kind: Kind, valid: &Valid<'_>) -> TokenStream {
     // An orchestrator's input is parsed by one fn, used both to validate a new instance's input
     // and to deserialize it, so that a type that is not `DeserializeOwned` is reported once.
     let (parse_fns, validate_input) = match (kind, valid.input) {
-        (Kind::Activity, _) => (quote!(), quote!()),
+        (Kind::Activity | Kind::Entity, _) => (quote!(), quote!()),
         (Kind::Orchestrator, Input::Value(ty)) => (
             quote! {
                 fn #parse(
@@ -193,24 +197,37 @@ fn expand(kind: Kind, valid: &Valid<'_>) -> TokenStream {
         }
     };
 
-    let doc = format!(
-        " Typed handle of the {noun} `{name}`, registered by the `#[{attribute}]` fn `{fn_name}`.",
-        noun = kind.noun(),
-        attribute = kind.attribute(),
-    );
+    let (handle_struct, handle_impl) = match handle {
+        Some(handle) => {
+            let doc = format!(
+                " Typed handle of the {noun} `{name}`, registered by the `#[{attribute}]` fn `{fn_name}`.",
+                noun = kind.noun(),
+                attribute = kind.attribute(),
+            );
+            (
+                quote! {
+                    #[doc = #doc]
+                    #[derive(Clone, Copy, Debug, Default)]
+                    #vis struct #handle;
+                },
+                quote! {
+                    impl #private::#handle_trait for #handle {
+                        #input_type
+                        #output_type
+                        const NAME: &'static str = #name;
+                    }
+                },
+            )
+        }
+        None => (quote!(), quote!()),
+    };
     quote! {
         #item
 
-        #[doc = #doc]
-        #[derive(Clone, Copy, Debug, Default)]
-        #vis struct #handle;
+        #handle_struct
 
         const _: () = {
-            impl #private::#handle_trait for #handle {
-                #input_type
-                #output_type
-                const NAME: &'static str = #name;
-            }
+            #handle_impl
 
             #parse_fns
 

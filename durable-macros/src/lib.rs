@@ -1,5 +1,5 @@
-//! The trigger attribute macros of [`durable`](https://docs.rs/durable): `#[activity_trigger]`
-//! and `#[orchestration_trigger]`, and for client functions `#[http_trigger]`,
+//! The trigger attribute macros of [`durable`](https://docs.rs/durable): `#[activity_trigger]`,
+//! `#[orchestration_trigger]` and `#[entity_trigger]`, and for client functions `#[http_trigger]`,
 //! `#[timer_trigger]` and `#[orchestration_client]`.
 //!
 //! Use them through `durable` (`use durable::prelude::*;`), never directly: the code they emit
@@ -118,6 +118,41 @@ pub fn activity_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn orchestration_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::trigger(Kind::Orchestrator, args.into(), item.into()).into()
+}
+
+/// Registers a function-based entity (`[FunctionName]` + `[EntityTrigger]` in C#): one fn
+/// that runs each operation, choosing what to do by its name.
+///
+/// ```
+/// use durable::prelude::*;
+///
+/// #[entity_trigger(name = "Counter")]
+/// async fn counter(ctx: DurableEntityContext) -> Result<(), StateError> {
+///     match ctx.operation_name().to_lowercase().as_str() {
+///         "add" => {
+///             let amount: i64 = ctx.get_input().unwrap_or_default();
+///             ctx.set_state(ctx.get_state::<i64>()? + amount)?;
+///         }
+///         "reset" => ctx.set_state(0)?,
+///         "get" => ctx.return_value(ctx.get_state::<i64>()?)?,
+///         "delete" => ctx.delete_state(),
+///         _ => {}
+///     }
+///     Ok(())
+/// }
+/// ```
+///
+/// The function name defaults to the fn's name; `name = "…"` sets another one. The entity
+/// name is the function name in lower case: the entity above is `@counter@{key}`.
+///
+/// # Accepted forms
+///
+/// An `async fn` that takes its context by value, `ctx: DurableEntityContext`, and returns
+/// nothing or `Result<(), E>` whose error implements `Display`: an `Err` (or a panic) fails
+/// the operation, rolls back what it changed, and its caller sees a `FunctionFailed`.
+#[proc_macro_attribute]
+pub fn entity_trigger(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::trigger(Kind::Entity, args.into(), item.into()).into()
 }
 
 /// Marks a client function (`[DurableClient]` in C#): one that takes a

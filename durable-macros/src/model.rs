@@ -15,6 +15,8 @@ pub(crate) enum Kind {
     Activity,
     /// `#[orchestration_trigger]`.
     Orchestrator,
+    /// `#[entity_trigger]` on a fn: a function-based entity.
+    Entity,
 }
 
 impl Kind {
@@ -28,6 +30,7 @@ impl Kind {
         match self {
             Kind::Activity => "activity",
             Kind::Orchestrator => "orchestrator",
+            Kind::Entity => "entity",
         }
     }
 
@@ -44,6 +47,11 @@ impl Kind {
                 a_noun: "an orchestrator",
                 plural: "orchestrator functions",
             },
+            Kind::Entity => Subject {
+                attribute: "entity_trigger",
+                a_noun: "an entity function",
+                plural: "entity functions",
+            },
         }
     }
 }
@@ -59,13 +67,15 @@ pub(crate) struct Subject {
     pub(crate) plural: &'static str,
 }
 
-/// One of the two context types, recognized by the last segment of a parameter's type path.
+/// One of the context types, recognized by the last segment of a parameter's type path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ContextKind {
     /// `DurableActivityContext`.
     Activity,
     /// `DurableOrchestrationContext`.
     Orchestration,
+    /// `DurableEntityContext`.
+    Entity,
 }
 
 impl ContextKind {
@@ -74,6 +84,7 @@ impl ContextKind {
         match self {
             ContextKind::Activity => "DurableActivityContext",
             ContextKind::Orchestration => "DurableOrchestrationContext",
+            ContextKind::Entity => "DurableEntityContext",
         }
     }
 
@@ -83,6 +94,8 @@ impl ContextKind {
             Some(ContextKind::Activity)
         } else if ident == "DurableOrchestrationContext" {
             Some(ContextKind::Orchestration)
+        } else if ident == "DurableEntityContext" {
+            Some(ContextKind::Entity)
         } else {
             None
         }

@@ -17,8 +17,8 @@ pub(crate) struct Valid<'a> {
     pub(crate) function: &'a Function,
     /// The function name it is registered under.
     pub(crate) name: String,
-    /// The typed handle's identifier.
-    pub(crate) handle: Ident,
+    /// The typed handle's identifier (entity functions have none).
+    pub(crate) handle: Option<Ident>,
     /// What the fn takes besides (for orchestrators) its context.
     pub(crate) input: Input<'a>,
 }
@@ -54,16 +54,23 @@ pub(crate) fn validate(trigger: &Trigger) -> Result<Valid<'_>, Vec<syn::Error>> 
         Some(name) => name,
         None => args::default_name(&mut cx, kind.attribute(), &function.item.sig.ident),
     };
-    let handle = handle_ident(&mut cx, kind, function);
-    check_signature(&mut cx, kind.subject(), &function.item.sig, kind == Kind::Orchestrator);
+    let handle = (kind != Kind::Entity).then(|| handle_ident(&mut cx, kind, function));
+    check_signature(&mut cx, kind.subject(), &function.item.sig, kind != Kind::Activity);
     let input = match kind {
         Kind::Activity => activity_params(&mut cx, function),
         Kind::Orchestrator => orchestrator_params(&mut cx, function),
+        Kind::Entity => entity_params(&mut cx, function),
     };
-    check_output(&mut cx, &function.output);
+    match kind {
+        Kind::Entity => check_entity_output(&mut cx, &function.output),
+        Kind::Activity | Kind::Orchestrator => check_output(&mut cx, &function.output),
+    }
     cx.check()?;
     // `handle_ident` recorded why when there is none.
-    let handle = handle.ok_or_else(Vec::new)?;
+    let handle = match handle {
+        Some(handle) => Some(handle.ok_or_else(Vec::new)?),
+        None => None,
+    };
     Ok(Valid { function, name, handle, input })
 }
 
@@ -169,12 +176,18 @@ fn activity_params<'a>(cx: &mut Ctxt, function: &'a Function) -> Input<'a> {
         match &param.role {
             Role::Receiver => receiver(cx, Kind::Activity.subject(), &param.arg),
             Role::Context(ContextKind::Activity) => input = Input::Context,
-            Role::ContextRef(ContextKind::Activity) => by_value(cx, &param.arg, ContextKind::Activity),
-            Role::Context(ContextKind::Orchestration)
-            | Role::ContextRef(ContextKind::Orchestration) => cx.error_spanned_by(
-                param_type(&param.arg),
-                "an activity takes `context: DurableActivityContext`, not `DurableOrchestrationContext`",
-            ),
+            Role::ContextRef(ContextKind::Activity) => {
+                by_value(cx, &param.arg, ContextKind::Activity)
+            }
+            Role::Context(other @ (ContextKind::Orchestration | ContextKind::Entity))
+            | Role::ContextRef(other @ (ContextKind::Orchestration | ContextKind::Entity)) => cx
+                .error_spanned_by(
+                    param_type(&param.arg),
+                    format_args!(
+                        "an activity takes `context: DurableActivityContext`, not `{}`",
+                        other.type_name()
+                    ),
+                ),
             Role::Input(ty) => {
                 check_input(cx, ty);
                 input = Input::Value(ty);
@@ -215,11 +228,15 @@ fn orchestrator_params<'a>(cx: &mut Ctxt, function: &'a Function) -> Input<'a> {
         }
         Some((
             param,
-            Role::Context(ContextKind::Activity) | Role::ContextRef(ContextKind::Activity),
+            Role::Context(other @ (ContextKind::Activity | ContextKind::Entity))
+            | Role::ContextRef(other @ (ContextKind::Activity | ContextKind::Entity)),
         )) => {
             cx.error_spanned_by(
                 param_type(&param.arg),
-                "an orchestrator takes `context: DurableOrchestrationContext`, not `DurableActivityContext`",
+                format_args!(
+                    "an orchestrator takes `context: DurableOrchestrationContext`, not `{}`",
+                    other.type_name()
+                ),
             );
         }
         Some((param, _)) => {
@@ -256,6 +273,53 @@ fn orchestrator_params<'a>(cx: &mut Ctxt, function: &'a Function) -> Input<'a> {
         );
     }
     input
+}
+
+/// A function-based entity takes its context and nothing else: the operation's input comes
+/// from `ctx.get_input()`.
+fn entity_params<'a>(cx: &mut Ctxt, function: &'a Function) -> Input<'a> {
+    const ONE: &str = "an entity function takes one parameter, its context: `ctx: DurableEntityContext` (read the operation's input with `ctx.get_input()`)";
+    let params = function.params.as_slice();
+    match params.first().map(|p| (p, &p.role)) {
+        None => {
+            let parens = function.item.sig.paren_token.span.join();
+            cx.error_at(parens, ONE);
+        }
+        Some((_, Role::Context(ContextKind::Entity))) => {}
+        Some((param, Role::Receiver)) => receiver(cx, Kind::Entity.subject(), &param.arg),
+        Some((param, Role::ContextRef(ContextKind::Entity))) => {
+            by_value(cx, &param.arg, ContextKind::Entity);
+        }
+        Some((param, _)) => cx.error_spanned_by(&param.arg, ONE),
+    }
+    if params.len() > 1 {
+        let mut extra = TokenStream::new();
+        for param in &params[1..] {
+            param.arg.to_tokens(&mut extra);
+        }
+        cx.error_spanned_by(extra, ONE);
+    }
+    Input::Context
+}
+
+/// An entity function returns nothing, or `Result<(), E>`: what a caller receives is set with
+/// `ctx.return_value(…)`.
+fn check_entity_output(cx: &mut Ctxt, output: &Output) {
+    let unit =
+        |ty: &Type| matches!(crate::model::ungroup(ty), Type::Tuple(t) if t.elems.is_empty());
+    match output {
+        Output::Unit => {}
+        Output::Result { ok, .. } if unit(ok) => {}
+        Output::Result { ok, .. } => cx.error_spanned_by(
+            ok,
+            "an entity function returns `Result<(), E>`: set what a caller receives with `ctx.return_value(…)`",
+        ),
+        Output::Value(ty) if unit(ty) => {}
+        Output::Value(ty) => cx.error_spanned_by(
+            ty,
+            "an entity function returns nothing or `Result<(), E>`: set what a caller receives with `ctx.return_value(…)`",
+        ),
+    }
 }
 
 /// The error for `self`.

@@ -31,8 +31,10 @@ pub use client::{
     OrchestrationStatusQueryCondition, OrchestrationStatusQueryResult, PurgeHistoryResult,
 };
 pub use durable_macros::{
-    activity_trigger, http_trigger, orchestration_client, orchestration_trigger, timer_trigger,
+    activity_trigger, entity_trigger, http_trigger, orchestration_client, orchestration_trigger,
+    timer_trigger,
 };
+pub use entity::{DurableEntityContext, EntityId, StateError};
 pub use error::{FunctionFailed, InputError};
 pub use history::{FailureDetails, FailureKind, OrchestrationRuntimeStatus};
 pub use http::{AuthLevel, HttpRequest, HttpResponse, StatusCode};
@@ -46,11 +48,12 @@ pub use worker::{RuntimeStats, WorkerOptions};
 /// Everything a function app needs: `use durable::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ActivityHandle, AuthLevel, DurableActivityContext, DurableError, DurableFuture,
-        DurableOrchestrationClient, DurableOrchestrationContext, DurableOrchestrationStatus,
-        DurableTask, FailureDetails, FailureKind, FunctionFailed, HttpRequest, HttpResponse,
-        InputError, OrchestrationRuntimeStatus, OrchestratorHandle, RetryOptions, StatusCode,
-        TimerInfo, activity_trigger, http_trigger, orchestration_client, orchestration_trigger,
-        timer_trigger, when_all, when_any,
+        ActivityHandle, AuthLevel, DurableActivityContext, DurableEntityContext, DurableError,
+        DurableFuture, DurableOrchestrationClient, DurableOrchestrationContext,
+        DurableOrchestrationStatus, DurableTask, EntityId, FailureDetails, FailureKind,
+        FunctionFailed, HttpRequest, HttpResponse, InputError, OrchestrationRuntimeStatus,
+        OrchestratorHandle, RetryOptions, StateError, StatusCode, TimerInfo, activity_trigger,
+        entity_trigger, http_trigger, orchestration_client, orchestration_trigger, timer_trigger,
+        when_all, when_any,
     };
 }

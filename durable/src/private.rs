@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use crate::activity::{ActivityHandle, ActivityRegistration, DurableActivityContext};
+pub use crate::entity::{DurableEntityContext, EntityRegistration};
 pub use crate::function::{BoxFuture, FunctionResult};
 pub use crate::history::{FailureDetails, FailureKind};
 pub use crate::orchestration::{

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use crate::activity::ActivityRegistration;
 use crate::backend::{QueueKind, QueueSpec};
+use crate::entity::EntityRegistration;
 use crate::orchestration::OrchestratorRegistration;
 
 /// One registered function; the trigger macros submit these.
@@ -13,6 +14,8 @@ pub enum Registration {
     Activity(ActivityRegistration),
     /// An `#[orchestration_trigger]` fn.
     Orchestrator(OrchestratorRegistration),
+    /// An `#[entity_trigger]` fn.
+    Entity(EntityRegistration),
 }
 
 impl Registration {
@@ -20,6 +23,7 @@ impl Registration {
         match self {
             Registration::Activity(r) => r.name,
             Registration::Orchestrator(r) => r.name,
+            Registration::Entity(r) => r.name,
         }
     }
 
@@ -27,6 +31,7 @@ impl Registration {
         match self {
             Registration::Activity(r) => r.rust_path,
             Registration::Orchestrator(r) => r.rust_path,
+            Registration::Entity(r) => r.rust_path,
         }
     }
 }
@@ -47,21 +52,22 @@ pub struct DuplicateFunction {
 
 /// Refuses two functions of any kind (`(name, rust_path)`) with one name: a function app's
 /// function names are unique, as in Azure.
-pub(crate) fn check_unique_names(
-    functions: impl IntoIterator<Item = (&'static str, &'static str)>,
+pub(crate) fn check_unique_names<N: AsRef<str> + Eq + std::hash::Hash>(
+    functions: impl IntoIterator<Item = (N, &'static str)>,
 ) -> Result<(), DuplicateFunction> {
-    let mut seen: HashMap<&'static str, &'static str> = HashMap::new();
+    let mut seen: HashMap<N, &'static str> = HashMap::new();
     for (name, rust_path) in functions {
-        if let Some(first) = seen.insert(name, rust_path) {
+        if let Some(first) = seen.get(&name).copied() {
             // Report in a stable order regardless of link order.
             let mut paths = [first, rust_path];
             paths.sort_unstable();
             return Err(DuplicateFunction {
-                name: name.to_owned(),
+                name: name.as_ref().to_owned(),
                 first: paths[0].to_owned(),
                 second: paths[1].to_owned(),
             });
         }
+        seen.insert(name, rust_path);
     }
     Ok(())
 }
@@ -71,6 +77,8 @@ pub(crate) fn check_unique_names(
 pub struct Registry {
     activities: HashMap<&'static str, &'static ActivityRegistration>,
     orchestrators: HashMap<&'static str, &'static OrchestratorRegistration>,
+    /// By entity name: the function name lower-cased, as entity ids write it.
+    entities: HashMap<String, &'static EntityRegistration>,
 }
 
 impl Registry {
@@ -85,6 +93,12 @@ impl Registry {
     ) -> Result<Self, DuplicateFunction> {
         let registrations: Vec<&'static Registration> = registrations.into_iter().collect();
         check_unique_names(registrations.iter().map(|r| (r.name(), r.rust_path())))?;
+        // Entity names compare without case (`Counter` and `counter` name one entity).
+        let entities = registrations.iter().filter_map(|r| match r {
+            Registration::Entity(e) => Some((e.name, e.rust_path)),
+            _ => None,
+        });
+        check_unique_names(entities.map(|(name, path)| (name.to_lowercase(), path)))?;
         let mut registry = Registry::default();
         for registration in registrations {
             match registration {
@@ -93,6 +107,9 @@ impl Registry {
                 }
                 Registration::Orchestrator(r) => {
                     registry.orchestrators.insert(r.name, r);
+                }
+                Registration::Entity(r) => {
+                    registry.entities.insert(r.name.to_lowercase(), r);
                 }
             }
         }
@@ -103,7 +120,8 @@ impl Registry {
     pub(crate) fn names(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
         let activities = self.activities.values().map(|r| (r.name, r.rust_path));
         let orchestrators = self.orchestrators.values().map(|r| (r.name, r.rust_path));
-        activities.chain(orchestrators)
+        let entities = self.entities.values().map(|r| (r.name, r.rust_path));
+        activities.chain(orchestrators).chain(entities)
     }
 
     /// The activity registered under `name`.
@@ -116,13 +134,22 @@ impl Registry {
         self.orchestrators.get(name).copied()
     }
 
-    /// One queue per registered function, sorted by name.
+    /// The entity function of the entity name `name` (any case).
+    pub fn entity(&self, name: &str) -> Option<&'static EntityRegistration> {
+        self.entities.get(&name.to_lowercase()).copied()
+    }
+
+    /// One queue per registered function, sorted by name; an entity function's is named
+    /// as its entities' ids name it, in lower case.
     pub fn queues(&self) -> Vec<QueueSpec> {
-        let activities = self.activities.values().map(|r| (r.name, QueueKind::Activity));
-        let orchestrators = self.orchestrators.values().map(|r| (r.name, QueueKind::Orchestrator));
+        let activities = self.activities.values().map(|r| (r.name.to_owned(), QueueKind::Activity));
+        let orchestrators =
+            self.orchestrators.values().map(|r| (r.name.to_owned(), QueueKind::Orchestrator));
+        let entities = self.entities.keys().map(|name| (name.clone(), QueueKind::Entity));
         let mut queues: Vec<QueueSpec> = activities
             .chain(orchestrators)
-            .map(|(name, kind)| QueueSpec { name: name.to_owned(), kind })
+            .chain(entities)
+            .map(|(name, kind)| QueueSpec { name, kind })
             .collect();
         queues.sort_by(|a, b| a.name.cmp(&b.name));
         queues
@@ -158,6 +185,41 @@ mod tests {
         assert_eq!(
             err.map(|e| e.to_string()),
             Some("function name `Same` is registered twice: by `app::a` and by `app::b`".into())
+        );
+    }
+
+    fn entity_noop(_: crate::entity::DurableEntityContext) -> BoxFuture<'static, FunctionResult> {
+        Box::pin(async { Ok(Value::Null) })
+    }
+
+    static COUNTER: Registration = Registration::Entity(EntityRegistration {
+        name: "Counter",
+        rust_path: "app::counter",
+        invoke: entity_noop,
+    });
+    static COUNTER_LOWER: Registration = Registration::Entity(EntityRegistration {
+        name: "counter",
+        rust_path: "app::other_counter",
+        invoke: entity_noop,
+    });
+
+    #[test]
+    fn entities_are_found_and_told_apart_without_case() {
+        let registry = Registry::from_registrations([&A, &COUNTER]).unwrap_or_default();
+        assert_eq!(registry.entity("COUNTER").map(|r| r.rust_path), Some("app::counter"));
+        assert!(
+            registry
+                .queues()
+                .contains(&QueueSpec { name: "counter".into(), kind: QueueKind::Entity })
+        );
+        let err = Registry::from_registrations([&COUNTER, &COUNTER_LOWER]).err();
+        assert_eq!(
+            err.map(|e| e.to_string()),
+            Some(
+                "function name `counter` is registered twice: by `app::counter` and by \
+                 `app::other_counter`"
+                    .into()
+            )
         );
     }
 

@@ -11,5 +11,6 @@ fn ui() {
     t.pass("ui/pass/*.rs");
     t.compile_fail("ui/activity/*.rs");
     t.compile_fail("ui/orchestrator/*.rs");
+    t.compile_fail("ui/entity/*.rs");
     t.compile_fail("ui/client/*.rs");
 }

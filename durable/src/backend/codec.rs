@@ -36,6 +36,7 @@ pub(super) fn parse_kind(text: &str, what: &str) -> Result<QueueKind> {
     match text {
         "activity" => Ok(QueueKind::Activity),
         "orchestrator" => Ok(QueueKind::Orchestrator),
+        "entity" => Ok(QueueKind::Entity),
         other => Err(corrupt(what, format!("unknown queue kind `{other}`"))),
     }
 }

@@ -88,14 +88,17 @@ pub enum QueueKind {
     Activity,
     /// Inboxes of the instances of one orchestrator function.
     Orchestrator,
+    /// Inboxes of the entities of one entity function.
+    Entity,
 }
 
 impl QueueKind {
-    /// `"activity"` or `"orchestrator"`.
+    /// `"activity"`, `"orchestrator"` or `"entity"`.
     pub fn as_str(self) -> &'static str {
         match self {
             QueueKind::Activity => "activity",
             QueueKind::Orchestrator => "orchestrator",
+            QueueKind::Entity => "entity",
         }
     }
 }

@@ -10,3 +10,14 @@ mod id;
 pub use batch::{BatchOutcome, EntityFunction, OperationOutcome, OperationRequest, run_batch};
 pub use context::{DurableEntityContext, EntityAction, StateError};
 pub use id::{EntityId, EntityIdError};
+
+/// An entity function registered with `#[entity_trigger]`.
+#[derive(Debug)]
+pub struct EntityRegistration {
+    /// The function name; the entity name is this, lower-cased.
+    pub name: &'static str,
+    /// The Rust path of the annotated fn, for diagnostics.
+    pub rust_path: &'static str,
+    /// Runs one operation.
+    pub invoke: EntityFunction,
+}

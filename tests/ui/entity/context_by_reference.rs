@@ -1,0 +1,8 @@
+use durable::prelude::*;
+
+#[entity_trigger]
+async fn counter(ctx: &DurableEntityContext, extra: u32) {
+    let _ = (ctx, extra);
+}
+
+fn main() {}
