@@ -127,7 +127,7 @@ pub fn orchestration_trigger(args: TokenStream, item: TokenStream) -> TokenStrea
 /// use durable::prelude::*;
 ///
 /// #[entity_trigger(name = "Counter")]
-/// async fn counter(ctx: DurableEntityContext) -> Result<(), StateError> {
+/// async fn counter(ctx: DurableEntityContext) -> Result<(), EntityError> {
 ///     match ctx.operation_name().to_lowercase().as_str() {
 ///         "add" => {
 ///             let amount: i64 = ctx.get_input().unwrap_or_default();

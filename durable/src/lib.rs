@@ -34,7 +34,7 @@ pub use durable_macros::{
     activity_trigger, entity_trigger, http_trigger, orchestration_client, orchestration_trigger,
     timer_trigger,
 };
-pub use entity::{DurableEntityContext, EntityId, StateError};
+pub use entity::{DurableEntityContext, EntityError, EntityId};
 pub use error::{FunctionFailed, InputError};
 pub use history::{FailureDetails, FailureKind, OrchestrationRuntimeStatus};
 pub use http::{AuthLevel, HttpRequest, HttpResponse, StatusCode};
@@ -50,10 +50,10 @@ pub mod prelude {
     pub use crate::{
         ActivityHandle, AuthLevel, DurableActivityContext, DurableEntityContext, DurableError,
         DurableFuture, DurableOrchestrationClient, DurableOrchestrationContext,
-        DurableOrchestrationStatus, DurableTask, EntityId, FailureDetails, FailureKind,
-        FunctionFailed, HttpRequest, HttpResponse, InputError, OrchestrationRuntimeStatus,
-        OrchestratorHandle, RetryOptions, StateError, StatusCode, TimerInfo, activity_trigger,
-        entity_trigger, http_trigger, orchestration_client, orchestration_trigger, timer_trigger,
-        when_all, when_any,
+        DurableOrchestrationStatus, DurableTask, EntityError, EntityId, FailureDetails,
+        FailureKind, FunctionFailed, HttpRequest, HttpResponse, InputError,
+        OrchestrationRuntimeStatus, OrchestratorHandle, RetryOptions, StatusCode, TimerInfo,
+        activity_trigger, entity_trigger, http_trigger, orchestration_client,
+        orchestration_trigger, timer_trigger, when_all, when_any,
     };
 }

@@ -110,6 +110,9 @@ pub enum DurableError {
     /// The input could not be serialized.
     #[error("the input could not be serialized: {0}")]
     Serialization(#[source] serde_json::Error),
+    /// An entity id could not be made or read.
+    #[error(transparent)]
+    InvalidEntityId(#[from] crate::entity::EntityIdError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] BackendError),

@@ -1,6 +1,7 @@
 //! [`DurableOrchestrationClient`]: start instances, read their status, wait for them,
 //! terminate them, list and purge them (`IDurableOrchestrationClient` in C#).
 
+mod entities;
 mod error;
 mod http_management;
 mod instance_id;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
+pub use entities::EntityStateResponse;
 pub use error::DurableError;
 pub use http_management::HttpManagementPayload;
 pub(crate) use http_management::{WEBHOOK_PATH, Webhook};

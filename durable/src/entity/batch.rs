@@ -93,10 +93,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::entity::StateError;
+    use crate::entity::EntityError;
 
     /// Azure's function-based Counter, ported.
-    async fn counter(ctx: DurableEntityContext) -> Result<(), StateError> {
+    async fn counter(ctx: DurableEntityContext) -> Result<(), EntityError> {
         match ctx.operation_name().to_lowercase().as_str() {
             "add" => {
                 let amount: i64 = ctx.get_input().unwrap_or_default();
@@ -111,7 +111,7 @@ mod tests {
     }
 
     /// Operations that fail after changing the state and signalling.
-    async fn fragile(ctx: DurableEntityContext) -> Result<(), StateError> {
+    async fn fragile(ctx: DurableEntityContext) -> Result<(), EntityError> {
         let me = ctx.entity_id().clone();
         ctx.set_state(ctx.get_state::<i64>()? + 1)?;
         ctx.signal_entity(&me, "echo", ctx.operation_name())?;
@@ -126,7 +126,7 @@ mod tests {
     fn invoke_counter(ctx: DurableEntityContext) -> BoxFuture<'static, FunctionResult> {
         Box::pin(async move {
             counter(ctx).await.map(|()| Value::Null).map_err(|e| {
-                FailureDetails::new(FailureKind::Error("StateError".to_owned()), e.to_string())
+                FailureDetails::new(FailureKind::Error("EntityError".to_owned()), e.to_string())
             })
         })
     }
@@ -134,7 +134,7 @@ mod tests {
     fn invoke_fragile(ctx: DurableEntityContext) -> BoxFuture<'static, FunctionResult> {
         Box::pin(async move {
             fragile(ctx).await.map(|()| Value::Null).map_err(|e| {
-                FailureDetails::new(FailureKind::Error("StateError".to_owned()), e.to_string())
+                FailureDetails::new(FailureKind::Error("EntityError".to_owned()), e.to_string())
             })
         })
     }

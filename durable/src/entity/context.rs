@@ -8,7 +8,6 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::EntityId;
-use crate::error::InputError;
 
 /// What an operation asks to happen once its batch commits.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,11 +34,11 @@ pub enum EntityAction {
     },
 }
 
-/// A state or return value that does not serialize, or a state that does not deserialize as
-/// the type asked for.
+/// A state, input or value that does not serialize, or does not deserialize as the type
+/// asked for.
 #[derive(Debug, thiserror::Error)]
 #[error("entity `{entity}`: {what}: {source}")]
-pub struct StateError {
+pub struct EntityError {
     entity: String,
     what: &'static str,
     #[source]
@@ -54,7 +53,7 @@ pub struct StateError {
 /// ```
 /// use durable::entity::DurableEntityContext;
 ///
-/// async fn counter(ctx: DurableEntityContext) -> Result<(), durable::entity::StateError> {
+/// async fn counter(ctx: DurableEntityContext) -> Result<(), durable::entity::EntityError> {
 ///     match ctx.operation_name().as_str() {
 ///         "add" => {
 ///             let amount: i64 = ctx.get_input().unwrap_or_default();
@@ -100,8 +99,8 @@ impl DurableEntityContext {
         self.operation.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn error(&self, what: &'static str, source: serde_json::Error) -> StateError {
-        StateError { entity: self.id.to_string(), what, source }
+    fn error(&self, what: &'static str, source: serde_json::Error) -> EntityError {
+        EntityError { entity: self.id.to_string(), what, source }
     }
 
     /// The entity's name, lower-cased (`EntityName`).
@@ -131,7 +130,7 @@ impl DurableEntityContext {
     }
 
     /// The state as `T`, or `T::default()` when the entity has none (`GetState<T>()`).
-    pub fn get_state<T: DeserializeOwned + Default>(&self) -> Result<T, StateError> {
+    pub fn get_state<T: DeserializeOwned + Default>(&self) -> Result<T, EntityError> {
         self.get_state_or_else(T::default)
     }
 
@@ -140,7 +139,7 @@ impl DurableEntityContext {
     pub fn get_state_or_else<T: DeserializeOwned>(
         &self,
         initializer: impl FnOnce() -> T,
-    ) -> Result<T, StateError> {
+    ) -> Result<T, EntityError> {
         match self.operation().state.clone() {
             Some(state) => {
                 serde_json::from_value(state).map_err(|e| self.error("reading the state", e))
@@ -150,7 +149,7 @@ impl DurableEntityContext {
     }
 
     /// Replaces the state (`SetState`).
-    pub fn set_state<T: Serialize>(&self, state: T) -> Result<(), StateError> {
+    pub fn set_state<T: Serialize>(&self, state: T) -> Result<(), EntityError> {
         let state = serde_json::to_value(state).map_err(|e| self.error("writing the state", e))?;
         self.operation().state = Some(state);
         Ok(())
@@ -163,13 +162,13 @@ impl DurableEntityContext {
     }
 
     /// The operation's input as `T` (`GetInput<T>()`); a missing input reads as `null`.
-    pub fn get_input<T: DeserializeOwned>(&self) -> Result<T, InputError> {
+    pub fn get_input<T: DeserializeOwned>(&self) -> Result<T, EntityError> {
         let input = self.operation().input.clone().unwrap_or(Value::Null);
-        T::deserialize(input).map_err(|source| InputError::new(self.id.name(), source))
+        T::deserialize(input).map_err(|e| self.error("reading the operation's input", e))
     }
 
     /// Sets what a caller awaiting this operation receives (`Return`).
-    pub fn return_value<T: Serialize>(&self, value: T) -> Result<(), StateError> {
+    pub fn return_value<T: Serialize>(&self, value: T) -> Result<(), EntityError> {
         let value =
             serde_json::to_value(value).map_err(|e| self.error("writing the return value", e))?;
         self.operation().result = Some(value);
@@ -182,7 +181,7 @@ impl DurableEntityContext {
         target: &EntityId,
         operation: &str,
         input: T,
-    ) -> Result<(), StateError> {
+    ) -> Result<(), EntityError> {
         self.signal(target, operation, input, None)
     }
 
@@ -194,7 +193,7 @@ impl DurableEntityContext {
         at: DateTime<Utc>,
         operation: &str,
         input: T,
-    ) -> Result<(), StateError> {
+    ) -> Result<(), EntityError> {
         self.signal(target, operation, input, Some(at))
     }
 
@@ -204,7 +203,7 @@ impl DurableEntityContext {
         operation: &str,
         input: T,
         at: Option<DateTime<Utc>>,
-    ) -> Result<(), StateError> {
+    ) -> Result<(), EntityError> {
         let input =
             serde_json::to_value(input).map_err(|e| self.error("writing a signal's input", e))?;
         self.operation().actions.push(EntityAction::Signal {
@@ -222,7 +221,7 @@ impl DurableEntityContext {
         &self,
         name: &str,
         input: T,
-    ) -> Result<String, StateError> {
+    ) -> Result<String, EntityError> {
         let input = serde_json::to_value(input)
             .map_err(|e| self.error("writing an orchestration's input", e))?;
         let instance_id = crate::history::new_id();

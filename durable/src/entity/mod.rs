@@ -6,10 +6,15 @@
 mod batch;
 mod context;
 mod id;
+mod record;
 
 pub use batch::{BatchOutcome, EntityFunction, OperationOutcome, OperationRequest, run_batch};
-pub use context::{DurableEntityContext, EntityAction, StateError};
+pub use context::{DurableEntityContext, EntityAction, EntityError};
 pub use id::{EntityId, EntityIdError};
+pub use record::{
+    EntityRecord, OPERATION_EVENT, QueuedOperation, operation_event, operation_message,
+    operation_of,
+};
 
 /// An entity function registered with `#[entity_trigger]`.
 #[derive(Debug)]

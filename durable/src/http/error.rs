@@ -13,9 +13,9 @@ impl From<&DurableError> for ApiError {
     fn from(error: &DurableError) -> Self {
         let detail = error.to_string();
         match error {
-            DurableError::InvalidInstanceId { .. } | DurableError::InvalidEventName => {
-                InvalidPath::new(detail).into()
-            }
+            DurableError::InvalidInstanceId { .. }
+            | DurableError::InvalidEventName
+            | DurableError::InvalidEntityId(_) => InvalidPath::new(detail).into(),
             DurableError::InvalidInput { .. } | DurableError::InvalidRequest { .. } => {
                 InvalidBody::new(detail).into()
             }

@@ -4,6 +4,7 @@
 mod activities;
 mod cache;
 mod completions;
+mod entities;
 mod orchestrations;
 mod rewind;
 
@@ -41,6 +42,9 @@ pub struct WorkerOptions {
     /// The version given to sub-orchestrations (`defaultVersion`); the client gives it to
     /// the instances it starts.
     pub default_version: String,
+    /// An entity operation that fails rolls back its own state changes and signals
+    /// (`rollbackEntityOperationsOnExceptions`, true by default).
+    pub rollback_entity_operations_on_exceptions: bool,
 }
 
 impl Default for WorkerOptions {
@@ -50,6 +54,7 @@ impl Default for WorkerOptions {
             max_concurrent_orchestrator_functions: 100,
             extended_sessions_enabled: true,
             default_version: String::new(),
+            rollback_entity_operations_on_exceptions: true,
         }
     }
 }

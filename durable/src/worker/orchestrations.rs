@@ -57,6 +57,10 @@ pub(super) async fn run_turn(
         messages.push(local.message);
         local.lease
     });
+    if instance.instance_id.starts_with('@') {
+        return super::entities::run_turn(shared, instance, messages, lock, completed_activity)
+            .await;
+    }
     let instance_id = instance.instance_id.clone();
     if instance.runtime_status == OrchestrationRuntimeStatus::Failed
         && let Some(at) =
