@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use chrono::Utc;
+use durable::OrchestrationRuntimeStatus::Completed;
+use durable::prelude::*;
 use durable::{EntityId, FunctionApp};
 use durable_tests::stores::TestStore;
 use durable_tests::wait_for;
@@ -62,4 +65,56 @@ fn signals_reach_the_counter_in_order(store: &TestStore) {
     });
 }
 
-durable_tests::on_both_stores!(signals_reach_the_counter_in_order);
+/// Forwards: signals the Counter named by its input, now and again a little later, and
+/// starts a HelloSequence under the id `hello-<key>`.
+#[entity_trigger(name = "Relay")]
+async fn relay(ctx: DurableEntityContext) -> Result<(), EntityError> {
+    let key: String = ctx.get_input()?;
+    let counter = EntityId::new("Counter", key).expect("`Counter` is a valid entity name");
+    ctx.signal_entity(&counter, "add", 1)?;
+    let later = Utc::now() + chrono::Duration::milliseconds(300);
+    ctx.signal_entity_at(&counter, later, "add", 10)?;
+    let started = ctx.start_new_orchestration("E1_HelloSequence", ())?;
+    ctx.set_state(started)?;
+    Ok(())
+}
+
+fn entities_signal_entities_and_start_orchestrations(store: &TestStore) {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut config = store.config();
+        config.http.listen = None;
+        let app = FunctionApp::new(config).start().await.unwrap();
+        let client = app.client();
+        let relay = EntityId::new("Relay", "r1").unwrap();
+        let counter = EntityId::new("Counter", "fresh").unwrap();
+        let signalled = Utc::now();
+        client.signal_entity(&relay, "forward", "fresh").await.unwrap();
+
+        // The counter did not exist: the relay's signal created it.
+        wait_for("the relay's first signal", Duration::from_secs(30), || async {
+            let read = client.read_entity_state::<i32>(&counter).await.unwrap();
+            (read.entity_state.is_some()).then_some(())
+        })
+        .await;
+        // The scheduled one lands no earlier than it was due.
+        wait_for("the relay's scheduled signal", Duration::from_secs(30), || async {
+            let read = client.read_entity_state::<i32>(&counter).await.unwrap();
+            (read.entity_state == Some(11)).then_some(())
+        })
+        .await;
+        assert!(Utc::now() - signalled >= chrono::Duration::milliseconds(300));
+
+        let started: String = client.read_entity_state(&relay).await.unwrap().entity_state.unwrap();
+        let status = client.wait_for_completion(&started, Duration::from_secs(30)).await.unwrap();
+        assert_eq!(status.runtime_status, Completed);
+        assert_eq!(status.name, "E1_HelloSequence");
+        app.shutdown().await;
+    });
+}
+
+durable_tests::on_both_stores!(
+    signals_reach_the_counter_in_order,
+    entities_signal_entities_and_start_orchestrations
+);
