@@ -134,6 +134,7 @@ struct DurableTaskJson {
     max_concurrent_orchestrator_functions: Option<usize>,
     extended_sessions_enabled: Option<bool>,
     default_version: Option<String>,
+    rollback_entity_operations_on_exceptions: Option<bool>,
     storage_provider: StorageProviderJson,
 }
 
@@ -207,6 +208,9 @@ impl HostConfig {
         }
         if let Some(version) = durable.default_version {
             config.worker.default_version = version;
+        }
+        if let Some(rollback) = durable.rollback_entity_operations_on_exceptions {
+            config.worker.rollback_entity_operations_on_exceptions = rollback;
         }
         let provider = durable.storage_provider;
         match provider.kind.as_deref() {
@@ -328,12 +332,14 @@ mod tests {
         let config = HostConfig::from_host_json(
             r#"{ "version": "2.0", "logging": {}, "extensions": { "durableTask": {
                 "hubName": "MyHub", "maxConcurrentActivityFunctions": 7, "defaultVersion": "2.0",
+                "rollbackEntityOperationsOnExceptions": false,
                 "storageProvider": { "type": "sqlite", "path": "x.db", "synchronous": "normal" } } } }"#,
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.hub_name, "MyHub");
         assert_eq!(config.worker.max_concurrent_activity_functions, 7);
         assert_eq!(config.worker.default_version, "2.0");
+        assert!(!config.worker.rollback_entity_operations_on_exceptions);
         assert_eq!(config.storage, StorageConfig::Sqlite { path: "x.db".into() });
         assert!(!config.full_durability);
     }
