@@ -7,20 +7,27 @@ use std::time::Duration;
 use chrono::Utc;
 use durable::OrchestrationRuntimeStatus::Completed;
 use durable::prelude::*;
-use durable::{EntityId, FunctionApp};
+use durable::{EntityId, FunctionApp, RunningApp};
 use durable_tests::stores::TestStore;
 use durable_tests::wait_for;
 
 // The samples' registrations, the Counter among them.
 use durable_examples as _;
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// The app on `store`, without HTTP.
+async fn start(store: &TestStore) -> RunningApp {
+    let mut config = store.config();
+    config.http.listen = None;
+    FunctionApp::new(config).start().await.unwrap()
+}
+
 fn signals_reach_the_counter_in_order(store: &TestStore) {
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    runtime.block_on(async {
-        let mut config = store.config();
-        config.http.listen = None;
-        let app = FunctionApp::new(config).start().await.unwrap();
+    runtime().block_on(async {
+        let app = start(store).await;
         let client = app.client();
         let counter = EntityId::new("Counter", "k1").unwrap();
         assert_eq!(counter.to_string(), "@counter@k1");
@@ -80,12 +87,8 @@ async fn relay(ctx: DurableEntityContext) -> Result<(), EntityError> {
 }
 
 fn entities_signal_entities_and_start_orchestrations(store: &TestStore) {
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    runtime.block_on(async {
-        let mut config = store.config();
-        config.http.listen = None;
-        let app = FunctionApp::new(config).start().await.unwrap();
+    runtime().block_on(async {
+        let app = start(store).await;
         let client = app.client();
         let relay = EntityId::new("Relay", "r1").unwrap();
         let counter = EntityId::new("Counter", "fresh").unwrap();
