@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use durable::OrchestrationRuntimeStatus::Completed;
 use durable::prelude::*;
-use durable::{EntityId, FunctionApp, RunningApp};
+use durable::{DurableError, EntityId, FunctionApp, RunningApp};
 use durable_tests::stores::TestStore;
 use durable_tests::wait_for;
 
@@ -43,6 +43,18 @@ fn signals_reach_the_counter_in_order(store: &TestStore) {
         })
         .await;
         assert!(state.entity_exists);
+
+        // Bad input from the client: a clear error, and nothing written.
+        let wrong_type = client.read_entity_state::<String>(&counter).await.err();
+        assert!(
+            matches!(&wrong_type, Some(DurableError::EntityState { entity_id, .. }) if entity_id == "@counter@k1"),
+            "{wrong_type:?}"
+        );
+        let unnamed = client.signal_entity(&counter, "", 1).await.err();
+        assert!(
+            matches!(&unnamed, Some(DurableError::InvalidRequest { message }) if message.contains("operation name")),
+            "{unnamed:?}"
+        );
 
         // Operation names ignore case, as the sample lower-cases them; an input of the wrong
         // type fails that operation only.

@@ -59,6 +59,11 @@ impl DurableOrchestrationClient {
         input: impl Serialize,
         at: Option<DateTime<Utc>>,
     ) -> Result<(), DurableError> {
+        if operation.is_empty() {
+            return Err(DurableError::InvalidRequest {
+                message: format!("the operation name for entity `{id}` is empty"),
+            });
+        }
         let input = serde_json::to_value(input).map_err(DurableError::Serialization)?;
         let request = OperationRequest { operation: operation.to_owned(), input: Some(input) };
         let now = self.clock.now();
@@ -88,16 +93,17 @@ impl DurableOrchestrationClient {
         &self,
         id: &EntityId,
     ) -> Result<EntityStateResponse<T>, DurableError> {
-        let Some(record) = self.backend.get_instance(&id.to_string()).await? else {
+        let entity_id = id.to_string();
+        let Some(record) = self.backend.get_instance(&entity_id).await? else {
             return Ok(EntityStateResponse { entity_exists: false, entity_state: None });
         };
-        let record = EntityRecord::read(&record.input).map_err(DurableError::Serialization)?;
-        match record.state() {
-            Some(state) => Ok(EntityStateResponse {
-                entity_exists: true,
-                entity_state: Some(T::deserialize(state).map_err(DurableError::Serialization)?),
-            }),
-            None => Ok(EntityStateResponse { entity_exists: false, entity_state: None }),
-        }
+        let unreadable =
+            |source| DurableError::EntityState { entity_id: entity_id.clone(), source };
+        let record = EntityRecord::read(&record.input).map_err(unreadable)?;
+        let entity_state = match record.state() {
+            Some(state) => Some(T::deserialize(state).map_err(unreadable)?),
+            None => None,
+        };
+        Ok(EntityStateResponse { entity_exists: entity_state.is_some(), entity_state })
     }
 }

@@ -110,6 +110,15 @@ pub enum DurableError {
     /// The input could not be serialized.
     #[error("the input could not be serialized: {0}")]
     Serialization(#[source] serde_json::Error),
+    /// An entity's stored state does not read as the type asked for.
+    #[error("the state of entity `{entity_id}` does not read as the type asked for: {source}")]
+    EntityState {
+        /// The entity.
+        entity_id: String,
+        /// Why it does not read.
+        #[source]
+        source: serde_json::Error,
+    },
     /// An entity id could not be made or read.
     #[error(transparent)]
     InvalidEntityId(#[from] crate::entity::EntityIdError),

@@ -123,20 +123,23 @@ mod tests {
         }
     }
 
-    fn invoke_counter(ctx: DurableEntityContext) -> BoxFuture<'static, FunctionResult> {
+    /// What `#[entity_trigger]` emits around an entity fn, by hand.
+    fn registered(
+        operation: impl Future<Output = Result<(), EntityError>> + Send + 'static,
+    ) -> BoxFuture<'static, FunctionResult> {
         Box::pin(async move {
-            counter(ctx).await.map(|()| Value::Null).map_err(|e| {
+            operation.await.map(|()| Value::Null).map_err(|e| {
                 FailureDetails::new(FailureKind::Error("EntityError".to_owned()), e.to_string())
             })
         })
     }
 
+    fn invoke_counter(ctx: DurableEntityContext) -> BoxFuture<'static, FunctionResult> {
+        registered(counter(ctx))
+    }
+
     fn invoke_fragile(ctx: DurableEntityContext) -> BoxFuture<'static, FunctionResult> {
-        Box::pin(async move {
-            fragile(ctx).await.map(|()| Value::Null).map_err(|e| {
-                FailureDetails::new(FailureKind::Error("EntityError".to_owned()), e.to_string())
-            })
-        })
+        registered(fragile(ctx))
     }
 
     fn op(operation: &str, input: Option<Value>) -> OperationRequest {

@@ -32,7 +32,9 @@ impl From<&DurableError> for ApiError {
                 tracing::error!(%error, "request failed");
                 GatewayTimeout::new(detail).into()
             }
-            DurableError::Serialization(_) | DurableError::Store(_) => {
+            DurableError::Serialization(_)
+            | DurableError::EntityState { .. }
+            | DurableError::Store(_) => {
                 tracing::error!(%error, "request failed");
                 InternalError::new(detail).into()
             }

@@ -46,7 +46,7 @@ pub(super) async fn run_turn(
         }
         Err(error) => {
             tracing::error!(%instance_id, %error, "dropping the messages of a malformed entity id");
-            return commit(&shared, &instance_id, &lock, consume_only).await;
+            return commit(&shared, &instance_id, &lock, consume_only, None).await;
         }
     };
     let (Some(registration), false) = (registration, instance.runtime_status.is_terminal()) else {
@@ -55,13 +55,13 @@ pub(super) async fn run_turn(
             status = %instance.runtime_status,
             "dropping operations for an entity that is not registered in this app or has ended"
         );
-        return commit(&shared, &instance_id, &lock, consume_only).await;
+        return commit(&shared, &instance_id, &lock, consume_only, None).await;
     };
     let record = match EntityRecord::read(&instance.input) {
         Ok(record) => record,
         Err(error) => {
             tracing::error!(%instance_id, %error, "an entity's stored record does not read");
-            return commit(&shared, &instance_id, &lock, consume_only).await;
+            return commit(&shared, &instance_id, &lock, consume_only, None).await;
         }
     };
 
@@ -71,7 +71,11 @@ pub(super) async fn run_turn(
     for message in messages {
         match &message.event.kind {
             EventKind::ExecutionStarted { input, .. } => {
-                for queued in EntityRecord::read(input).map(|r| r.queue).unwrap_or_default() {
+                let queue = EntityRecord::read(input).map(|r| r.queue).unwrap_or_else(|error| {
+                    tracing::error!(%instance_id, %error, "dropping a malformed entity creation");
+                    Vec::new()
+                });
+                for queued in queue {
                     match queued.at {
                         Some(at) if at > now => {
                             later.push(operation_message(&id, &queued.request, Some(at), now))
@@ -143,6 +147,7 @@ pub(super) async fn run_turn(
             }
         }
     }
+    let fallback = consume_only.clone();
     let turn = OrchestrationCommit {
         new_execution: Some(ExecutionStart {
             input: EntityRecord::with_state(batch.state).to_value(),
@@ -154,7 +159,7 @@ pub(super) async fn run_turn(
         sub_orchestrations,
         ..consume_only
     };
-    commit(&shared, &instance_id, &lock, turn).await
+    commit(&shared, &instance_id, &lock, turn, Some(fallback)).await
 }
 
 /// A signal to `target`: the entity is created to run it, or, when it exists, receives it.
@@ -184,37 +189,32 @@ fn new_entity(id: &EntityId, record: EntityRecord, now: DateTime<Utc>) -> NewIns
     }
 }
 
-/// Commits an entity turn; a turn the store refuses for good (say, a state too large) is
-/// replaced by one that only consumes the requests, so the entity does not loop on them.
+/// Commits an entity turn. A turn the store refuses for good (say, a state too large) is
+/// replaced by `fallback`, which only consumes the requests, so the entity does not loop on
+/// them.
 async fn commit(
     shared: &Shared,
     instance_id: &str,
     lock: &WorkItemLock,
     turn: OrchestrationCommit,
+    fallback: Option<OrchestrationCommit>,
 ) -> bool {
-    let fallback = OrchestrationCommit {
-        new_execution: None,
-        messages: Vec::new(),
-        sub_orchestrations: Vec::new(),
-        ..turn.clone()
-    };
-    match shared.backend.complete_orchestration(lock, turn).await {
+    let error = match shared.backend.complete_orchestration(lock, turn).await {
         Ok(()) => {
             Counters::add(&shared.counters.orchestrator_turns, 1);
-            true
+            return true;
         }
-        Err(error) if !error.is_retryable() => {
-            tracing::error!(%instance_id, %error, "the store refused an entity batch; its operations are dropped");
-            let consumed = shared.backend.complete_orchestration(lock, fallback).await.is_ok();
-            if !consumed {
-                super::orchestrations::abandon(shared, lock).await;
-            }
-            consumed
+        Err(error) => error,
+    };
+    if let Some(fallback) = fallback.filter(|_| !error.is_retryable()) {
+        tracing::error!(%instance_id, %error, "the store refused an entity batch; its operations are dropped");
+        if shared.backend.complete_orchestration(lock, fallback).await.is_ok() {
+            Counters::add(&shared.counters.orchestrator_turns, 1);
+            return true;
         }
-        Err(error) => {
-            tracing::warn!(%instance_id, %error, "committing an entity batch failed; it will run again");
-            super::orchestrations::abandon(shared, lock).await;
-            false
-        }
+    } else {
+        tracing::warn!(%instance_id, %error, "committing an entity turn failed; it will run again");
     }
+    super::orchestrations::abandon(shared, lock).await;
+    false
 }

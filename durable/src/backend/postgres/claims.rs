@@ -56,9 +56,7 @@ impl Store {
     /// Runs a claim: on a connection that does not wait for the WAL flush (see
     /// `Store::claim_pool`).
     async fn claim(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        let client = self.claim_pool.get().await.map_err(pool_error)?;
-        let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-        client.query(&statement, params).await.map_err(pg_error)
+        super::query_on(&self.claim_pool, sql, params).await
     }
 
     /// Claims with `claim` until it gives work or `wait` has passed. Between tries it waits

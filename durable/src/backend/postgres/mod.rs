@@ -290,9 +290,7 @@ impl Store {
 
     /// Runs one statement (prepared once per pooled connection) on its own.
     async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        let client = self.pool.get().await.map_err(pool_error)?;
-        let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
-        client.query(&statement, params).await.map_err(pg_error)
+        query_on(&self.pool, sql, params).await
     }
 
     async fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
@@ -373,6 +371,13 @@ impl Store {
         self.wakeups.activities.notify_waiters();
         Ok(released)
     }
+}
+
+/// Runs one statement on a connection of `pool`; the rows it answers.
+async fn query_on(pool: &Pool, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+    let client = pool.get().await.map_err(pool_error)?;
+    let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+    client.query(&statement, params).await.map_err(pg_error)
 }
 
 impl Drop for PostgresBackend {
