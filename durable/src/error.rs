@@ -1,6 +1,6 @@
 //! Error types shared across layers.
 
-use crate::history::{FailureDetails, FailureKind};
+use crate::history::{EntityIdError, FailureDetails, FailureKind};
 
 /// A function's input could not be deserialized into the requested type.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +39,17 @@ impl From<InputError> for FunctionFailed {
         FunctionFailed {
             details: FailureDetails::new(FailureKind::InvalidInput, error.to_string()),
             function: error.function,
+        }
+    }
+}
+
+impl From<EntityIdError> for FunctionFailed {
+    /// An orchestrator that builds a malformed entity id fails with an `InvalidInput` failure
+    /// saying why.
+    fn from(error: EntityIdError) -> Self {
+        FunctionFailed {
+            details: FailureDetails::new(FailureKind::InvalidInput, error.to_string()),
+            function: "EntityId".to_owned(),
         }
     }
 }

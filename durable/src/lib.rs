@@ -36,11 +36,12 @@ pub use durable_macros::{
 };
 pub use entity::{DurableEntityContext, EntityError, EntityId};
 pub use error::{FunctionFailed, InputError};
+pub use function::{EntityChannel, EntityType};
 pub use history::{FailureDetails, FailureKind, OrchestrationRuntimeStatus};
 pub use http::{AuthLevel, HttpRequest, HttpResponse, StatusCode};
 pub use orchestration::{
-    DurableFuture, DurableOrchestrationContext, DurableTask, OrchestratorHandle, RetryOptions,
-    when_all, when_any,
+    DurableFuture, DurableOrchestrationContext, DurableTask, EntityLock, OrchestratorHandle,
+    RetryOptions, when_all, when_any,
 };
 pub use timer_trigger::TimerInfo;
 pub use worker::{RuntimeStats, WorkerOptions};
@@ -50,8 +51,8 @@ pub mod prelude {
     pub use crate::{
         ActivityHandle, AuthLevel, DurableActivityContext, DurableEntityContext, DurableError,
         DurableFuture, DurableOrchestrationClient, DurableOrchestrationContext,
-        DurableOrchestrationStatus, DurableTask, EntityError, EntityId, FailureDetails,
-        FailureKind, FunctionFailed, HttpRequest, HttpResponse, InputError,
+        DurableOrchestrationStatus, DurableTask, EntityError, EntityId, EntityLock, EntityType,
+        FailureDetails, FailureKind, FunctionFailed, HttpRequest, HttpResponse, InputError,
         OrchestrationRuntimeStatus, OrchestratorHandle, RetryOptions, StatusCode, TimerInfo,
         activity_trigger, entity_trigger, http_trigger, orchestration_client,
         orchestration_trigger, timer_trigger, when_all, when_any,

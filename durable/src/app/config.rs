@@ -135,6 +135,7 @@ struct DurableTaskJson {
     extended_sessions_enabled: Option<bool>,
     default_version: Option<String>,
     rollback_entity_operations_on_exceptions: Option<bool>,
+    max_entity_operation_batch_size: Option<usize>,
     storage_provider: StorageProviderJson,
 }
 
@@ -211,6 +212,9 @@ impl HostConfig {
         }
         if let Some(rollback) = durable.rollback_entity_operations_on_exceptions {
             config.worker.rollback_entity_operations_on_exceptions = rollback;
+        }
+        if let Some(size) = durable.max_entity_operation_batch_size {
+            config.worker.max_entity_operation_batch_size = size.max(1);
         }
         let provider = durable.storage_provider;
         match provider.kind.as_deref() {
@@ -332,7 +336,7 @@ mod tests {
         let config = HostConfig::from_host_json(
             r#"{ "version": "2.0", "logging": {}, "extensions": { "durableTask": {
                 "hubName": "MyHub", "maxConcurrentActivityFunctions": 7, "defaultVersion": "2.0",
-                "rollbackEntityOperationsOnExceptions": false,
+                "rollbackEntityOperationsOnExceptions": false, "maxEntityOperationBatchSize": 20,
                 "storageProvider": { "type": "sqlite", "path": "x.db", "synchronous": "normal" } } } }"#,
         )
         .unwrap_or_else(|e| panic!("{e}"));
@@ -340,6 +344,7 @@ mod tests {
         assert_eq!(config.worker.max_concurrent_activity_functions, 7);
         assert_eq!(config.worker.default_version, "2.0");
         assert!(!config.worker.rollback_entity_operations_on_exceptions);
+        assert_eq!(config.worker.max_entity_operation_batch_size, 20);
         assert_eq!(config.storage, StorageConfig::Sqlite { path: "x.db".into() });
         assert!(!config.full_durability);
     }

@@ -1,13 +1,16 @@
 //! The client's entity operations: signal an entity (creating it when it does not exist) and
 //! read its state.
 
+use std::marker::PhantomData;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{DurableError, DurableOrchestrationClient};
 use crate::backend::{BackendError, NewInstance};
-use crate::entity::{EntityId, EntityRecord, OperationRequest, operation_message};
+use crate::entity::{EntityId, EntityIdError, EntityMessage, EntityRecord, OperationRequest};
+use crate::function::{BoxFuture, EntityChannel, EntityType};
 use crate::history::new_id;
 
 /// An entity's state as the client reads it (`EntityStateResponse<T>` in C#).
@@ -65,13 +68,13 @@ impl DurableOrchestrationClient {
             });
         }
         let input = serde_json::to_value(input).map_err(DurableError::Serialization)?;
-        let request = OperationRequest { operation: operation.to_owned(), input: Some(input) };
+        let message = EntityMessage::Operation(OperationRequest::signal(operation, Some(input)));
         let now = self.clock.now();
         let created = NewInstance {
             instance_id: id.to_string(),
             name: id.name().to_owned(),
             execution_id: new_id(),
-            input: EntityRecord::created_for(request.clone(), at).to_value(),
+            input: EntityRecord::created_for(message.clone(), at).to_value(),
             created_at: now,
             version: String::new(),
             parent: None,
@@ -80,8 +83,7 @@ impl DurableOrchestrationClient {
         match self.backend.create_instance(created).await {
             Ok(()) => Ok(()),
             Err(BackendError::InstanceExists { .. }) => {
-                let message = operation_message(id, &request, at, now);
-                Ok(self.backend.send_message(message).await?)
+                Ok(self.backend.send_message(message.to_message(id, at, now)).await?)
             }
             Err(error) => Err(error.into()),
         }
@@ -105,5 +107,70 @@ impl DurableOrchestrationClient {
             None => None,
         };
         Ok(EntityStateResponse { entity_exists: entity_state.is_some(), entity_state })
+    }
+}
+
+impl DurableOrchestrationClient {
+    /// The struct-based entity `E` with `key`, through its typed proxy: its operations'
+    /// names and input types are checked at compile time.
+    ///
+    /// ```ignore
+    /// client.entity::<Counter>("k1").signal().add(5).await?;
+    /// let state = client.entity::<Counter>("k1").read_state().await?;
+    /// ```
+    pub fn entity<E: EntityType>(&self, key: &str) -> ClientEntity<E> {
+        ClientEntity { client: self.clone(), id: EntityId::new(E::NAME, key), _entity: PhantomData }
+    }
+}
+
+/// A struct-based entity as a client sees it (from [`DurableOrchestrationClient::entity`]).
+pub struct ClientEntity<E> {
+    client: DurableOrchestrationClient,
+    id: Result<EntityId, EntityIdError>,
+    _entity: PhantomData<fn() -> E>,
+}
+
+impl<E: EntityType> ClientEntity<E> {
+    /// The proxy whose operations are signalled now.
+    pub fn signal(&self) -> E::Proxy<ClientSignal> {
+        E::proxy(ClientSignal { client: self.client.clone(), id: self.id.clone(), at: None })
+    }
+
+    /// The proxy whose operations are signalled to run at `at`.
+    pub fn signal_at(&self, at: DateTime<Utc>) -> E::Proxy<ClientSignal> {
+        E::proxy(ClientSignal { client: self.client.clone(), id: self.id.clone(), at: Some(at) })
+    }
+
+    /// Reads the entity's state (see [`DurableOrchestrationClient::read_entity_state`]).
+    pub async fn read_state(&self) -> Result<EntityStateResponse<E>, DurableError> {
+        let id = self.id.clone()?;
+        self.client.read_entity_state(&id).await
+    }
+}
+
+/// The channel of a client's signals to an entity: each operation is a future that resolves
+/// once the signal is stored.
+#[derive(Clone)]
+pub struct ClientSignal {
+    client: DurableOrchestrationClient,
+    id: Result<EntityId, EntityIdError>,
+    at: Option<DateTime<Utc>>,
+}
+
+impl EntityChannel for ClientSignal {
+    type Output<T: DeserializeOwned + Send + 'static> =
+        BoxFuture<'static, Result<(), DurableError>>;
+
+    fn operation<T: DeserializeOwned + Send + 'static>(
+        &self,
+        operation: &'static str,
+        input: impl Serialize,
+    ) -> Self::Output<T> {
+        let input = serde_json::to_value(input).map_err(DurableError::Serialization);
+        let signal = self.clone();
+        Box::pin(async move {
+            let id = signal.id?;
+            signal.client.signal(&id, operation, input?, signal.at).await
+        })
     }
 }

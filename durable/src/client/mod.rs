@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
-pub use entities::EntityStateResponse;
+pub use entities::{ClientEntity, ClientSignal, EntityStateResponse};
 pub use error::DurableError;
 pub use http_management::HttpManagementPayload;
 pub(crate) use http_management::{WEBHOOK_PATH, Webhook};

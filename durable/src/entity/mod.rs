@@ -1,20 +1,21 @@
 //! Durable entities, the fourth function type: [`EntityId`]s, the [`DurableEntityContext`]
-//! an entity function works with, and [`run_batch`], which runs a batch of operations against
-//! an entity's state. Like the other engines, nothing here does I/O: the worker fetches the
+//! an entity function works with, and [`run_turn`], which takes the messages an entity
+//! received against its record. Like the other engines, nothing here does I/O: the worker fetches the
 //! requests, runs the batch and commits what it produced.
 
 mod batch;
 mod context;
-mod id;
 mod record;
+mod turn;
 
-pub use batch::{BatchOutcome, EntityFunction, OperationOutcome, OperationRequest, run_batch};
-pub use context::{DurableEntityContext, EntityAction, EntityError};
-pub use id::{EntityId, EntityIdError};
-pub use record::{
-    EntityRecord, OPERATION_EVENT, QueuedOperation, operation_event, operation_message,
-    operation_of,
+pub use crate::history::{
+    EntityId, EntityIdError, EntityMessage, EntityResponse, LockRelease, LockRequest,
+    OperationRequest,
 };
+pub use batch::{EntityFunction, OperationOutcome};
+pub use context::{DurableEntityContext, EntityAction, EntityError};
+pub use record::{EntityRecord, QueuedMessage};
+pub use turn::{EntityTurn, Outgoing, TurnOptions, run_turn};
 
 /// An entity function registered with `#[entity_trigger]`.
 #[derive(Debug)]

@@ -71,6 +71,9 @@ failure_kinds! {
     InstanceExists,
     /// The store refused what a turn produced (a value it cannot hold).
     StoreRejected,
+    /// An orchestration broke a rule of critical sections (called an entity it had not
+    /// locked, nested a lock, started a sub-orchestration inside one).
+    LockingRulesViolation,
     /// An orchestrator returned the [`FunctionFailed`](crate::FunctionFailed) of a call it
     /// awaited.
     FunctionFailed,

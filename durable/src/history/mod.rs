@@ -5,6 +5,8 @@
 //! because they are shown as-is by the HTTP API and stored as JSON.
 
 mod condensed;
+mod entity_id;
+mod entity_messages;
 mod failure;
 mod rewind;
 
@@ -13,6 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub(crate) use condensed::{HistoryView, azure_history};
+pub use entity_id::{EntityId, EntityIdError};
+pub use entity_messages::{
+    EntityMessage, EntityResponse, LockRelease, LockRequest, OperationRequest,
+};
 pub use failure::FailureKind;
 pub(crate) use rewind::rewindable_failures;
 
@@ -274,6 +280,20 @@ pub enum EventKind {
         /// When the timer was due.
         fire_at: DateTime<Utc>,
     },
+    /// The orchestrator sent an event to another instance: an operation, lock request or
+    /// release to an entity.
+    EventSent {
+        /// The receiving instance.
+        instance_id: String,
+        /// The event's name.
+        name: String,
+        /// The event's data.
+        #[serde(default)]
+        input: Value,
+        /// When the event is to be delivered; at once when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scheduled_time: Option<DateTime<Utc>>,
+    },
     /// A client raised an event to the instance.
     EventRaised {
         /// The event name.
@@ -338,6 +358,7 @@ impl EventKind {
             EventKind::ExecutionRewound { .. } => "ExecutionRewound",
             EventKind::TimerCreated { .. } => "TimerCreated",
             EventKind::TimerFired { .. } => "TimerFired",
+            EventKind::EventSent { .. } => "EventSent",
             EventKind::EventRaised { .. } => "EventRaised",
             EventKind::ExecutionTerminated { .. } => "ExecutionTerminated",
             EventKind::ExecutionCompleted { .. } => "ExecutionCompleted",

@@ -11,9 +11,35 @@ use crate::history::{EventKind, HistoryEvent};
 /// committed.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Action {
-    CallActivity { event_id: i64, name: Arc<str>, input: Value },
-    CreateTimer { event_id: i64, fire_at: DateTime<Utc> },
-    CallSubOrchestrator { event_id: i64, name: Arc<str>, instance_id: String, input: Value },
+    CallActivity {
+        event_id: i64,
+        name: Arc<str>,
+        input: Value,
+    },
+    CreateTimer {
+        event_id: i64,
+        fire_at: DateTime<Utc>,
+    },
+    CallSubOrchestrator {
+        event_id: i64,
+        name: Arc<str>,
+        instance_id: String,
+        input: Value,
+    },
+    /// An event to another instance: an entity operation, lock request or release.
+    SendEvent {
+        event_id: i64,
+        event: SentEvent,
+    },
+}
+
+/// An event an orchestration sends to another instance, delivered at `at` or at once.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SentEvent {
+    pub(crate) instance_id: String,
+    pub(crate) name: String,
+    pub(crate) input: Value,
+    pub(crate) at: Option<DateTime<Utc>>,
 }
 
 impl Action {
@@ -21,7 +47,8 @@ impl Action {
         match self {
             Action::CallActivity { event_id, .. }
             | Action::CreateTimer { event_id, .. }
-            | Action::CallSubOrchestrator { event_id, .. } => *event_id,
+            | Action::CallSubOrchestrator { event_id, .. }
+            | Action::SendEvent { event_id, .. } => *event_id,
         }
     }
 
@@ -39,6 +66,12 @@ impl Action {
                     input: input.clone(),
                 }
             }
+            Action::SendEvent { event, .. } => EventKind::EventSent {
+                instance_id: event.instance_id.clone(),
+                name: event.name.clone(),
+                input: event.input.clone(),
+                scheduled_time: event.at,
+            },
         };
         HistoryEvent { event_id: self.event_id(), timestamp: now, kind }
     }
@@ -56,6 +89,10 @@ impl Action {
                     Action::CallSubOrchestrator { name, .. },
                     EventKind::SubOrchestrationInstanceCreated { name: recorded, .. },
                 ) => **name == **recorded,
+                (
+                    Action::SendEvent { event, .. },
+                    EventKind::EventSent { instance_id, name, .. },
+                ) => event.instance_id == *instance_id && event.name == *name,
                 _ => false,
             }
     }
@@ -71,6 +108,9 @@ impl Action {
             EventKind::SubOrchestrationInstanceCreated { name, .. } => {
                 format!("call_sub_orchestrator(\"{name}\") as action #{id}")
             }
+            EventKind::EventSent { instance_id, name, .. } => {
+                format!("sending `{name}` to `{instance_id}` as action #{id}")
+            }
             other => format!("{} as action #{id}", other.type_name()),
         }
     }
@@ -85,6 +125,13 @@ impl std::fmt::Display for Action {
             Action::CreateTimer { event_id, .. } => write!(f, "create_timer as action #{event_id}"),
             Action::CallSubOrchestrator { event_id, name, .. } => {
                 write!(f, "call_sub_orchestrator(\"{name}\") as action #{event_id}")
+            }
+            Action::SendEvent { event_id, event } => {
+                write!(
+                    f,
+                    "sending `{}` to `{}` as action #{event_id}",
+                    event.name, event.instance_id
+                )
             }
         }
     }

@@ -10,6 +10,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::action::Action;
+use super::entities::CriticalSection;
 use super::task::{DurableFuture, DurableTask};
 use super::{OrchestratorHandle, RetryOptions};
 use crate::activity::ActivityHandle;
@@ -34,7 +35,7 @@ use crate::history::{FailureDetails, FailureKind, ParentInstance, check_instance
 /// ```
 #[derive(Clone)]
 pub struct DurableOrchestrationContext {
-    state: SharedState,
+    pub(super) state: SharedState,
 }
 
 impl std::fmt::Debug for DurableOrchestrationContext {
@@ -89,7 +90,12 @@ pub(crate) struct State {
     /// Waits for external events by name, in the order they were made (ids share the
     /// `results` and `waiters` maps with tasks, from their own negative range).
     event_waits: HashMap<String, VecDeque<i64>>,
-    next_wait_id: i64,
+    pub(super) next_wait_id: i64,
+    /// Entity calls and lock requests awaiting their response, by request id, with the slot
+    /// (in `results` and `waiters`) their outcome goes to.
+    pub(super) entity_calls: HashMap<String, i64>,
+    /// The critical section the orchestration is in (its lock requested or held).
+    pub(super) critical_section: Option<CriticalSection>,
 }
 
 impl State {
@@ -225,11 +231,15 @@ impl DurableOrchestrationContext {
         }
     }
 
-    fn unserializable(&self, what: &str, error: &serde_json::Error) {
-        let details = FailureDetails::new(
+    pub(super) fn unserializable(&self, what: &str, error: &serde_json::Error) {
+        self.fail_with(FailureDetails::new(
             FailureKind::InvalidOutput,
             format!("{what} could not be serialized: {error}"),
-        );
+        ));
+    }
+
+    /// Fails the execution with `details` once the current poll returns.
+    pub(super) fn fail_with(&self, details: FailureDetails) {
         self.state.with(|s| {
             s.unserializable.get_or_insert(details);
         });
@@ -556,6 +566,9 @@ impl DurableOrchestrationContext {
         instance_id: Option<String>,
         input: Result<Value, serde_json::Error>,
     ) -> DurableTask<T> {
+        if let Some(refused) = self.check_sub_orchestration(&name) {
+            return refused;
+        }
         let input = match input {
             Ok(input) => input,
             Err(e) => {
@@ -584,7 +597,11 @@ impl DurableOrchestrationContext {
 
     /// Records an action under the next sequence number and returns the task awaiting its
     /// outcome.
-    fn schedule<T>(&self, label: Arc<str>, action: impl FnOnce(i64) -> Action) -> DurableTask<T> {
+    pub(super) fn schedule<T>(
+        &self,
+        label: Arc<str>,
+        action: impl FnOnce(i64) -> Action,
+    ) -> DurableTask<T> {
         let event_id = self.state.with(|s| {
             let event_id = s.next_event_id;
             s.next_event_id += 1;
@@ -596,7 +613,7 @@ impl DurableOrchestrationContext {
 }
 
 /// A task that failed before it was scheduled.
-fn invalid_input<T>(function: &str, message: String) -> DurableTask<T> {
+pub(super) fn invalid_input<T>(function: &str, message: String) -> DurableTask<T> {
     DurableTask::failed(FunctionFailed {
         details: FailureDetails::new(
             FailureKind::InvalidInput,

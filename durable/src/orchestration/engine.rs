@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use super::OrchestratorRegistration;
 use super::action::Action;
+pub(crate) use super::action::SentEvent;
 use super::context::{DurableOrchestrationContext, SharedState, State, TaskOutcome};
+use super::entities::is_release;
 use crate::function::{BoxFuture, FunctionResult};
 use crate::history::{
     EventKind, FailureDetails, FailureKind, HistoryEvent, OrchestrationRuntimeStatus,
@@ -99,6 +101,9 @@ pub(crate) struct Turn {
     pub(crate) timers: Vec<ScheduledTimer>,
     /// Sub-orchestrations to start.
     pub(crate) sub_orchestrations: Vec<ScheduledSubOrchestration>,
+    /// Events to other instances (entity operations, lock requests and releases), in the
+    /// order they were sent.
+    pub(crate) sent: Vec<SentEvent>,
     /// Whether the instance is suspended after the turn.
     pub(crate) suspended: bool,
     /// Set when the execution finished in this turn.
@@ -232,8 +237,15 @@ impl OrchestrationRun {
         let mut activities = Vec::new();
         let mut timers = Vec::new();
         let mut sub_orchestrations = Vec::new();
+        let mut sent = Vec::new();
         let pending = self.state.with(|s| std::mem::take(&mut s.pending_actions));
-        if !matches!(self.outcome, Some(Outcome::Failed(_) | Outcome::Terminated(_))) {
+        if matches!(self.outcome, Some(Outcome::Failed(_) | Outcome::Terminated(_))) {
+            // Nothing the failed code asked for happens, but the locks it held are released.
+            sent.extend(pending.into_iter().filter_map(|action| match action {
+                Action::SendEvent { event, .. } if is_release(&event) => Some(event),
+                _ => None,
+            }));
+        } else {
             for action in pending {
                 new_events.push(action.record(now));
                 match action {
@@ -251,8 +263,13 @@ impl OrchestrationRun {
                             input,
                         })
                     }
+                    Action::SendEvent { event, .. } => sent.push(event),
                 }
             }
+        }
+        if self.outcome.is_some() && !self.outcome_recorded {
+            // An execution that ends inside a critical section releases its locks.
+            sent.extend(self.state.with(State::end_critical_section));
         }
 
         let mut outcome = None;
@@ -275,6 +292,7 @@ impl OrchestrationRun {
             activities,
             timers,
             sub_orchestrations,
+            sent,
             suspended: self.suspended && self.outcome.is_none(),
             outcome,
             custom_status: self.state.with(|s| s.custom_status.clone()),
@@ -336,7 +354,8 @@ impl OrchestrationRun {
             }
             EventKind::TaskScheduled { .. }
             | EventKind::TimerCreated { .. }
-            | EventKind::SubOrchestrationInstanceCreated { .. } => {
+            | EventKind::SubOrchestrationInstanceCreated { .. }
+            | EventKind::EventSent { .. } => {
                 let taken = self.state.with(|s| s.pending_actions.pop_front());
                 if !taken.as_ref().is_some_and(|a| a.is_recorded_by(event)) {
                     let recorded = Action::describe_recorded(event);
@@ -382,7 +401,11 @@ impl OrchestrationRun {
             }
             EventKind::ExecutionRewound { .. } => {}
             EventKind::EventRaised { name, input } => {
-                if let Some(waker) = self.state.with(|s| s.raise_event(name, input.clone())) {
+                let woken = self.state.with(|s| match s.entity_response(name, input) {
+                    Some(woken) => woken,
+                    None => s.raise_event(name, input.clone()),
+                });
+                if let Some(waker) = woken {
                     waker.wake();
                 }
             }

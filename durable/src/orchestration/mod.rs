@@ -10,6 +10,7 @@
 mod action;
 mod context;
 pub(crate) mod engine;
+mod entities;
 mod retry;
 mod task;
 
@@ -17,6 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use context::DurableOrchestrationContext;
+pub use entities::{EntityCall, EntityLock, EntitySignal, OrchestrationEntity};
 pub use retry::RetryOptions;
 pub use task::{DurableFuture, DurableTask, when_all, when_any};
 

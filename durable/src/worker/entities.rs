@@ -1,6 +1,6 @@
-//! Entity turns: an entity's fetched requests run as one batch against its record, and the
-//! batch commits as one turn: the new record (as the input of a fresh execution), the
-//! signals it sent and the orchestrations it started.
+//! Entity turns: an entity's fetched messages run as one turn against its record, which
+//! commits as one: the new record (as the input of a fresh execution), the responses to its
+//! callers, the signals and lock messages it sent and the orchestrations it started.
 
 use std::sync::Arc;
 
@@ -12,20 +12,22 @@ use crate::backend::{
     ExecutionStart, InstanceRecord, NewInstance, OrchestrationCommit, SubOrchestrationStart,
     WorkItemLock,
 };
-use crate::entity::{
-    EntityAction, EntityId, EntityRecord, OperationOutcome, OperationRequest, operation_message,
-    operation_of, run_batch,
-};
+use crate::entity::{self, EntityId, EntityRecord, OperationOutcome, Outgoing, TurnOptions};
 use crate::history::{
-    EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus, new_id,
+    EntityMessage, EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
+    new_id,
 };
 
 /// The event an entity receives when an orchestration it started could not be created
 /// because its id was taken; it is logged and dropped.
 const START_REFUSED_EVENT: &str = "StartOrchestrationRefused";
 
-/// Runs the fetched requests of the entity `instance` and commits them; returns whether the
-/// commit succeeded.
+/// The event an entity sends itself when its batch was full: it only wakes it for another
+/// turn.
+const CONTINUE_EVENT: &str = "continue";
+
+/// Runs the messages fetched for the entity `instance` as one turn and commits it; returns
+/// whether the commit succeeded.
 pub(super) async fn run_turn(
     shared: Arc<Shared>,
     instance: InstanceRecord,
@@ -57,17 +59,19 @@ pub(super) async fn run_turn(
         );
         return commit(&shared, &instance_id, &lock, consume_only, None).await;
     };
-    let record = match EntityRecord::read(&instance.input) {
+    let mut record = match EntityRecord::read(&instance.input) {
         Ok(record) => record,
         Err(error) => {
             tracing::error!(%instance_id, %error, "an entity's stored record does not read");
             return commit(&shared, &instance_id, &lock, consume_only, None).await;
         }
     };
+    // The messages it was created with come with its start message, below.
+    record.queue.clear();
 
-    // Requests in arrival order; those handed over at creation come with its start message.
-    let mut requests = Vec::new();
-    let mut later = Vec::new();
+    // Messages in arrival order; those handed over at creation come with its start message.
+    let mut received = Vec::new();
+    let mut sends = Vec::new();
     for message in messages {
         match &message.event.kind {
             EventKind::ExecutionStarted { input, .. } => {
@@ -78,49 +82,62 @@ pub(super) async fn run_turn(
                 for queued in queue {
                     match queued.at {
                         Some(at) if at > now => {
-                            later.push(operation_message(&id, &queued.request, Some(at), now))
+                            sends.push(queued.message.to_message(&id, Some(at), now))
                         }
-                        _ => requests.push(queued.request),
+                        _ => received.push(queued.message),
                     }
                 }
             }
-            EventKind::EventRaised { name, input } if name == START_REFUSED_EVENT => {
-                tracing::warn!(%instance_id, %input, "an orchestration the entity started had a taken id");
+            EventKind::EventRaised { name, input } => {
+                match EntityMessage::from_event(name, input) {
+                    Some(Ok(message)) => received.push(message),
+                    Some(Err(error)) => {
+                        tracing::error!(%instance_id, %error, "dropping a malformed entity message");
+                    }
+                    None if name == START_REFUSED_EVENT => {
+                        tracing::warn!(%instance_id, %input, "an orchestration the entity started had a taken id");
+                    }
+                    None if name == CONTINUE_EVENT => {}
+                    None => {
+                        tracing::debug!(%instance_id, %name, "ignoring an event sent to an entity")
+                    }
+                }
             }
-            kind => match operation_of(kind) {
-                Some(Ok(request)) => requests.push(request),
-                Some(Err(error)) => {
-                    tracing::error!(%instance_id, %error, "dropping a malformed operation request");
-                }
-                None => {
-                    tracing::debug!(%instance_id, event = kind.type_name(), "ignoring an event sent to an entity")
-                }
-            },
+            kind => {
+                tracing::debug!(%instance_id, event = kind.type_name(), "ignoring an event sent to an entity")
+            }
         }
     }
 
-    let batch = run_batch(
-        registration.invoke,
-        &id,
-        record.state().cloned(),
-        &requests,
-        shared.options.rollback_entity_operations_on_exceptions,
-    )
-    .await;
-    for (request, outcome) in requests.iter().zip(&batch.outcomes) {
+    let options = TurnOptions {
+        rollback_on_failure: shared.options.rollback_entity_operations_on_exceptions,
+        max_batch_size: shared.options.max_entity_operation_batch_size,
+    };
+    let turn = entity::run_turn(registration.invoke, &id, record, received, options).await;
+    for (operation, outcome) in &turn.outcomes {
         if let OperationOutcome::Failed(failure) = outcome {
-            tracing::warn!(%instance_id, operation = %request.operation, %failure, "an entity operation failed");
+            tracing::warn!(%instance_id, %operation, %failure, "an entity operation failed");
         }
     }
-    let messages = later;
+    if turn.more {
+        let wake = EventKind::EventRaised { name: CONTINUE_EVENT.to_owned(), input: Value::Null };
+        sends.push(OrchestrationMessage {
+            visible_at: None,
+            instance_id: instance_id.clone(),
+            execution_id: None,
+            event: HistoryEvent::new(now, wake),
+        });
+    }
     let mut sub_orchestrations = Vec::new();
-    for action in batch.actions {
-        match action {
-            EntityAction::Signal { target, operation, input, at } => {
-                let request = OperationRequest { operation, input };
-                sub_orchestrations.push(create_or_deliver(&target, request, at, now));
+    for outgoing in turn.outgoing {
+        match outgoing {
+            Outgoing::ToEntity { target, message, at } => {
+                sub_orchestrations.push(create_or_deliver(&target, message, at, now));
             }
-            EntityAction::StartOrchestration { name, instance_id: child, input } => {
+            Outgoing::Response { caller, request_id, response } => {
+                sends.push(response.to_message(&caller, &request_id, now));
+            }
+            Outgoing::StartOrchestration { name, instance_id: child, input } => {
                 sub_orchestrations.push(SubOrchestrationStart {
                     instance: NewInstance {
                         instance_id: child.clone(),
@@ -150,42 +167,38 @@ pub(super) async fn run_turn(
     let fallback = consume_only.clone();
     let turn = OrchestrationCommit {
         new_execution: Some(ExecutionStart {
-            input: EntityRecord::with_state(batch.state).to_value(),
+            input: turn.record.to_value(),
             version: instance.version.clone(),
         }),
         // Entities show as running, as in Azure, from their first batch on.
         status: OrchestrationRuntimeStatus::Running,
-        messages,
+        messages: sends,
         sub_orchestrations,
         ..consume_only
     };
     commit(&shared, &instance_id, &lock, turn, Some(fallback)).await
 }
 
-/// A signal to `target`: the entity is created to run it, or, when it exists, receives it.
-fn create_or_deliver(
+/// `message` to the entity `target`: the entity is created to receive it, or, when it
+/// exists, receives it.
+pub(super) fn create_or_deliver(
     target: &EntityId,
-    request: OperationRequest,
+    message: EntityMessage,
     at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> SubOrchestrationStart {
-    let if_exists = operation_message(target, &request, at, now);
+    let if_exists = message.to_message(target, at, now);
     SubOrchestrationStart {
-        instance: new_entity(target, EntityRecord::created_for(request, at), now),
+        instance: NewInstance {
+            instance_id: target.to_string(),
+            name: target.name().to_owned(),
+            execution_id: new_id(),
+            input: EntityRecord::created_for(message, at).to_value(),
+            created_at: now,
+            version: String::new(),
+            parent: None,
+        },
         if_exists,
-    }
-}
-
-/// The instance of a new entity `id` with `record`.
-fn new_entity(id: &EntityId, record: EntityRecord, now: DateTime<Utc>) -> NewInstance {
-    NewInstance {
-        instance_id: id.to_string(),
-        name: id.name().to_owned(),
-        execution_id: new_id(),
-        input: record.to_value(),
-        created_at: now,
-        version: String::new(),
-        parent: None,
     }
 }
 

@@ -45,6 +45,9 @@ pub struct WorkerOptions {
     /// An entity operation that fails rolls back its own state changes and signals
     /// (`rollbackEntityOperationsOnExceptions`, true by default).
     pub rollback_entity_operations_on_exceptions: bool,
+    /// The most operations one entity turn runs (`maxEntityOperationBatchSize`, 5000 by
+    /// default as on Azure's dedicated plans); the rest wait for the next turn.
+    pub max_entity_operation_batch_size: usize,
 }
 
 impl Default for WorkerOptions {
@@ -55,6 +58,7 @@ impl Default for WorkerOptions {
             extended_sessions_enabled: true,
             default_version: String::new(),
             rollback_entity_operations_on_exceptions: true,
+            max_entity_operation_batch_size: 5000,
         }
     }
 }

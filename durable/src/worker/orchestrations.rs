@@ -13,11 +13,11 @@ use crate::backend::{
     OrchestrationCommit, OrchestrationWorkItem, SubOrchestrationStart, WorkItemLock,
 };
 use crate::history::{
-    EventKind, FailureDetails, FailureKind, HistoryEvent, OrchestrationMessage,
-    OrchestrationRuntimeStatus, ParentInstance, new_id,
+    EntityId, EntityMessage, EntityResponse, EventKind, FailureDetails, FailureKind, HistoryEvent,
+    OrchestrationMessage, OrchestrationRuntimeStatus, ParentInstance, new_id,
 };
 use crate::orchestration::OrchestratorRegistration;
-use crate::orchestration::engine::{OrchestrationRun, Outcome, Turn};
+use crate::orchestration::engine::{OrchestrationRun, Outcome, SentEvent, Turn};
 
 pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>) {
     let backend = shared.backend.clone();
@@ -336,6 +336,9 @@ fn turn_commit(shared: &Shared, run: &OrchestrationRun, turn: Turn) -> Orchestra
         let call = (&*child.name, child.instance_id, child.input);
         start_child(shared, parent, call, now, &mut sub_orchestrations, &mut messages);
     }
+    for event in turn.sent {
+        send(shared, event, &to_self, now, &mut sub_orchestrations, &mut messages);
+    }
     for timer in turn.timers {
         messages.push(OrchestrationMessage {
             visible_at: Some(timer.fire_at),
@@ -391,6 +394,58 @@ fn turn_commit(shared: &Shared, run: &OrchestrationRun, turn: Turn) -> Orchestra
         sub_orchestrations,
         completed_activity: None,
         replace_history: false,
+    }
+}
+
+/// Adds an event the orchestration sent to what its commit delivers. A message to an entity
+/// creates the entity if need be; one to an entity no function of this app implements is
+/// answered at once with a `FunctionNotFound` failure when the orchestration awaits a
+/// response, and dropped with an error otherwise.
+fn send(
+    shared: &Shared,
+    event: SentEvent,
+    to_self: &impl Fn(EventKind) -> OrchestrationMessage,
+    now: DateTime<Utc>,
+    starts: &mut Vec<SubOrchestrationStart>,
+    messages: &mut Vec<OrchestrationMessage>,
+) {
+    let entity = event
+        .instance_id
+        .parse::<EntityId>()
+        .ok()
+        .zip(EntityMessage::from_event(&event.name, &event.input).and_then(Result::ok));
+    let Some((target, message)) = entity else {
+        messages.push(OrchestrationMessage {
+            visible_at: event.at,
+            instance_id: event.instance_id,
+            execution_id: None,
+            event: HistoryEvent::new(
+                now,
+                EventKind::EventRaised { name: event.name, input: event.input },
+            ),
+        });
+        return;
+    };
+    if shared.registry.entity(target.name()).is_some() {
+        starts.push(super::entities::create_or_deliver(&target, message, event.at, now));
+        return;
+    }
+    let awaited = match &message {
+        EntityMessage::Operation(request) => request.request_id.clone(),
+        EntityMessage::Lock(request) => Some(request.request_id.clone()),
+        EntityMessage::Release(_) => None,
+    };
+    match awaited {
+        Some(request_id) => {
+            let response = EntityResponse {
+                result: Value::Null,
+                failure: Some(not_registered("entity", target.name())),
+            };
+            messages.push(to_self(response.to_event(&request_id)));
+        }
+        None => {
+            tracing::error!(entity = %target, "dropping a message to an entity no function of this app implements")
+        }
     }
 }
 
