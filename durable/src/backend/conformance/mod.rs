@@ -83,6 +83,7 @@ macro_rules! single_handle_suite {
             failed_turn_records_failure,
             continue_as_new_starts_a_new_execution,
             commit_starts_sub_orchestrations,
+            first_turn_starts_sub_orchestrations,
             commit_can_replace_the_history,
             messages_arriving_during_a_lock_are_fetched_next,
             abandon_orchestration_refetches,

@@ -467,6 +467,27 @@ pub(crate) async fn commit_starts_sub_orchestrations<H: Harness>(harness: &H) {
     harness.close(store).await;
 }
 
+pub(crate) async fn first_turn_starts_sub_orchestrations<H: Harness>(harness: &H) {
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    let first_turn = OrchestrationCommit {
+        sub_orchestrations: vec![SubOrchestrationStart {
+            instance: new_instance("child", "c1", json!("from the first turn")),
+            if_exists: message("parent", task_completed(0, json!("refused"))),
+        }],
+        ..running("p1", vec![started("p1", json!(null)), orchestrator_started(1)])
+    };
+    store
+        .create_instance_with_turn(new_instance("parent", "p1", json!(null)), first_turn)
+        .await
+        .must("create_instance_with_turn");
+    let record = store.get_instance("child").await.must("get_instance").must("the child");
+    assert_eq!(record.input, json!("from the first turn"));
+    let child_item = fetch_orchestration(&store).await;
+    assert_eq!(child_item.instance.instance_id, "child");
+    assert!(matches!(&child_item.messages[0].event.kind, EventKind::ExecutionStarted { .. }));
+    harness.close(store).await;
+}
+
 pub(crate) async fn commit_can_replace_the_history<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
     let item = create_and_fetch(&store, new_instance("i1", "e1", json!(null))).await;

@@ -167,8 +167,15 @@ impl Store {
             first = false;
         };
         for (op, outcome) in ops.iter().zip(&outcomes) {
-            if let (Op::Turn(turn), None) = (op, outcome) {
-                self.start_children(&tx, &turn.outputs, &turn.instance_id).await?;
+            match (op, outcome) {
+                (Op::Turn(turn), None) => {
+                    self.start_children(&tx, &turn.outputs, &turn.instance_id).await?;
+                }
+                // A new instance whose first turn ran with its creation.
+                (Op::Create { creation, outputs: Some(outputs) }, None) => {
+                    self.start_children(&tx, outputs, &creation.instance_id).await?;
+                }
+                _ => {}
             }
         }
         tx.commit().await?;
