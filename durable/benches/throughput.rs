@@ -10,10 +10,15 @@
 //! - W1: 1,000 orchestrations × 3 sequential activities, started together.
 //! - W2: one orchestration fanning out to 1,000 activities and summing.
 //! - W3: 200 one-activity orchestrations in sequence: start→completion latency.
+//! - W4: 100 entities × 100 signals each from clients, until every entity has run all of its
+//!   operations: operations/s.
+//! - W5: one orchestration calling an entity 500 times in sequence: the round trip of each
+//!   `call_entity` (sent, run by the entity, answered, seen by the orchestration).
 //!
 //! `DURABLE_BENCH_ONLY=w1,w3` runs a subset (for profiling one workload);
 //! `DURABLE_BENCH_SYNC=normal` measures without an fsync per commit, for comparison.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
@@ -43,6 +48,33 @@ async fn fan_out(context: DurableOrchestrationContext, count: u64) -> Result<u64
 #[orchestration_trigger(name = "Bench_Single")]
 async fn single(context: DurableOrchestrationContext) -> Result<u64, FunctionFailed> {
     context.call(Echo, 1u64).await
+}
+
+/// Adds its input to its state (a number).
+#[entity_trigger(name = "Bench_Counter")]
+async fn bench_counter(ctx: DurableEntityContext) -> Result<(), EntityError> {
+    let count: u64 = ctx.get_state()?;
+    ctx.set_state(count + ctx.get_input::<u64>().unwrap_or(0))?;
+    ctx.return_value(count)
+}
+
+/// When each of W5's calls came back, as the orchestration saw it (outside replay).
+static W5_RETURNS: Mutex<Vec<Instant>> = Mutex::new(Vec::new());
+
+#[orchestration_trigger(name = "Bench_CallEntity")]
+async fn call_entity_loop(
+    context: DurableOrchestrationContext,
+    calls: u64,
+) -> Result<u64, FunctionFailed> {
+    let id = EntityId::new("Bench_Counter", "w5")?;
+    let mut last = 0;
+    for _ in 0..calls {
+        last = context.call_entity(&id, "add", 1).await?;
+        if !context.is_replaying() {
+            W5_RETURNS.lock().unwrap_or_else(PoisonError::into_inner).push(Instant::now());
+        }
+    }
+    Ok(last + 1)
 }
 
 const TIMEOUT: Duration = Duration::from_secs(300);
@@ -121,6 +153,72 @@ async fn w3(app: &RunningApp) -> BenchResult {
         "W3  {N} sequential one-activity orchestrations: p50 {:.2} ms  p99 {:.2} ms",
         pct(0.50),
         pct(0.99)
+    );
+    Ok(())
+}
+
+async fn w4(app: &RunningApp) -> BenchResult {
+    const ENTITIES: u64 = 100;
+    const SIGNALS: u64 = 100;
+    let started = Instant::now();
+    let mut senders = tokio::task::JoinSet::new();
+    for e in 0..ENTITIES {
+        let client = app.client();
+        senders.spawn(async move {
+            let id = EntityId::new("Bench_Counter", format!("w4-{e}"))?;
+            for _ in 0..SIGNALS {
+                client.signal_entity(&id, "add", 1).await?;
+            }
+            Ok::<_, DurableError>(())
+        });
+    }
+    while let Some(sent) = senders.join_next().await {
+        sent??;
+    }
+    let sent = started.elapsed().as_secs_f64();
+    let client = app.client();
+    for e in 0..ENTITIES {
+        let id = EntityId::new("Bench_Counter", format!("w4-{e}"))?;
+        loop {
+            let state = client.read_entity_state::<u64>(&id).await?.entity_state;
+            if state == Some(SIGNALS) {
+                break;
+            }
+            if started.elapsed() > TIMEOUT {
+                return Err(format!("entity {id} stopped at {state:?}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let operations = (ENTITIES * SIGNALS) as f64;
+    println!(
+        "W4  {ENTITIES} entities x {SIGNALS} signals: {elapsed:.3} s  {:.0} operations/s  (signals stored at {:.0}/s)",
+        operations / elapsed,
+        operations / sent
+    );
+    Ok(())
+}
+
+async fn w5(app: &RunningApp) -> BenchResult {
+    const CALLS: u64 = 500;
+    let client = app.client();
+    let started = Instant::now();
+    let id = client.start_new("Bench_CallEntity", None, CALLS).await?;
+    let status = client.wait_for_completion(&id, TIMEOUT).await?;
+    assert_eq!(status.output, serde_json::json!(CALLS), "every call was answered in order");
+    let returns = W5_RETURNS.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let mut latencies: Vec<Duration> =
+        returns.windows(2).map(|pair| pair[1].duration_since(pair[0])).collect();
+    latencies.sort();
+    let n = latencies.len();
+    let pct =
+        |p: f64| latencies[((n as f64 * p).ceil() as usize).clamp(1, n) - 1].as_secs_f64() * 1e3;
+    println!(
+        "W5  {CALLS} sequential call_entity round trips: p50 {:.2} ms  p99 {:.2} ms  ({:.0} ms in all)",
+        pct(0.50),
+        pct(0.99),
+        started.elapsed().as_secs_f64() * 1e3
     );
     Ok(())
 }
@@ -250,6 +348,12 @@ async fn main() -> BenchResult {
     }
     if selected("w3") {
         w3(&app).await?;
+    }
+    if selected("w4") {
+        w4(&app).await?;
+    }
+    if selected("w5") {
+        w5(&app).await?;
     }
     drop(helpers);
     app.shutdown().await;

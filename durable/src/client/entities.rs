@@ -70,6 +70,14 @@ impl DurableOrchestrationClient {
         let input = serde_json::to_value(input).map_err(DurableError::Serialization)?;
         let message = EntityMessage::Operation(OperationRequest::signal(operation, Some(input)));
         let now = self.clock.now();
+        // Sent to the entity, or, when it does not exist yet, created with it: each one atomic
+        // write. Sending first keeps the common case one plain insert, which never waits
+        // on the entity's row.
+        let sent = self.backend.send_message(message.to_message(id, at, now)).await;
+        match sent {
+            Err(BackendError::InstanceNotFound { .. }) => {}
+            other => return Ok(other?),
+        }
         let created = NewInstance {
             instance_id: id.to_string(),
             name: id.name().to_owned(),
@@ -79,9 +87,9 @@ impl DurableOrchestrationClient {
             version: String::new(),
             parent: None,
         };
-        // Created with the operation, or, if it exists, sent it: each one atomic write.
         match self.backend.create_instance(created).await {
             Ok(()) => Ok(()),
+            // Someone else created it meanwhile.
             Err(BackendError::InstanceExists { .. }) => {
                 Ok(self.backend.send_message(message.to_message(id, at, now)).await?)
             }
