@@ -498,6 +498,39 @@ mod tests {
     }
 
     #[test]
+    fn an_entity_impl_gets_its_proxy_dispatch_and_registration() {
+        let item = "impl Counter {
+            pub fn add(&mut self, amount: i32) { self.value += amount; }
+            pub async fn get(&self) -> Result<Self, String> { Ok(Counter { value: self.value }) }
+            fn helper(&self) {}
+        }";
+        let out = expand_str(Kind::Entity, "", item);
+        assert!(out.starts_with("impl Counter"), "{out}");
+        assert!(out.contains("pub struct CounterProxy < C > (C) ;"), "{out}");
+        assert!(out.contains("EntityType for Counter"), "{out}");
+        assert!(out.contains(r#"const NAME : & 'static str = "Counter""#), "{out}");
+        // `Self` means the entity's type outside the block too.
+        assert!(out.contains("pub fn get (& self ,) -> C :: Output < Counter >"), "{out}");
+        assert!(out.contains(r#"is_operation (& requested , "delete")"#), "{out}");
+        assert!(!out.contains(r#""helper""#), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn every_entity_impl_error_is_reported_next_to_the_unchanged_impl() {
+        let item = "impl<T> Bag<T> {
+            pub fn put(&mut self, a: i32, b: i32) {}
+            pub fn take(self) {}
+            pub fn new() -> Self { todo!() }
+            pub fn first<U>(&self) {}
+        }";
+        let out = expand_str(Kind::Entity, "", item);
+        assert!(out.starts_with("impl < T > Bag < T >"), "{out}");
+        assert_eq!(out.matches("compile_error").count(), 6, "{out}");
+        assert!(!out.contains("BagProxy"), "{out}");
+    }
+
+    #[test]
     fn a_non_fn_item_is_an_error() {
         let out = expand_str(Kind::Orchestrator, "", "struct Foo;");
         assert!(

@@ -190,12 +190,14 @@ async fn a_lock_holds_back_everyone_else_until_its_release() {
 
 #[tokio::test]
 async fn a_release_chains_along_the_lock_set_and_aborts_a_lock_not_yet_granted() {
-    let mut record = EntityRecord::default();
-    record.lock = match lock("o1", &["a", "b"], 0) {
-        EntityMessage::Lock(l) => Some(l),
-        _ => None,
+    let record = EntityRecord {
+        lock: match lock("o1", &["a", "b"], 0) {
+            EntityMessage::Lock(l) => Some(l),
+            _ => None,
+        },
+        backlog: vec![lock("o2", &["a", "b"], 0)],
+        ..EntityRecord::default()
     };
-    record.backlog = vec![lock("o2", &["a", "b"], 0)];
     let done = turn(record, vec![release("o1", true), release("o2", true)]).await;
     assert!(done.record.lock.is_none() && done.record.backlog.is_empty());
     let sent: Vec<_> = done
