@@ -117,14 +117,15 @@ pub(crate) fn function_name(cx: &mut Ctxt, value: &Expr) -> Option<String> {
     }
 }
 
-/// The function name taken from the fn's identifier, when no `name` is given.
-pub(crate) fn default_name(cx: &mut Ctxt, attribute: &str, ident: &Ident) -> String {
+/// The function name taken from the identifier of the annotated `item` (`"fn"`, or `"type"`
+/// for a struct-based entity), when no `name` is given.
+pub(crate) fn default_name(cx: &mut Ctxt, attribute: &str, ident: &Ident, item: &str) -> String {
     let name = ident.unraw().to_string();
     if let Err(problem) = check_name(&name) {
         cx.error_at(
             ident.span(),
             format_args!(
-                "{problem}\nthe function name defaults to the fn's name; give another one with `#[{attribute}(name = \"…\")]`"
+                "{problem}\nthe function name defaults to the {item}'s name; give another one with `#[{attribute}(name = \"…\")]`"
             ),
         );
     }

@@ -1,13 +1,15 @@
-//! Turns a valid trigger into the unchanged fn, its typed handle and its registration.
+//! Turns a valid trigger into the unchanged fn, its typed handle and its registration; or, for
+//! a struct-based entity, into the unchanged `impl` block, its typed proxy, the dispatch of
+//! operations to methods and its registration.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Ident, Item, Type};
+use syn::{Ident, Item, Pat, Type};
 
 use crate::model::{Kind, Output, Trigger};
-use crate::validate::{Input, Valid, validate};
+use crate::validate::{Checked, Input, Operation, Valid, ValidImpl, validate};
 
 /// Expands `#[activity_trigger]` or `#[orchestration_trigger]` with these arguments on this
 /// item. On error, the item is emitted unchanged next to the errors.
@@ -19,7 +21,8 @@ pub(crate) fn trigger(kind: Kind, args: TokenStream, item: TokenStream) -> Token
     };
     let trigger = Trigger::new(kind, args, parsed);
     match validate(&trigger) {
-        Ok(valid) => expand(kind, &valid),
+        Ok(Checked::Fn(valid)) => expand(kind, &valid),
+        Ok(Checked::Impl(valid)) => expand_impl(&valid),
         Err(errors) => with_errors(item, &errors),
     }
 }
@@ -249,6 +252,205 @@ fn expand(kind: Kind, valid: &Valid<'_>) -> TokenStream {
     }
 }
 
+/// The emitted code for a valid struct-based entity: the `impl` block unchanged, the typed
+/// proxy, and in a `const _` block the `EntityType` impl, the dispatch and the registration.
+/// The per-operation code stays small: loading, saving and failing are `__private` fns.
+fn expand_impl(valid: &ValidImpl<'_>) -> TokenStream {
+    let private = quote!(::durable::__private);
+    let item = &valid.entity.item;
+    let self_ty = valid.self_ty;
+    let name = &valid.name;
+    let type_name = valid.ident.unraw().to_string();
+    let rust_path = rust_path(&type_name);
+    let proxy = format_ident!("{}Proxy", valid.ident.unraw(), span = valid.ident.span());
+
+    let invoke = Ident::new("__durable_invoke", Span::call_site());
+    let context = Ident::new("context", Span::mixed_site());
+    let requested = Ident::new("requested", Span::mixed_site());
+    let state = Ident::new("state", Span::mixed_site());
+    let input = Ident::new("input", Span::mixed_site());
+    let output = Ident::new("output", Span::mixed_site());
+    let error = Ident::new("error", Span::mixed_site());
+
+    let arms = valid.operations.iter().map(|operation| {
+        let method = &operation.method.sig.ident;
+        let op_name = &operation.name;
+        let take_input = operation.input.map(|typed| {
+            let ty = replace_self(&typed.ty, self_ty);
+            quote_spanned! {typed.ty.span()=>
+                let #input = #private::entity_input::<#ty>(&#context, #op_name)?;
+            }
+        });
+        let arg = operation.input.map(|_| &input);
+        let mutability = operation.mutates.then(|| quote!(mut));
+        let call = match operation.method.sig.asyncness {
+            Some(_) => quote!(#state.#method(#arg).await),
+            None => quote!(#state.#method(#arg)),
+        };
+        let result = match &operation.method.output {
+            Output::Unit | Output::Value(_) => quote!(::core::result::Result::Ok(#output)),
+            Output::Result { ty, err, .. } => {
+                let err_value = failure(ty, err.as_deref(), &error);
+                quote! {
+                    match #output {
+                        ::core::result::Result::Ok(#output) => ::core::result::Result::Ok(#output),
+                        ::core::result::Result::Err(#error) => ::core::result::Result::Err(#err_value),
+                    }
+                }
+            }
+        };
+        // Spanned on the output type, so that one that is not `Serialize` is reported there.
+        let finish = match operation.method.output.value() {
+            None => quote!(#private::entity_finish(&#context, #op_name, #state, #result)),
+            Some(ty) => {
+                let replaced = replace_self(ty, self_ty);
+                quote_spanned! {ty.span()=>
+                    #private::entity_finish::<#self_ty, #replaced>(&#context, #op_name, #state, #result)
+                }
+            }
+        };
+        quote! {
+            if #private::is_operation(&#requested, #op_name) {
+                let #mutability #state = #private::entity_state::<#self_ty>(&#context)?;
+                #take_input
+                let #output = #call;
+                return #finish;
+            }
+        }
+    });
+    let implicit_delete = valid.implicit_delete.then(|| {
+        quote! {
+            if #private::is_operation(&#requested, "delete") {
+                return #private::entity_delete(&#context);
+            }
+        }
+    });
+    let known = valid
+        .operations
+        .iter()
+        .map(|operation| operation.name.as_str())
+        .chain(valid.implicit_delete.then_some("delete"));
+    let dispatch = boxed(
+        valid.ident,
+        quote! {
+            let #requested = #context.operation_name();
+            #(#arms)*
+            #implicit_delete
+            #private::unknown_operation(&#context, &[#(#known),*])
+        },
+    );
+
+    let proxy_methods = valid.operations.iter().map(|operation| proxy_method(operation, self_ty));
+    let proxy_delete = valid.implicit_delete.then(|| {
+        quote! {
+            /// Deletes the entity's state (the implicit `delete` operation): it no longer
+            /// exists until an operation runs on it again.
+            pub fn delete(&self) -> C::Output<()> {
+                self.0.operation::<()>("delete", ())
+            }
+        }
+    });
+    let proxy_doc = format!(
+        " The typed proxy of the entity `{name}` (the `#[entity_trigger]` impl of `{type_name}`): one method per operation, with its input and output types. Get one with `context.entity::<{type_name}>(key)` in an orchestration, or `client.entity::<{type_name}>(key).signal()` in a client; the channel `C` decides whether an operation is called or signalled."
+    );
+
+    quote! {
+        #item
+
+        #[doc = #proxy_doc]
+        #[derive(Clone, Debug)]
+        pub struct #proxy<C>(C);
+
+        impl<C: #private::EntityChannel> #proxy<C> {
+            #(#proxy_methods)*
+            #proxy_delete
+        }
+
+        const _: () = {
+            // Spanned on the type, so that a state type that is not `Serialize`,
+            // `Deserialize`, `Default` or `Send` is reported on the `impl` header.
+            impl #private::EntityType for #self_ty {
+                const NAME: &'static str = #name;
+                type Proxy<C: #private::EntityChannel> = #proxy<C>;
+                fn proxy<C: #private::EntityChannel>(channel: C) -> #proxy<C> {
+                    #proxy(channel)
+                }
+            }
+
+            fn #invoke(
+                #context: #private::DurableEntityContext,
+            ) -> #private::BoxFuture<'static, #private::FunctionResult> {
+                #dispatch
+            }
+
+            #private::inventory::submit! {
+                #private::Registration::Entity(#private::EntityRegistration {
+                    name: #name,
+                    rust_path: #rust_path,
+                    invoke: #invoke,
+                })
+            }
+        };
+    }
+}
+
+/// The proxy's method for `operation`: same name, same input, the output a caller receives.
+fn proxy_method(operation: &Operation<'_>, self_ty: &Type) -> TokenStream {
+    let method = &operation.method.sig.ident;
+    let op_name = &operation.name;
+    let docs = &operation.method.docs;
+    let doc = docs.is_empty().then(|| {
+        let doc = format!(" The operation `{op_name}`.");
+        quote!(#[doc = #doc])
+    });
+    let output = match operation.method.output.value() {
+        Some(ty) => replace_self(ty, self_ty),
+        None => quote!(()),
+    };
+    let (param, input) = match operation.input {
+        Some(typed) => {
+            // The user's name when it is a plain one, so that the proxy reads the same; spanned
+            // on the type, where an input that is not `Serialize` is reported.
+            let mut ident = match &*typed.pat {
+                Pat::Ident(pat) => pat.ident.clone(),
+                _ => Ident::new("input", Span::call_site()),
+            };
+            ident.set_span(typed.ty.span());
+            let ty = replace_self(&typed.ty, self_ty);
+            (quote!(#ident: #ty), quote!(#ident))
+        }
+        None => (quote!(), quote!(())),
+    };
+    quote! {
+        #(#docs)*
+        #doc
+        pub fn #method(&self, #param) -> C::Output<#output> {
+            self.0.operation::<#output>(#op_name, #input)
+        }
+    }
+}
+
+/// `ty` with each `Self` replaced by the entity's type: the dispatch and the proxy are outside
+/// the `impl` block, where `Self` means something else or nothing.
+fn replace_self(ty: &Type, self_ty: &Type) -> TokenStream {
+    fn replace(tokens: TokenStream, self_ty: &Type) -> TokenStream {
+        tokens
+            .into_iter()
+            .flat_map(|token| match token {
+                TokenTree::Ident(ident) if ident == "Self" => self_ty.to_token_stream(),
+                TokenTree::Group(group) => {
+                    let mut replaced =
+                        Group::new(group.delimiter(), replace(group.stream(), self_ty));
+                    replaced.set_span(group.span());
+                    TokenTree::Group(replaced).into()
+                }
+                other => other.into(),
+            })
+            .collect()
+    }
+    replace(ty.to_token_stream(), self_ty)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +495,39 @@ mod tests {
         assert!(out.starts_with(&unchanged), "{out}");
         assert_eq!(out.matches("compile_error").count(), 4, "{out}");
         assert!(!out.contains("struct"), "{out}");
+    }
+
+    #[test]
+    fn an_entity_impl_gets_its_proxy_dispatch_and_registration() {
+        let item = "impl Counter {
+            pub fn add(&mut self, amount: i32) { self.value += amount; }
+            pub async fn get(&self) -> Result<Self, String> { Ok(Counter { value: self.value }) }
+            fn helper(&self) {}
+        }";
+        let out = expand_str(Kind::Entity, "", item);
+        assert!(out.starts_with("impl Counter"), "{out}");
+        assert!(out.contains("pub struct CounterProxy < C > (C) ;"), "{out}");
+        assert!(out.contains("EntityType for Counter"), "{out}");
+        assert!(out.contains(r#"const NAME : & 'static str = "Counter""#), "{out}");
+        // `Self` means the entity's type outside the block too.
+        assert!(out.contains("pub fn get (& self ,) -> C :: Output < Counter >"), "{out}");
+        assert!(out.contains(r#"is_operation (& requested , "delete")"#), "{out}");
+        assert!(!out.contains(r#""helper""#), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn every_entity_impl_error_is_reported_next_to_the_unchanged_impl() {
+        let item = "impl<T> Bag<T> {
+            pub fn put(&mut self, a: i32, b: i32) {}
+            pub fn take(self) {}
+            pub fn new() -> Self { todo!() }
+            pub fn first<U>(&self) {}
+        }";
+        let out = expand_str(Kind::Entity, "", item);
+        assert!(out.starts_with("impl < T > Bag < T >"), "{out}");
+        assert_eq!(out.matches("compile_error").count(), 6, "{out}");
+        assert!(!out.contains("BagProxy"), "{out}");
     }
 
     #[test]

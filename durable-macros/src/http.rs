@@ -74,7 +74,7 @@ pub(crate) fn validate(
     let sig = &function.item.sig;
     let name = match name.and_then(|value| args::function_name(&mut cx, value)) {
         Some(name) => name,
-        None => args::default_name(&mut cx, SUBJECT.attribute, &sig.ident),
+        None => args::default_name(&mut cx, SUBJECT.attribute, &sig.ident, "fn"),
     };
     let route = match route {
         Some(value) => {

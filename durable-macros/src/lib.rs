@@ -120,8 +120,69 @@ pub fn orchestration_trigger(args: TokenStream, item: TokenStream) -> TokenStrea
     expand::trigger(Kind::Orchestrator, args.into(), item.into()).into()
 }
 
-/// Registers a function-based entity (`[FunctionName]` + `[EntityTrigger]` in C#): one fn
-/// that runs each operation, choosing what to do by its name.
+/// Registers an entity (`[FunctionName]` + `[EntityTrigger]` in C#): on an `impl` block, a
+/// struct-based entity whose methods are its operations (C#'s class-based entities); on a fn,
+/// a function-based entity that runs each operation, choosing what to do by its name.
+///
+/// # Struct-based entities
+///
+/// ```
+/// use durable::prelude::*;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Default, Serialize, Deserialize)]
+/// pub struct Counter {
+///     value: i32,
+/// }
+///
+/// #[entity_trigger(name = "Counter")]
+/// impl Counter {
+///     /// Adds `amount` to the count.
+///     pub fn add(&mut self, amount: i32) {
+///         self.value += amount;
+///     }
+///
+///     /// The count.
+///     pub fn get(&self) -> i32 {
+///         self.value
+///     }
+/// }
+///
+/// // The typed proxy checks operation names and types at compile time.
+/// #[orchestration_trigger]
+/// async fn add_five(context: DurableOrchestrationContext) -> Result<i32, FunctionFailed> {
+///     context.entity::<Counter>("k1").add(5).await?;
+///     context.entity::<Counter>("k1").get().await
+/// }
+/// ```
+///
+/// The state is the value itself, stored as it serializes; an entity with no state starts
+/// from `Default`. The function name defaults to the type's name; `name = "…"` sets another.
+///
+/// Each `pub fn` of the block is an operation named after it; an incoming operation name
+/// matches it ignoring case, so `Add` from a C# caller reaches `add`. Other fns are helpers.
+/// An operation:
+///
+/// - takes `&self` or `&mut self`, then optionally one input, of a type that implements
+///   `Serialize` (for the proxy) and `DeserializeOwned`: an input that does not deserialize
+///   fails the operation with `InvalidInput`;
+/// - returns nothing, a value that implements `Serialize` and `DeserializeOwned`, or a
+///   `Result<T, E>` whose error implements `Display`: an `Err` fails the operation and rolls
+///   back what it changed;
+/// - may be `async`. A plain `fn` runs on the entity's task, so it should be quick.
+///
+/// After each operation the value is saved back, unless the operation deleted the state. A
+/// method reaches the entity's context, to signal other entities or start orchestrations,
+/// with `DurableEntityContext::current()`.
+/// Unless a method is named `delete`, the operation `delete` deletes the state. An unknown
+/// operation fails, naming the operations there are.
+///
+/// The macro implements `EntityType` for the type and defines its typed proxy, `{Type}Proxy`,
+/// with one method per operation (and `delete`): `context.entity::<Counter>(key)` calls them
+/// from an orchestration (`.signal()` signals them), `client.entity::<Counter>(key).signal()`
+/// signals them from a client.
+///
+/// # Function-based entities
 ///
 /// ```
 /// use durable::prelude::*;
@@ -144,8 +205,6 @@ pub fn orchestration_trigger(args: TokenStream, item: TokenStream) -> TokenStrea
 ///
 /// The function name defaults to the fn's name; `name = "…"` sets another one. The entity
 /// name is the function name in lower case: the entity above is `@counter@{key}`.
-///
-/// # Accepted forms
 ///
 /// An `async fn` that takes its context by value, `ctx: DurableEntityContext`, and returns
 /// nothing or `Result<(), E>` whose error implements `Display`: an `Err` (or a panic) fails

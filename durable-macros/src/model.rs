@@ -4,8 +4,8 @@
 use proc_macro2::TokenStream;
 use syn::parse::{ParseStream, Parser};
 use syn::{
-    FnArg, GenericArgument, Ident, Item, ItemFn, Meta, PathArguments, ReturnType, Token, Type,
-    TypePath,
+    Attribute, FnArg, GenericArgument, Ident, ImplItem, Item, ItemFn, ItemImpl, Meta,
+    PathArguments, ReturnType, Signature, Token, Type, TypePath, Visibility,
 };
 
 /// The kind of function a trigger attribute registers.
@@ -15,7 +15,8 @@ pub(crate) enum Kind {
     Activity,
     /// `#[orchestration_trigger]`.
     Orchestrator,
-    /// `#[entity_trigger]` on a fn: a function-based entity.
+    /// `#[entity_trigger]` on a fn (a function-based entity) or on an `impl` block (a
+    /// struct-based entity).
     Entity,
 }
 
@@ -124,6 +125,9 @@ impl Trigger {
     pub(crate) fn new(kind: Kind, args: TokenStream, item: Item) -> Self {
         let item = match item {
             Item::Fn(item) => Annotated::Fn(Box::new(Function::new(item))),
+            Item::Impl(item) if kind == Kind::Entity => {
+                Annotated::Impl(Box::new(EntityImpl::new(item)))
+            }
             other => Annotated::Other(Box::new(other)),
         };
         Trigger { kind, args: Args::parse(args, "name"), item }
@@ -134,7 +138,9 @@ impl Trigger {
 pub(crate) enum Annotated {
     /// A fn, as expected.
     Fn(Box<Function>),
-    /// Anything else: a struct, an impl block, …
+    /// An `impl` block under `#[entity_trigger]`: a struct-based entity.
+    Impl(Box<EntityImpl>),
+    /// Anything else: a struct, an impl block (but an entity's), …
     Other(Box<Item>),
 }
 
@@ -201,6 +207,50 @@ impl Function {
     /// Whether the fn is `async`.
     pub(crate) fn is_async(&self) -> bool {
         self.item.sig.asyncness.is_some()
+    }
+}
+
+/// The `impl` block of a struct-based entity: its `pub fn`s are the operations.
+pub(crate) struct EntityImpl {
+    /// The block as written; it is emitted unchanged.
+    pub(crate) item: ItemImpl,
+    /// Its `pub fn`s, in order; the other fns are the type's own helpers.
+    pub(crate) methods: Vec<Method>,
+}
+
+impl EntityImpl {
+    fn new(item: ItemImpl) -> Self {
+        let methods = item
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                ImplItem::Fn(method) if matches!(method.vis, Visibility::Public(_)) => {
+                    Some(Method::new(&method.attrs, &method.sig))
+                }
+                _ => None,
+            })
+            .collect();
+        EntityImpl { item, methods }
+    }
+}
+
+/// A `pub fn` of an entity's `impl` block.
+pub(crate) struct Method {
+    /// Its signature, as written.
+    pub(crate) sig: Signature,
+    /// Its doc comments, for the proxy's method.
+    pub(crate) docs: Vec<Attribute>,
+    /// Its parameters, the receiver first.
+    pub(crate) params: Vec<Param>,
+    /// Its return type's shape.
+    pub(crate) output: Output,
+}
+
+impl Method {
+    fn new(attrs: &[Attribute], sig: &Signature) -> Self {
+        let docs = attrs.iter().filter(|attr| attr.path().is_ident("doc")).cloned().collect();
+        let params = sig.inputs.iter().map(Param::new).collect();
+        Method { sig: sig.clone(), docs, params, output: Output::new(&sig.output) }
     }
 }
 

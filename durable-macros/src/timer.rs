@@ -56,7 +56,7 @@ pub(crate) fn validate(
     let sig = &function.item.sig;
     let name = match name.and_then(|value| args::function_name(&mut cx, value)) {
         Some(name) => name,
-        None => args::default_name(&mut cx, SUBJECT.attribute, &sig.ident),
+        None => args::default_name(&mut cx, SUBJECT.attribute, &sig.ident, "fn"),
     };
     let schedule = match schedule {
         Some(value) => args::lit_str(&mut cx, &SCHEDULE, value).and_then(|lit| {

@@ -9,7 +9,10 @@ use syn::{FnArg, GenericArgument, Ident, PathArguments, Signature, Type};
 
 use crate::args::{self, NAME};
 use crate::ctxt::Ctxt;
-use crate::model::{Annotated, ContextKind, Function, Kind, Output, Role, Subject, Trigger};
+use crate::model::{
+    Annotated, ContextKind, EntityImpl, Function, Kind, Method, Output, Param, Role, Subject,
+    Trigger,
+};
 
 /// A trigger that passed every check, with what the checks worked out.
 pub(crate) struct Valid<'a> {
@@ -34,17 +37,30 @@ pub(crate) enum Input<'a> {
     Value(&'a Type),
 }
 
+/// A trigger that passed every check: a fn, or an entity's `impl` block.
+pub(crate) enum Checked<'a> {
+    /// An activity, orchestrator or function-based entity.
+    Fn(Valid<'a>),
+    /// A struct-based entity.
+    Impl(ValidImpl<'a>),
+}
+
 /// Checks `trigger`, returning every error found.
-pub(crate) fn validate(trigger: &Trigger) -> Result<Valid<'_>, Vec<syn::Error>> {
+pub(crate) fn validate(trigger: &Trigger) -> Result<Checked<'_>, Vec<syn::Error>> {
     let mut cx = Ctxt::default();
     let [name] = args::values(&mut cx, &trigger.args, &[NAME]);
     let name = name.and_then(|value| args::function_name(&mut cx, value));
     let function = match &trigger.item {
         Annotated::Fn(function) => function,
+        Annotated::Impl(entity) => return validate_impl(cx, name, entity).map(Checked::Impl),
         Annotated::Other(item) => {
+            let applies_to = match trigger.kind {
+                Kind::Entity => "an `async fn` or an `impl` block",
+                Kind::Activity | Kind::Orchestrator => "an `async fn` or `fn`",
+            };
             cx.error_spanned_by(
                 item_head(item),
-                format_args!("`#[{}]` applies to an `async fn` or `fn`", trigger.kind.attribute()),
+                format_args!("`#[{}]` applies to {applies_to}", trigger.kind.attribute()),
             );
             return Err(cx.into_errors());
         }
@@ -52,7 +68,7 @@ pub(crate) fn validate(trigger: &Trigger) -> Result<Valid<'_>, Vec<syn::Error>> 
     let kind = trigger.kind;
     let name = match name {
         Some(name) => name,
-        None => args::default_name(&mut cx, kind.attribute(), &function.item.sig.ident),
+        None => args::default_name(&mut cx, kind.attribute(), &function.item.sig.ident, "fn"),
     };
     let handle = (kind != Kind::Entity).then(|| handle_ident(&mut cx, kind, function));
     check_signature(&mut cx, kind.subject(), &function.item.sig, kind != Kind::Activity);
@@ -71,7 +87,209 @@ pub(crate) fn validate(trigger: &Trigger) -> Result<Valid<'_>, Vec<syn::Error>> 
         Some(handle) => Some(handle.ok_or_else(Vec::new)?),
         None => None,
     };
-    Ok(Valid { function, name, handle, input })
+    Ok(Checked::Fn(Valid { function, name, handle, input }))
+}
+
+/// A struct-based entity that passed every check.
+pub(crate) struct ValidImpl<'a> {
+    /// The `impl` block.
+    pub(crate) entity: &'a EntityImpl,
+    /// The entity's type, as the `impl` header names it.
+    pub(crate) self_ty: &'a Type,
+    /// The type's name: the proxy is named after it.
+    pub(crate) ident: &'a Ident,
+    /// The function name it is registered under.
+    pub(crate) name: String,
+    /// Its operations, in the order of the `impl` block.
+    pub(crate) operations: Vec<Operation<'a>>,
+    /// Whether `delete` is the implicit operation that deletes the state (no method is named
+    /// `delete`).
+    pub(crate) implicit_delete: bool,
+}
+
+/// One operation of a struct-based entity: a `pub fn` of its `impl` block.
+pub(crate) struct Operation<'a> {
+    /// The method.
+    pub(crate) method: &'a Method,
+    /// The operation's name: the method's.
+    pub(crate) name: String,
+    /// Whether it takes `&mut self`.
+    pub(crate) mutates: bool,
+    /// Its input parameter, if it takes one.
+    pub(crate) input: Option<&'a syn::PatType>,
+}
+
+/// Checks an entity's `impl` block: an inherent impl of one concrete type, whose `pub fn`s
+/// each take `&self` or `&mut self` and at most one input.
+fn validate_impl(
+    mut cx: Ctxt,
+    name: Option<String>,
+    entity: &EntityImpl,
+) -> Result<ValidImpl<'_>, Vec<syn::Error>> {
+    let item = &entity.item;
+    if let Some((_, path, for_token)) = &item.trait_ {
+        let mut tokens = path.to_token_stream();
+        for_token.to_tokens(&mut tokens);
+        cx.error_spanned_by(
+            tokens,
+            "`#[entity_trigger]` applies to the type's own `impl` block (`impl Counter { … }`), not to a trait impl: the block's `pub fn`s are the entity's operations",
+        );
+    }
+    if let Some(unsafety) = &item.unsafety {
+        cx.error_spanned_by(unsafety, "an entity's `impl` block cannot be `unsafe`");
+    }
+    if let Some(defaultness) = &item.defaultness {
+        cx.error_spanned_by(defaultness, "an entity's `impl` block cannot be `default`");
+    }
+    const CONCRETE: &str = "a struct-based entity is one concrete type: its state is deserialized into it, so it cannot be generic";
+    if !item.generics.params.is_empty() {
+        cx.error_spanned_by(&item.generics, CONCRETE);
+    }
+    if let Some(where_clause) = &item.generics.where_clause {
+        cx.error_spanned_by(where_clause, CONCRETE);
+    }
+    let ident = entity_type_name(&mut cx, &item.self_ty);
+    let name = match (name, ident) {
+        (Some(name), _) => Some(name),
+        (None, Some(ident)) => {
+            Some(args::default_name(&mut cx, Kind::Entity.attribute(), ident, "type"))
+        }
+        (None, None) => None,
+    };
+
+    let mut operations: Vec<Operation<'_>> = Vec::new();
+    for method in &entity.methods {
+        let Some(operation) = check_method(&mut cx, method) else {
+            continue;
+        };
+        if let Some(first) =
+            operations.iter().find(|o| o.name.eq_ignore_ascii_case(&operation.name))
+        {
+            cx.error_spanned_by(
+                &method.sig.ident,
+                format_args!(
+                    "operation names are matched ignoring case, so `{}` and `{}` would be the same operation; rename one",
+                    first.name, operation.name
+                ),
+            );
+            continue;
+        }
+        operations.push(operation);
+    }
+    cx.check()?;
+    let (Some(ident), Some(name)) = (ident, name) else {
+        // `entity_type_name` recorded why.
+        return Err(Vec::new());
+    };
+    let implicit_delete = !operations.iter().any(|o| o.name.eq_ignore_ascii_case("delete"));
+    Ok(ValidImpl { entity, self_ty: &item.self_ty, ident, name, operations, implicit_delete })
+}
+
+/// The name of the type an entity's `impl` block is for, when it is a plain type name.
+fn entity_type_name<'a>(cx: &mut Ctxt, self_ty: &'a Type) -> Option<&'a Ident> {
+    if let Type::Path(path) = crate::model::ungroup(self_ty)
+        && path.qself.is_none()
+        && let Some(last) = path.path.segments.last()
+    {
+        if last.arguments.is_none() {
+            return Some(&last.ident);
+        }
+        cx.error_spanned_by(
+            &last.arguments,
+            "a struct-based entity is one concrete type: its state is deserialized into it, so it cannot take generic arguments",
+        );
+        return None;
+    }
+    cx.error_spanned_by(
+        self_ty,
+        "`#[entity_trigger]` applies to the `impl` block of a struct or enum, e.g. `impl Counter { … }`",
+    );
+    None
+}
+
+/// Checks one `pub fn` of an entity's `impl` block; its operation when the receiver is right.
+fn check_method<'a>(cx: &mut Ctxt, method: &'a Method) -> Option<Operation<'a>> {
+    let sig = &method.sig;
+    if let Some(unsafety) = &sig.unsafety {
+        cx.error_spanned_by(
+            unsafety,
+            "an entity operation cannot be an `unsafe fn`; remove `unsafe`",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error_spanned_by(
+            abi,
+            format_args!(
+                "an entity operation cannot be an `extern` fn; remove `{}`",
+                abi.to_token_stream()
+            ),
+        );
+    }
+    if !sig.generics.params.is_empty() {
+        cx.error_spanned_by(
+            &sig.generics,
+            "an entity operation cannot be generic: its input is deserialized into, and its output read as, one concrete type; make the fn private (without `pub`) if it is a helper",
+        );
+    }
+    if let Some(where_clause) = &sig.generics.where_clause {
+        cx.error_spanned_by(
+            where_clause,
+            "an entity operation cannot have a `where` clause: its types must be concrete",
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        cx.error_spanned_by(variadic, "an entity operation cannot be variadic");
+    }
+
+    let (receiver, rest) = match method.params.split_first() {
+        Some((Param { arg: FnArg::Receiver(receiver), .. }, rest)) => (Some(receiver), rest),
+        _ => (None, method.params.as_slice()),
+    };
+    let mutates = match receiver {
+        Some(receiver) if receiver.reference.is_some() => Some(receiver.mutability.is_some()),
+        Some(receiver) => {
+            cx.error_spanned_by(
+                receiver,
+                "an entity operation takes `&self` or `&mut self`: the entity keeps its state between operations, so it cannot be taken by value",
+            );
+            None
+        }
+        None => {
+            cx.error_at(
+                sig.paren_token.span.join(),
+                "an entity operation takes `&self` or `&mut self` first, e.g. `pub fn add(&mut self, amount: i32)`; make the fn private (without `pub`) if it is not an operation",
+            );
+            None
+        }
+    };
+
+    let mut input = None;
+    if let Some(param) = rest.first() {
+        match (&param.role, &param.arg) {
+            (Role::Input(ty), FnArg::Typed(typed)) => {
+                check_input(cx, ty);
+                input = Some(typed);
+            }
+            (Role::Context(_) | Role::ContextRef(_), _) => cx.error_spanned_by(
+                &param.arg,
+                "an entity operation takes its input only; reach the entity's context with `DurableEntityContext::current()`",
+            ),
+            // A second receiver does not parse.
+            (_, _) => {}
+        }
+    }
+    if rest.len() > 1 {
+        let mut extra = TokenStream::new();
+        for param in &rest[1..] {
+            param.arg.to_tokens(&mut extra);
+        }
+        cx.error_spanned_by(
+            extra,
+            "an entity operation takes at most one input; take several values as one struct or tuple, e.g. `(from, to): (u32, u32)`",
+        );
+    }
+    check_output(cx, &method.output);
+    Some(Operation { method, name: sig.ident.unraw().to_string(), mutates: mutates?, input })
 }
 
 /// The tokens that name an item, without its attributes and body: `struct Foo`, `impl`, ….

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 pub use crate::activity::{ActivityHandle, ActivityRegistration, DurableActivityContext};
 pub use crate::entity::{DurableEntityContext, EntityRegistration};
-pub use crate::function::{BoxFuture, FunctionResult};
+pub use crate::function::{BoxFuture, EntityChannel, EntityType, FunctionResult};
 pub use crate::history::{FailureDetails, FailureKind};
 pub use crate::orchestration::{
     DurableOrchestrationContext, OrchestratorHandle, OrchestratorRegistration,
@@ -121,6 +121,76 @@ impl<E> NoCauses for &Causes<'_, E> {
     fn causes(&self) -> Option<Vec<String>> {
         None
     }
+}
+
+/// Whether the operation a caller asked for, `requested`, is the struct-based entity's
+/// `operation`: names match case-insensitively, as Azure's `DispatchAsync` matches them, so
+/// that `Add` from a C# or HTTP caller reaches `add`.
+pub fn is_operation(requested: &str, operation: &str) -> bool {
+    requested.eq_ignore_ascii_case(operation)
+}
+
+/// A struct-based entity's state, or `S::default()` when the entity has none yet.
+pub fn entity_state<S: EntityType>(context: &DurableEntityContext) -> Result<S, FailureDetails> {
+    context.get_state_or_else(S::default).map_err(|e| error(e, None))
+}
+
+/// The input of `operation`, deserialized as its method's parameter type.
+pub fn entity_input<I: DeserializeOwned>(
+    context: &DurableEntityContext,
+    operation: &str,
+) -> Result<I, FailureDetails> {
+    context.get_input().map_err(|e| {
+        FailureDetails::new(
+            FailureKind::InvalidInput,
+            format!("the input of the operation `{operation}` is invalid: {e}"),
+        )
+    })
+}
+
+/// Ends a struct-based entity's `operation`: writes `state` back (unless the operation
+/// deleted it through [`DurableEntityContext::current`]), then sets what a caller receives,
+/// or fails with the method's error. The state is written even then: when failed operations
+/// are not rolled back (`rollbackEntityOperationsOnExceptions: false`), what the method
+/// changed before failing stays, as with Azure's class-based entities.
+pub fn entity_finish<S: EntityType, T: Serialize>(
+    context: &DurableEntityContext,
+    operation: &str,
+    state: S,
+    output: Result<T, FailureDetails>,
+) -> FunctionResult {
+    let unwritable = |what: &str, e: crate::entity::EntityError| {
+        FailureDetails::new(
+            FailureKind::InvalidOutput,
+            format!("the operation `{operation}`: {what} could not be serialized: {e}"),
+        )
+    };
+    if !context.state_deleted() {
+        context.set_state(state).map_err(|e| unwritable("the state", e))?;
+    }
+    context.return_value(output?).map_err(|e| unwritable("the return value", e))?;
+    Ok(Value::Null)
+}
+
+/// The implicit `delete` operation of a struct-based entity that defines none: deletes the
+/// state, as Azure's `DispatchAsync` does.
+pub fn entity_delete(context: &DurableEntityContext) -> FunctionResult {
+    context.delete_state();
+    Ok(Value::Null)
+}
+
+/// The failure of an operation that a struct-based entity does not have, naming the entity,
+/// the operation and the ones it has.
+pub fn unknown_operation(context: &DurableEntityContext, known: &[&str]) -> FunctionResult {
+    Err(FailureDetails::new(
+        FailureKind::Error("UnknownOperation".to_owned()),
+        format!(
+            "the entity `{entity}` has no operation `{operation}`; its operations are `{known}`",
+            entity = context.entity_id(),
+            operation = context.operation_name(),
+            known = known.join("`, `"),
+        ),
+    ))
 }
 
 /// Runs a synchronous activity fn on the blocking pool, re-raising its panic so that the

@@ -10,6 +10,7 @@ pub mod approval_workflow;
 pub mod backup_site_content;
 pub mod bank_transfer;
 pub mod counter;
+pub mod counter_class;
 pub mod device_provisioning;
 pub mod hello_sequence;
 pub mod http_start;

@@ -50,7 +50,7 @@ pub(super) async fn run_operation(
             ..Operation::default()
         },
     );
-    let ran = AssertUnwindSafe(function(context.clone())).catch_unwind().await;
+    let ran = AssertUnwindSafe(context.scope(function(context.clone()))).catch_unwind().await;
     let ran = ran.unwrap_or_else(|panic| {
         Err(FailureDetails::new(FailureKind::Panic, panic_message(panic.as_ref())))
     });

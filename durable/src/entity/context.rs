@@ -1,5 +1,6 @@
 //! [`DurableEntityContext`]: what an entity function sees of the operation it runs.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -82,6 +83,14 @@ pub(super) struct Operation {
     pub(super) state: Option<Value>,
     pub(super) result: Option<Value>,
     pub(super) actions: Vec<EntityAction>,
+    /// Whether the operation deleted the state (and has not set one since), so that a
+    /// struct-based entity does not write its value back over the deletion.
+    pub(super) deleted: bool,
+}
+
+tokio::task_local! {
+    /// The context of the operation running on this task, for [`DurableEntityContext::current`].
+    static CURRENT: DurableEntityContext;
 }
 
 impl DurableEntityContext {
@@ -92,6 +101,52 @@ impl DurableEntityContext {
     /// What the operation left: its state, result and actions.
     pub(super) fn finish(&self) -> Operation {
         std::mem::take(&mut *self.operation())
+    }
+
+    /// Runs `operation` with this context as [`DurableEntityContext::current`].
+    pub(super) fn scope<F: Future>(&self, operation: F) -> impl Future<Output = F::Output> {
+        CURRENT.scope(self.clone(), operation)
+    }
+
+    /// The context of the entity operation running on this task (`Entity.Current` in C#):
+    /// `None` outside an operation, or in a task the operation spawned.
+    ///
+    /// A struct-based entity's methods take no context; they reach it here to signal
+    /// other entities, start orchestrations, read their key or delete their state.
+    ///
+    /// ```
+    /// use durable::prelude::*;
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Default, Serialize, Deserialize)]
+    /// pub struct Doorbell {
+    ///     rings: u32,
+    /// }
+    ///
+    /// #[entity_trigger]
+    /// impl Doorbell {
+    ///     /// Rings, and tells the house's counter, keyed like this doorbell.
+    ///     pub fn ring(&mut self) -> Result<(), EntityError> {
+    ///         self.rings += 1;
+    ///         if let Some(ctx) = DurableEntityContext::current() {
+    ///             let counter = EntityId::new("Counter", ctx.entity_key())
+    ///                 .expect("`Counter` is a valid entity name");
+    ///             ctx.signal_entity(&counter, "add", 1)?;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// // Outside an operation there is none.
+    /// assert!(DurableEntityContext::current().is_none());
+    /// ```
+    pub fn current() -> Option<DurableEntityContext> {
+        CURRENT.try_with(Clone::clone).ok()
+    }
+
+    /// Whether the operation deleted the state and did not set one since.
+    pub(crate) fn state_deleted(&self) -> bool {
+        self.operation().deleted
     }
 
     fn operation(&self) -> MutexGuard<'_, Operation> {
@@ -151,14 +206,18 @@ impl DurableEntityContext {
     /// Replaces the state (`SetState`).
     pub fn set_state<T: Serialize>(&self, state: T) -> Result<(), EntityError> {
         let state = serde_json::to_value(state).map_err(|e| self.error("writing the state", e))?;
-        self.operation().state = Some(state);
+        let mut operation = self.operation();
+        operation.state = Some(state);
+        operation.deleted = false;
         Ok(())
     }
 
     /// Deletes the state (`DeleteState`): the entity no longer exists once the batch commits,
     /// until an operation sets a state again.
     pub fn delete_state(&self) {
-        self.operation().state = None;
+        let mut operation = self.operation();
+        operation.state = None;
+        operation.deleted = true;
     }
 
     /// The operation's input as `T` (`GetInput<T>()`); a missing input reads as `null`.

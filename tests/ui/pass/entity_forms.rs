@@ -1,7 +1,9 @@
 //! A function-based entity (Azure's Counter, ported) registers under its lower-cased name,
-//! and its registration runs operations in a batch.
+//! and its registration runs operations in a turn.
 
-use durable::entity::{OperationOutcome, OperationRequest, run_batch};
+use durable::entity::{
+    EntityMessage, EntityRecord, OperationOutcome, OperationRequest, TurnOptions, run_turn,
+};
 use durable::prelude::*;
 use durable::registry::Registry;
 use serde_json::json;
@@ -37,18 +39,17 @@ async fn main() {
     assert!(registry.entity("doorbell").is_some());
 
     let id = EntityId::new("Counter", "k1").unwrap();
-    let op = |name: &str, input: Option<serde_json::Value>| OperationRequest {
-        operation: name.to_owned(),
-        input,
+    let op = |name: &str, input: Option<serde_json::Value>| {
+        EntityMessage::Operation(OperationRequest::signal(name, input))
     };
-    let batch = run_batch(
+    let turn = run_turn(
         registration.invoke,
         &id,
-        None,
-        &[op("add", Some(json!(5))), op("Add", Some(json!(2))), op("get", None)],
-        true,
+        EntityRecord::default(),
+        vec![op("add", Some(json!(5))), op("Add", Some(json!(2))), op("get", None)],
+        TurnOptions { rollback_on_failure: true, max_batch_size: 100 },
     )
     .await;
-    assert_eq!(batch.state, Some(json!(7)));
-    assert_eq!(batch.outcomes[2], OperationOutcome::Succeeded(Some(json!(7))));
+    assert_eq!(turn.record.state(), Some(&json!(7)));
+    assert_eq!(turn.outcomes[2].1, OperationOutcome::Succeeded(Some(json!(7))));
 }
