@@ -17,7 +17,7 @@ use super::query::Query;
 use super::rejection::{InvalidBody, InvalidQuery, NotFound};
 use super::{HostState, HttpRequest, HttpResponse};
 use crate::client::{DurableError, EntityQuery};
-use crate::entity::EntityId;
+use crate::history::EntityId;
 
 /// The key Azure's clients send for an entity whose key is empty (a path segment cannot be).
 const EMPTY_KEY: &str = "$";
