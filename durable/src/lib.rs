@@ -26,10 +26,11 @@ pub mod __private;
 
 pub use activity::{ActivityHandle, DurableActivityContext};
 pub use app::{Error, FunctionApp, RunningApp};
-pub use client::{DurableError, DurableOrchestrationClient, DurableOrchestrationStatus};
 pub use client::{
+    CleanEntityStorageResult, EntityQuery, EntityQueryResult, EntityStatus,
     OrchestrationStatusQueryCondition, OrchestrationStatusQueryResult, PurgeHistoryResult,
 };
+pub use client::{DurableError, DurableOrchestrationClient, DurableOrchestrationStatus};
 pub use durable_macros::{
     activity_trigger, entity_trigger, http_trigger, orchestration_client, orchestration_trigger,
     timer_trigger,

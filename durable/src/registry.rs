@@ -139,6 +139,13 @@ impl Registry {
         self.entities.get(&name.to_lowercase()).copied()
     }
 
+    /// The names of the entity functions, as registered, sorted.
+    pub fn entity_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.entities.values().map(|r| r.name.to_owned()).collect();
+        names.sort_unstable();
+        names
+    }
+
     /// One queue per registered function, sorted by name; an entity function's is named
     /// as its entities' ids name it, in lower case.
     pub fn queues(&self) -> Vec<QueueSpec> {

@@ -352,9 +352,34 @@ async def run_checks(origin, hub):
            "the SDK raises the app's ExceptionMessage", message)
     ok(f"start_new of an unknown orchestrator raises: {message}")
 
+    # --- entities ----------------------------------------------------------------------
+    # The function-based Counter of the samples. The SDK serializes the operation input and
+    # aiohttp encodes it again, so `add 5` arrives as the JSON string "5"; the Counter reads
+    # it as the number (as Json.NET converts it for a C# entity).
+    counter_key = new_id("counter")
+    counter = df.EntityId("Counter", counter_key)
+    before = await client.read_entity_state(counter)
+    expect(not before.entity_exists, "an entity never signalled does not exist",
+           before.entity_state)
+    await client.signal_entity(counter, "add", 5)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        state = await client.read_entity_state(counter)
+        if state.entity_exists and state.entity_state == 5:
+            break
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"the Counter did not reach 5: exists={state.entity_exists}, "
+                              f"state={state.entity_state!r}")
+        await asyncio.sleep(0.05)
+    ok("signal_entity(Counter, add, 5) -> read_entity_state: exists, 5")
+    left = ids_of(await client.get_status_by(created_time_from=started_after))
+    expect_eq(left, {term, busy}, "entities are not listed among orchestrations")
+    ok("get_status_by leaves entities out")
+
     print("RESULT " + json.dumps({
         "purged": sorted(finished),
         "kept": {term: "enough waiting", busy: "not purgeable while running"},
+        "counter": counter_key,
     }), flush=True)
 
 

@@ -1,7 +1,8 @@
 //! Azure's own Python client against the app's management API: `DurableOrchestrationClient`
 //! of the `azure-functions-durable` package, pointed at the webhook base URL, starts, queries,
 //! lists, raises events to, terminates, suspends, resumes, rewinds, restarts and purges
-//! instances (tests/python/client_compat.py does the driving and checking).
+//! instances, and signals and reads the samples' Counter entity
+//! (tests/python/client_compat.py does the driving and checking).
 //!
 //! The package comes from PyPI into a venv under the target directory, made on the first run
 //! and reused after; without python3 or PyPI the test fails and says how to make it by hand.
@@ -15,7 +16,7 @@ use std::time::Duration;
 use durable::OrchestrationRuntimeStatus::Terminated;
 use durable::OrchestrationStatusQueryCondition;
 use durable::prelude::*;
-use durable_examples as _; // E1_HelloSequence, which the script starts
+use durable_examples as _; // E1_HelloSequence and the Counter, which the script uses
 use durable_tests::start_app_with;
 use serde_json::{Value, json};
 use tokio::process::Command;
@@ -117,6 +118,10 @@ async fn azure_python_client_drives_the_management_api() {
     let mut want: Vec<&str> = kept.keys().map(String::as_str).collect();
     want.sort_unstable();
     assert_eq!(left, want, "the instances left in the store");
+    // The Counter the script signalled holds 5 in the store, a number.
+    let counter = EntityId::new("Counter", result["counter"].as_str().unwrap()).unwrap();
+    let state = client.read_entity_state::<i32>(&counter).await.unwrap();
+    assert_eq!(state.entity_state, Some(5), "{counter}");
     assert_eq!(
         FLAKY_CALLS.load(Ordering::SeqCst),
         2,

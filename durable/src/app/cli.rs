@@ -4,7 +4,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use super::{Error, FunctionApp, StorageConfig};
-use crate::client::DurableOrchestrationClient;
+use crate::client::{DurableError, DurableOrchestrationClient, EntityQuery};
+use crate::entity::EntityId;
 
 /// A durable function app, on an embedded SQLite task hub or a PostgreSQL one that several
 /// processes share.
@@ -91,6 +92,52 @@ enum Command {
     },
     /// List the task hub's queues with their depth.
     Queues,
+    /// Signal an operation to an entity (creating it if need be).
+    EntitySignal {
+        /// The entity name (an entity function of this app).
+        #[arg(long)]
+        name: String,
+        /// The entity key.
+        #[arg(long)]
+        key: String,
+        /// The operation.
+        #[arg(long)]
+        op: String,
+        /// The operation's input, as JSON.
+        #[arg(long)]
+        input: Option<String>,
+    },
+    /// Print an entity's state as JSON; fails when the entity has none.
+    EntityGet {
+        /// The entity name.
+        #[arg(long)]
+        name: String,
+        /// The entity key.
+        #[arg(long)]
+        key: String,
+    },
+    /// List entities as JSON.
+    EntityList {
+        /// Only entities of this name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Include each entity's state.
+        #[arg(long)]
+        fetch_state: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        top: usize,
+    },
+    /// Remove empty entities and release locks held for orchestrations that no longer run;
+    /// prints the counts as JSON.
+    EntityClean {
+        /// Remove entities without state, lock or waiting messages.
+        #[arg(long)]
+        remove_empty: bool,
+        /// Release locks whose owning orchestration no longer exists or has finished.
+        #[arg(long)]
+        release_orphaned_locks: bool,
+    },
 }
 
 /// How to serve.
@@ -192,6 +239,35 @@ where
         Command::Purge { instance_id } => {
             let purged = app.connect().await?.purge_instance_history(&instance_id).await?;
             print_json(&purged)
+        }
+        Command::EntitySignal { name, key, op, input } => {
+            let input = json_arg("--input", input)?;
+            let client = app.connect().await?;
+            client.check_entity_registered(&name)?;
+            let id = EntityId::new(&name, key).map_err(DurableError::from)?;
+            Ok(client.signal_entity(&id, &op, input).await?)
+        }
+        Command::EntityGet { name, key } => {
+            let id = EntityId::new(&name, key).map_err(DurableError::from)?;
+            let read = app.connect().await?.read_entity_state::<serde_json::Value>(&id).await?;
+            match read.entity_state {
+                Some(state) => print_json(&state),
+                None => Err(Error::EntityNotFound { entity_id: id.to_string() }),
+            }
+        }
+        Command::EntityList { name, fetch_state, top } => {
+            let query = EntityQuery {
+                entity_name: name,
+                fetch_state,
+                page_size: top,
+                ..Default::default()
+            };
+            let page = app.connect().await?.list_entities(&query).await?;
+            print_json(&page.entities)
+        }
+        Command::EntityClean { remove_empty, release_orphaned_locks } => {
+            let client = app.connect().await?;
+            print_json(&client.clean_entity_storage(remove_empty, release_orphaned_locks).await?)
         }
         Command::Queues => {
             let client = app.connect().await?;

@@ -60,6 +60,12 @@ pub enum Error {
         /// Its output or failure message.
         output: serde_json::Value,
     },
+    /// An entity read from the command line has no state.
+    #[error("entity `{entity_id}` does not exist")]
+    EntityNotFound {
+        /// The entity's id (`@name@key`).
+        entity_id: String,
+    },
     /// Serving failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -70,7 +70,10 @@ use serde_json::Value;
 
 pub use error::BackendError;
 pub use postgres::{PostgresBackend, PostgresOptions};
-pub use query::{DEFAULT_PAGE_SIZE, InstancePage, InstanceQuery, PURGEABLE_STATUSES, PurgeFilter};
+pub use query::{
+    DEFAULT_PAGE_SIZE, ENTITY_ID_PREFIX, InstanceKind, InstancePage, InstanceQuery,
+    PURGEABLE_STATUSES, PurgeFilter,
+};
 pub use sqlite::{SqliteBackend, SqliteOptions, Synchronous};
 
 use crate::history::{
@@ -483,9 +486,10 @@ pub trait Backend: Send + Sync + 'static {
     ///
     /// [`PurgeFilter::Instance`] of an unfinished instance errors with
     /// [`BackendError::InstanceNotFinished`], and one of an unknown instance deletes nothing.
-    /// [`PurgeFilter::Created`] skips unfinished instances, and errors with
-    /// [`BackendError::InvalidQuery`] when its statuses name an unfinished one. Nothing is
-    /// changed when it errors.
+    /// [`PurgeFilter::Created`] skips unfinished instances and entities, and errors with
+    /// [`BackendError::InvalidQuery`] when its statuses name an unfinished one.
+    /// [`PurgeFilter::IdleEntity`] deletes the entity only while its execution is the one
+    /// named and its inbox is empty. Nothing is changed when it errors.
     ///
     /// A worker still holding a lock or lease on a purged instance loses it: its commit fails
     /// with [`BackendError::LockLost`].

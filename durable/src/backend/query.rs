@@ -16,6 +16,23 @@ use crate::history::OrchestrationRuntimeStatus;
 /// The page size of a listing when none is given (Azure's `PageSize` default).
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 
+/// What starts the id of every entity instance (`@name@key`), and of no orchestration's: an
+/// orchestration instance id never starts with it.
+pub const ENTITY_ID_PREFIX: char = '@';
+
+/// Which kind of instance a listing returns: orchestrations and entities are instances
+/// alike in the store, told apart by the [`ENTITY_ID_PREFIX`] of entity ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InstanceKind {
+    /// Every instance.
+    #[default]
+    All,
+    /// Orchestration instances only (ids not starting with `@`).
+    Orchestrations,
+    /// Entity instances only (ids starting with `@`).
+    Entities,
+}
+
 /// The statuses of finished instances: the only ones a purge deletes.
 pub const PURGEABLE_STATUSES: [OrchestrationRuntimeStatus; 4] = [
     OrchestrationRuntimeStatus::Completed,
@@ -36,6 +53,12 @@ pub struct InstanceQuery {
     pub created_to: Option<DateTime<Utc>>,
     /// Only instances whose id starts with this (case-sensitive); `None` or empty for all.
     pub instance_id_prefix: Option<String>,
+    /// Only instances last updated at or after this time.
+    pub updated_from: Option<DateTime<Utc>>,
+    /// Only instances last updated at or before this time.
+    pub updated_to: Option<DateTime<Utc>>,
+    /// Only orchestrations, or only entities; [`InstanceKind::All`] by default.
+    pub kind: InstanceKind,
     /// The most instances a page holds; at least 1. [`DEFAULT_PAGE_SIZE`] by default.
     pub page_size: usize,
     /// Where to continue: the token of the previous page, or `None` for the first page. Pass
@@ -50,6 +73,9 @@ impl Default for InstanceQuery {
             created_from: None,
             created_to: None,
             instance_id_prefix: None,
+            updated_from: None,
+            updated_to: None,
+            kind: InstanceKind::All,
             page_size: DEFAULT_PAGE_SIZE,
             continuation_token: None,
         }
@@ -91,8 +117,9 @@ pub enum PurgeFilter {
     /// One instance, by id. Deletes nothing (returns 0) when there is no such instance, and
     /// errors with [`BackendError::InstanceNotFinished`] when it has not finished.
     Instance(String),
-    /// Every finished instance created in a range, optionally only with some statuses.
-    /// Unfinished instances in the range are skipped, as Azure does.
+    /// Every finished orchestration instance created in a range, optionally only with some
+    /// statuses. Unfinished instances in the range are skipped, as Azure does, and so are
+    /// entities (ids starting with [`ENTITY_ID_PREFIX`]), which Azure keeps apart.
     Created {
         /// Only instances created at or after this time.
         created_from: Option<DateTime<Utc>>,
@@ -101,6 +128,16 @@ pub enum PurgeFilter {
         /// Only instances with one of these statuses, which must all be among
         /// [`PURGEABLE_STATUSES`]; empty for all of those.
         runtime_status: Vec<OrchestrationRuntimeStatus>,
+    },
+    /// One entity instance, whatever its status, provided it is idle: deleted only while its
+    /// current execution is still `execution_id` (no turn committed since the caller read
+    /// it) and no message waits in its inbox. Deletes nothing (returns 0) otherwise, or when
+    /// there is no such instance.
+    IdleEntity {
+        /// The entity's instance id (`@name@key`).
+        instance_id: String,
+        /// The execution the caller found idle.
+        execution_id: String,
     },
 }
 

@@ -21,6 +21,18 @@ pub enum DurableError {
         /// The requested name.
         name: String,
     },
+    /// No entity function of this app answers to this entity name (Azure's words).
+    #[error(
+        "The function '{name}' doesn't exist, is disabled, or is not an entity function. \
+         Additional info: {}",
+        known_entities(known)
+    )]
+    UnknownEntity {
+        /// The entity name asked for.
+        name: String,
+        /// The names of the app's entity functions, sorted.
+        known: Vec<String>,
+    },
     /// The input does not deserialize into the orchestrator's declared input type.
     #[error("invalid input for `{function}`: {message}")]
     InvalidInput {
@@ -125,4 +137,12 @@ pub enum DurableError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] BackendError),
+}
+
+/// The end of [`DurableError::UnknownEntity`]'s message: the known entity functions.
+fn known_entities(known: &[String]) -> String {
+    if known.is_empty() {
+        return "No entity functions are currently registered!".to_owned();
+    }
+    format!("The following are the known entity functions: '{}'.", known.join("', '"))
 }

@@ -2,6 +2,7 @@
 //! terminate them, list and purge them (`IDurableOrchestrationClient` in C#).
 
 mod entities;
+mod entity_storage;
 mod error;
 mod http_management;
 mod instance_id;
@@ -17,6 +18,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 pub use entities::{ClientEntity, ClientSignal, EntityStateResponse};
+pub use entity_storage::{CleanEntityStorageResult, EntityQuery, EntityQueryResult, EntityStatus};
 pub use error::DurableError;
 pub use http_management::HttpManagementPayload;
 pub(crate) use http_management::{WEBHOOK_PATH, Webhook};

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{DurableError, DurableOrchestrationClient, DurableOrchestrationStatus};
-use crate::backend::{BackendError, DEFAULT_PAGE_SIZE, InstanceQuery, PurgeFilter};
+use crate::backend::{BackendError, DEFAULT_PAGE_SIZE, InstanceKind, InstanceQuery, PurgeFilter};
 use crate::history::OrchestrationRuntimeStatus;
 
 /// Which instances [`DurableOrchestrationClient::list_instances`] returns
@@ -69,8 +69,10 @@ pub struct PurgeHistoryResult {
 }
 
 impl DurableOrchestrationClient {
-    /// Lists one page of the instances matching `condition` (`ListInstancesAsync` in C#),
-    /// without their history, ordered by creation time, then instance id. Follow the
+    /// Lists one page of the orchestration instances matching `condition`
+    /// (`ListInstancesAsync` in C#), without their history, ordered by creation time, then
+    /// instance id. Entities are not listed (see
+    /// [`list_entities`](DurableOrchestrationClient::list_entities)). Follow the
     /// result's continuation token for the next page: every instance that exists throughout
     /// and keeps matching is returned exactly once, even while instances are created.
     ///
@@ -85,8 +87,10 @@ impl DurableOrchestrationClient {
             created_from: condition.created_time_from,
             created_to: condition.created_time_to,
             instance_id_prefix: condition.instance_id_prefix.clone(),
+            kind: InstanceKind::Orchestrations,
             page_size: condition.page_size,
             continuation_token: condition.continuation_token.clone(),
+            ..InstanceQuery::default()
         };
         let page = self.backend.list_instances(&query).await.map_err(query_error)?;
         let durable_orchestration_state = page
@@ -122,7 +126,7 @@ impl DurableOrchestrationClient {
         self.purge(PurgeFilter::Instance(instance_id.to_owned())).await
     }
 
-    /// Deletes every finished instance created between `created_time_from` and
+    /// Deletes every finished orchestration instance (never an entity) created between `created_time_from` and
     /// `created_time_to` (both inclusive; no upper bound when `None`) whose status is among
     /// `runtime_status` (empty for every finished status), with their histories
     /// (`PurgeInstanceHistoryAsync(createdTimeFrom, createdTimeTo, runtimeStatus)` in C#).
@@ -151,7 +155,7 @@ impl DurableOrchestrationClient {
 }
 
 /// Maps the backend's refusals of a query or purge to their client errors.
-fn query_error(error: BackendError) -> DurableError {
+pub(super) fn query_error(error: BackendError) -> DurableError {
     match error {
         BackendError::InstanceNotFinished { instance_id, status } => {
             DurableError::InstanceNotFinished { instance_id, status }

@@ -221,9 +221,18 @@ impl DurableEntityContext {
     }
 
     /// The operation's input as `T` (`GetInput<T>()`); a missing input reads as `null`.
+    ///
+    /// An input that is a JSON string whose text is JSON of `T` reads as that value when
+    /// `T` does not read from the string itself, as Json.NET converts it in C#: Azure's
+    /// Python and JavaScript clients send an input already serialized (`"5"` for `5`).
     pub fn get_input<T: DeserializeOwned>(&self) -> Result<T, EntityError> {
         let input = self.operation().input.clone().unwrap_or(Value::Null);
-        T::deserialize(input).map_err(|e| self.error("reading the operation's input", e))
+        T::deserialize(&input)
+            .or_else(|error| match &input {
+                Value::String(text) => serde_json::from_str(text).map_err(|_| error),
+                _ => Err(error),
+            })
+            .map_err(|e| self.error("reading the operation's input", e))
     }
 
     /// Sets what a caller awaiting this operation receives (`Return`).

@@ -5,7 +5,7 @@
 use super::HttpResponse;
 use super::rejection::{
     ApiError, Conflict, GatewayTimeout, Gone, InternalError, InvalidBody, InvalidPath,
-    InvalidQuery, NotFound, UnsupportedMediaType,
+    InvalidQuery, NotFound, UnknownEntity, UnsupportedMediaType,
 };
 use crate::client::DurableError;
 
@@ -16,6 +16,7 @@ impl From<&DurableError> for ApiError {
             DurableError::InvalidInstanceId { .. }
             | DurableError::InvalidEventName
             | DurableError::InvalidEntityId(_) => InvalidPath::new(detail).into(),
+            DurableError::UnknownEntity { .. } => UnknownEntity::new(detail).into(),
             DurableError::InvalidInput { .. } | DurableError::InvalidRequest { .. } => {
                 InvalidBody::new(detail).into()
             }
@@ -71,6 +72,7 @@ mod tests {
         let cases = [
             (DurableError::InvalidInstanceId { instance_id: id(), reason: "r" }, 400),
             (DurableError::UnknownOrchestrator { name: "f".to_owned() }, 404),
+            (DurableError::UnknownEntity { name: "e".to_owned(), known: Vec::new() }, 400),
             (DurableError::InvalidInput { function: "f".to_owned(), message: "m".to_owned() }, 400),
             (DurableError::InstanceAlreadyExists { instance_id: id(), status: running }, 409),
             (DurableError::InstanceNotFound { instance_id: id() }, 404),

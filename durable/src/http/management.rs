@@ -1,6 +1,7 @@
 //! Azure's management API under `/runtime/webhooks/durabletask`: start, status, list, purge,
 //! raise events, terminate, suspend, resume, rewind and restart instances, with Azure's
-//! routes, query parameters, status codes, headers and JSON.
+//! routes, query parameters, status codes, headers and JSON; the entity routes are in
+//! `entities.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,14 +29,14 @@ use crate::history::OrchestrationRuntimeStatus;
 use crate::history::{HistoryView, azure_history};
 
 /// The request and response header carrying a list's continuation token.
-const CONTINUATION_HEADER: &str = "x-ms-continuation-token";
+pub(super) const CONTINUATION_HEADER: &str = "x-ms-continuation-token";
 
 /// What a handler answers: the response, or the failure's.
-type Answer = Result<HttpResponse, ApiError>;
+pub(super) type Answer = Result<HttpResponse, ApiError>;
 
 /// Path parameters; a path that does not decode (invalid percent-encoding, say) is a JSON
 /// 400 rather than axum's plain-text one.
-struct Path<T>(T);
+pub(super) struct Path<T>(pub(super) T);
 
 impl<T, S> FromRequestParts<S> for Path<T>
 where
@@ -67,6 +68,7 @@ pub(crate) fn router(state: &Arc<HostState>) -> Router<Arc<HostState>> {
         .route("/instances/{instance_id}", get(status).delete(purge))
         .route("/instances/{instance_id}/raiseEvent/{event_name}", post(raise_event))
         .route("/instances/{instance_id}/{operation}", post(operation))
+        .merge(super::entities::routes())
         .route_layer(from_fn_with_state(state.clone(), authorize))
 }
 

@@ -123,6 +123,32 @@ impl InternalError {
     }
 }
 
+/// 400: a signal to an entity name no entity function answers to. Azure's body carries the
+/// whole explanation as its `Message` (the `ArgumentException`'s message); it is the
+/// `ExceptionMessage` too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnknownEntity(String);
+
+impl UnknownEntity {
+    /// The failure; `message` is Azure's explanation.
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        UnknownEntity(message.into())
+    }
+}
+
+impl Reject for UnknownEntity {
+    const STATUS: StatusCode = StatusCode::BAD_REQUEST;
+    const MESSAGE: &'static str = INCORRECT_ARGUMENTS;
+
+    fn into_detail(self) -> String {
+        self.0
+    }
+
+    fn into_response(self) -> HttpResponse {
+        HttpResponse::error(Self::STATUS, &self.0.clone(), self.into_detail())
+    }
+}
+
 /// 401: the request does not present a key that opens what it asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Unauthorized;
@@ -226,6 +252,7 @@ api_error! {
         InvalidBody,
         InvalidQuery,
         InvalidPath,
+        UnknownEntity,
         Unauthorized,
         NotFound,
         MethodNotAllowed,
@@ -260,6 +287,12 @@ mod tests {
             (InvalidBody::new("b").into(), 400, INCORRECT, "b"),
             (InvalidQuery::new("q").into(), 400, INCORRECT, "q"),
             (InvalidPath::new("p").into(), 400, INCORRECT, "p"),
+            (
+                UnknownEntity::new("The function 'x' …").into(),
+                400,
+                "The function 'x' …",
+                "The function 'x' …",
+            ),
             (
                 Unauthorized.into(),
                 401,

@@ -109,6 +109,8 @@ macro_rules! single_handle_suite {
             purge_refuses_unfinished_instances_and_changes_nothing,
             purge_by_filter_deletes_matching_finished_instances,
             purged_id_can_be_created_again,
+            list_instances_by_kind_and_update_time,
+            purges_keep_entities_apart_and_delete_only_idle_ones,
         );
     };
 }

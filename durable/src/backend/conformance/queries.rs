@@ -7,7 +7,7 @@ use futures::future::join_all;
 use serde_json::json;
 
 use super::*;
-use crate::backend::{InstancePage, InstanceQuery, PurgeFilter};
+use crate::backend::{InstanceKind, InstancePage, InstanceQuery, PurgeFilter};
 use crate::history::OrchestrationRuntimeStatus::{Completed, Failed, Pending, Running, Terminated};
 
 /// Creates `instance_id`, created `seconds` after [`at`]'s origin, with `status`: a pending
@@ -528,5 +528,104 @@ pub(crate) async fn purge_by_another_handle_leaves_the_dispatcher_nothing_stale<
     let item = fetch_orchestration(&store).await;
     assert_eq!((item.instance.execution_id.as_str(), item.history_len), ("e2", 0));
     harness.close(client).await;
+    harness.close(store).await;
+}
+
+pub(crate) async fn list_instances_by_kind_and_update_time<H: Harness>(harness: &H) {
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    seed(&store, "order-1", 10, Completed).await;
+    seed(&store, "@counter@a", 20, Running).await;
+    seed(&store, "order-2", 30, Running).await;
+    seed(&store, "@counter@b", 40, Pending).await;
+    seed(&store, "@account@a", 50, Running).await;
+
+    let kind = |kind| InstanceQuery { kind, ..InstanceQuery::default() };
+    let all = list_all(&store, kind(InstanceKind::All)).await;
+    assert_eq!(all, ["order-1", "@counter@a", "order-2", "@counter@b", "@account@a"]);
+    let orchestrations = list_all(&store, kind(InstanceKind::Orchestrations)).await;
+    assert_eq!(orchestrations, ["order-1", "order-2"]);
+    let entities = list_all(&store, kind(InstanceKind::Entities)).await;
+    assert_eq!(entities, ["@counter@a", "@counter@b", "@account@a"]);
+    // Paged one by one, with a prefix naming one entity function.
+    let counters = InstanceQuery {
+        instance_id_prefix: Some("@counter@".to_owned()),
+        page_size: 1,
+        ..kind(InstanceKind::Entities)
+    };
+    assert_eq!(list_all(&store, counters).await, ["@counter@a", "@counter@b"]);
+
+    // The update-time range, both ends inclusive, on the times the store recorded.
+    let mut updated = Vec::new();
+    for id in &all {
+        let record = store.get_instance(id).await.must("get_instance").must("a seeded instance");
+        updated.push((record.last_updated_at, id.clone()));
+    }
+    updated.sort();
+    let (from, to) = (updated[1].0, updated[3].0);
+    let range =
+        InstanceQuery { updated_from: Some(from), updated_to: Some(to), ..kind(InstanceKind::All) };
+    let mut in_range = list_all(&store, range).await;
+    in_range.sort();
+    let mut want: Vec<String> = updated
+        .iter()
+        .filter(|(time, _)| *time >= from && *time <= to)
+        .map(|(_, id)| id.clone())
+        .collect();
+    want.sort();
+    assert_eq!(in_range, want);
+    assert!(want.len() >= 3, "at least the 2nd, 3rd and 4th updated: {want:?}");
+    let after_all =
+        InstanceQuery { updated_from: Some(at(1_000_000_000)), ..kind(InstanceKind::Entities) };
+    assert!(list_all(&store, after_all).await.is_empty());
+    harness.close(store).await;
+}
+
+pub(crate) async fn purges_keep_entities_apart_and_delete_only_idle_ones<H: Harness>(harness: &H) {
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    seed(&store, "done", 10, Completed).await;
+    seed(&store, "@counter@finished", 20, Completed).await;
+    seed(&store, "@counter@quiet", 30, Running).await;
+    seed(&store, "@counter@busy", 40, Running).await;
+
+    // A purge by filter deletes orchestrations only.
+    let deleted = store
+        .purge_instances(&PurgeFilter::Created {
+            created_from: None,
+            created_to: None,
+            runtime_status: Vec::new(),
+        })
+        .await
+        .must("purge_instances");
+    assert_eq!(deleted, 1, "only `done`");
+    assert_eq!(
+        list_all(&store, InstanceQuery::default()).await,
+        ["@counter@finished", "@counter@quiet", "@counter@busy"].map(String::from)
+    );
+
+    let idle = |id: &str, execution: &str| PurgeFilter::IdleEntity {
+        instance_id: id.to_owned(),
+        execution_id: execution.to_owned(),
+    };
+    // Not when a turn committed since (another execution), nor with a message waiting.
+    let purged = store.purge_instances(&idle("@counter@quiet", "e0")).await.must("purge");
+    assert_eq!(purged, 0);
+    store
+        .send_message(message("@counter@busy", task_completed(0, json!(1))))
+        .await
+        .must("send_message");
+    let purged = store.purge_instances(&idle("@counter@busy", "e1")).await.must("purge");
+    assert_eq!(purged, 0);
+    assert_eq!(store.purge_instances(&idle("@counter@none", "e1")).await.must("purge"), 0);
+    // An idle one goes, although it is running, with its history.
+    let purged = store.purge_instances(&idle("@counter@quiet", "e1")).await.must("purge");
+    assert_eq!(purged, 1);
+    assert!(store.get_instance("@counter@quiet").await.must("get_instance").is_none());
+    assert!(store.get_history("@counter@quiet", "e1").await.must("get_history").is_empty());
+    assert_eq!(
+        list_all(&store, InstanceQuery::default()).await,
+        ["@counter@finished", "@counter@busy"].map(String::from)
+    );
+    // The busy one still gets its message.
+    assert_eq!(fetch_orchestration(&store).await.instance.instance_id, "@counter@busy");
     harness.close(store).await;
 }

@@ -6,7 +6,9 @@ use super::Store;
 use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, time};
 use crate::backend::codec::{from_json, parse_kind};
 use crate::backend::query::PageKey;
-use crate::backend::{InstancePage, InstanceQuery, InstanceRecord, QueueStats, Result, WorkState};
+use crate::backend::{
+    InstanceKind, InstancePage, InstanceQuery, InstanceRecord, QueueStats, Result, WorkState,
+};
 use crate::history::HistoryEvent;
 
 impl Store {
@@ -64,8 +66,26 @@ impl Store {
         let after_id = after.map(|key| key.instance_id.as_str());
         // One row more than the page tells whether another page follows.
         let limit = i64::try_from(query.page_size).unwrap_or(i64::MAX).saturating_add(1);
-        let params: [&(dyn ToSql + Sync); 7] =
-            [&statuses, &from, &to, &prefix, &after_time, &after_id, &limit];
+        let updated_from = query.updated_from.as_ref().map(nanos);
+        let updated_to = query.updated_to.as_ref().map(nanos);
+        // Whether ids must (true) or must not (false) start with `@`; either when NULL.
+        let entities = match query.kind {
+            InstanceKind::All => None,
+            InstanceKind::Orchestrations => Some(false),
+            InstanceKind::Entities => Some(true),
+        };
+        let params: [&(dyn ToSql + Sync); 10] = [
+            &statuses,
+            &from,
+            &to,
+            &prefix,
+            &after_time,
+            &after_id,
+            &limit,
+            &updated_from,
+            &updated_to,
+            &entities,
+        ];
         let rows = self
             .query(
                 &self.sql(&format!(
@@ -75,6 +95,9 @@ impl Store {
                        AND ($3::bigint IS NULL OR created_at <= $3) \
                        AND ($4::text IS NULL OR left(instance_id, length($4)) = $4) \
                        AND ($5::bigint IS NULL OR (created_at, instance_id) > ($5, $6::text)) \
+                       AND ($8::bigint IS NULL OR updated_at >= $8) \
+                       AND ($9::bigint IS NULL OR updated_at <= $9) \
+                       AND ($10::boolean IS NULL OR (left(instance_id, 1) = '@') = $10) \
                      ORDER BY created_at, instance_id LIMIT $7"
                 )),
                 &params,

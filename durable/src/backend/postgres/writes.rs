@@ -150,13 +150,13 @@ impl Store {
         BackendError::InstanceExists { instance_id: instance_id.to_owned(), status }
     }
 
-    /// Deletes the finished instances `filter` names with everything stored for them;
-    /// returns how many.
+    /// Deletes the finished instances (or the idle entity) `filter` names with everything
+    /// stored for them; returns how many.
     pub(super) async fn purge(&self, filter: &PurgeFilter) -> Result<u64> {
         let tx = Tx::start(&self.pool).await?;
         let statuses: Vec<&str> = filter.statuses().iter().map(|s| s.as_str()).collect();
         let (from, to) = match filter {
-            PurgeFilter::Instance(_) => (None, None),
+            PurgeFilter::Instance(_) | PurgeFilter::IdleEntity { .. } => (None, None),
             PurgeFilter::Created { created_from, created_to, .. } => {
                 (created_from.as_ref().map(nanos), created_to.as_ref().map(nanos))
             }
@@ -175,9 +175,22 @@ impl Store {
                     &self.sql(
                         "SELECT instance_id, status FROM {s}.instances WHERE status = ANY($1) \
                            AND ($2::bigint IS NULL OR created_at >= $2) \
-                           AND ($3::bigint IS NULL OR created_at <= $3) FOR UPDATE",
+                           AND ($3::bigint IS NULL OR created_at <= $3) \
+                           AND left(instance_id, 1) <> '@' FOR UPDATE",
                     ),
                     vec![&statuses, &from, &to],
+                )
+                .await?
+            }
+            PurgeFilter::IdleEntity { instance_id, execution_id } => {
+                p.push(
+                    &self.sql(
+                        "SELECT instance_id, status FROM {s}.instances \
+                         WHERE instance_id = $1 AND execution_id = $2 \
+                           AND NOT EXISTS (SELECT 1 FROM {s}.messages m \
+                                           WHERE m.instance_id = $1) FOR UPDATE",
+                    ),
+                    vec![instance_id, execution_id],
                 )
                 .await?
             }
@@ -189,7 +202,8 @@ impl Store {
         for row in &rows {
             let instance_id: String = row.get(0);
             let status = parse_status(row.get(1), &format!("instance `{instance_id}`"))?;
-            if !status.is_terminal() {
+            let idle_entity = matches!(filter, PurgeFilter::IdleEntity { .. });
+            if !status.is_terminal() && !idle_entity {
                 tx.rollback().await;
                 return Err(BackendError::InstanceNotFinished { instance_id, status });
             }

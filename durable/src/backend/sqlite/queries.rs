@@ -12,8 +12,13 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use super::codec::{INSTANCE_COLUMNS, format_time, parse_status, read_instance_row, sql_error};
 use super::writer::{Batch, Effect, Failure, OpResult, Writer};
 use crate::backend::query::PageKey;
-use crate::backend::{BackendError, InstancePage, InstanceQuery, PurgeFilter, Result};
+use crate::backend::{
+    BackendError, InstanceKind, InstancePage, InstanceQuery, PurgeFilter, Result,
+};
 use crate::history::OrchestrationRuntimeStatus;
+
+/// Keeps entity instances (ids starting with [`ENTITY_ID_PREFIX`](crate::backend::ENTITY_ID_PREFIX)) out.
+const NOT_AN_ENTITY: &str = " AND substr(instance_id, 1, 1) <> '@'";
 
 /// Reads one page of the hub's instances matching `query`, after `after`.
 pub(super) fn list_instances(
@@ -33,6 +38,19 @@ pub(super) fn list_instances(
         sql.push_str(" AND substr(instance_id, 1, length(?)) = ?");
         args.push(SqlValue::Text(prefix.to_owned()));
         args.push(SqlValue::Text(prefix.to_owned()));
+    }
+    if let Some(from) = query.updated_from {
+        sql.push_str(" AND updated_at >= ?");
+        args.push(SqlValue::Text(format_time(&from)));
+    }
+    if let Some(to) = query.updated_to {
+        sql.push_str(" AND updated_at <= ?");
+        args.push(SqlValue::Text(format_time(&to)));
+    }
+    match query.kind {
+        InstanceKind::All => {}
+        InstanceKind::Orchestrations => sql.push_str(NOT_AN_ENTITY),
+        InstanceKind::Entities => sql.push_str(" AND substr(instance_id, 1, 1) = '@'"),
     }
     if let Some(after) = after {
         sql.push_str(" AND (created_at, instance_id) > (?, ?)");
@@ -135,11 +153,22 @@ impl Writer {
                 let mut args = vec![SqlValue::Text(hub.to_owned())];
                 push_status_filter(&mut sql, &mut args, &filter.statuses());
                 push_created_filter(&mut sql, &mut args, *created_from, *created_to);
+                sql.push_str(NOT_AN_ENTITY);
                 self.conn
                     .prepare(&sql)?
                     .query_map(params_from_iter(args), |row| row.get(0))?
                     .collect::<rusqlite::Result<_>>()?
             }
+            PurgeFilter::IdleEntity { instance_id, execution_id } => self
+                .conn
+                .prepare_cached(
+                    "SELECT instance_id FROM instances i \
+                     WHERE hub = ?1 AND instance_id = ?2 AND execution_id = ?3 \
+                       AND NOT EXISTS (SELECT 1 FROM messages m \
+                                       WHERE m.hub = ?1 AND m.instance_id = ?2)",
+                )?
+                .query_map(params![hub, instance_id, execution_id], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?,
         };
         if instance_ids.is_empty() {
             deleted.store(0, Ordering::Release);
