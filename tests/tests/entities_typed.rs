@@ -160,24 +160,8 @@ fn methods_reach_their_context(store: &TestStore) {
     });
 }
 
-durable_tests::on_both_stores!(typed_signals_reach_the_struct_counter, methods_reach_their_context);
-
-// Written out rather than with `on_both_stores!`, to ignore the PostgreSQL run: there, the
-// orchestration's first call never reaches the entity. Its history ends with the `EventSent`
-// of the `add` to `@counterclass@k2`, but the entity instance is never created
-// (`get_status("@counterclass@k2")` is `None`), so the orchestration waits forever. SQLite
-// runs the same code to completion.
-mod orchestrations_call_the_struct_counter {
-    use durable_tests::stores::TestStore;
-
-    #[test]
-    fn sqlite() {
-        super::orchestrations_call_the_struct_counter(&TestStore::sqlite());
-    }
-
-    #[test]
-    #[ignore = "on PostgreSQL, an entity an orchestration calls is never created (see above)"]
-    fn postgres() {
-        super::orchestrations_call_the_struct_counter(&TestStore::postgres());
-    }
-}
+durable_tests::on_both_stores!(
+    typed_signals_reach_the_struct_counter,
+    methods_reach_their_context,
+    orchestrations_call_the_struct_counter
+);
