@@ -3,8 +3,10 @@
 pub mod cluster;
 pub mod stores;
 
+use std::fs::File;
 use std::future::Future;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use durable::app::{HostConfig, StorageConfig};
@@ -39,6 +41,37 @@ pub async fn start_app_with(dir: &Path, adjust: impl FnOnce(&mut HostConfig)) ->
     match FunctionApp::new(config).start().await {
         Ok(app) => app,
         Err(e) => panic!("the app did not start: {e}"),
+    }
+}
+
+/// A multi-threaded runtime with two workers, as the test machine has two cores.
+pub fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => panic!("no tokio runtime: {e}"),
+    }
+}
+
+/// The samples app (`binary serve`, the tests' `CARGO_BIN_EXE_durable-samples`) as a child
+/// process on the SQLite file `dir/durable.db`, logging to `log`, with `env` set.
+pub fn serve_samples(
+    binary: &str,
+    dir: &Path,
+    log: &Path,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Child {
+    let mut command = Command::new(binary);
+    command
+        .arg("serve")
+        .env("DURABLE_LISTEN", "127.0.0.1:0")
+        .current_dir(dir)
+        .env("DURABLE_DB", dir.join("durable.db"))
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null());
+    match File::create(log).and_then(|file| command.stderr(file).spawn()) {
+        Ok(child) => child,
+        Err(e) => panic!("cannot start the samples app: {e}"),
     }
 }
 

@@ -6,6 +6,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use durable::app::{HostConfig, StorageConfig};
+use durable::{FunctionApp, RunningApp};
 
 /// The machine's PostgreSQL, as `.ci/run` starts it.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -101,6 +102,16 @@ impl TestStore {
             false => StorageConfig::Sqlite { path: self.db.clone().into() },
         };
         HostConfig { storage, hub_name: self.hub.clone(), ..HostConfig::default() }
+    }
+
+    /// The app on this store, serving no HTTP.
+    pub async fn start_app(&self) -> RunningApp {
+        let mut config = self.config();
+        config.http.listen = None;
+        match FunctionApp::new(config).start().await {
+            Ok(app) => app,
+            Err(e) => panic!("the app did not start: {e}"),
+        }
     }
 }
 

@@ -4,9 +4,8 @@
 //! counts (from the app's own logs) how many ran more than once.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use durable::OrchestrationRuntimeStatus::Completed;
@@ -24,18 +23,12 @@ const FILES: usize = 40;
 const KILL_AFTER_STARTS: usize = 300;
 
 fn serve(dir: &Path, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_durable-samples"))
-        .arg("serve")
-        .env("DURABLE_LISTEN", "127.0.0.1:0")
-        .current_dir(dir)
-        .env("DURABLE_DB", dir.join("durable.db"))
-        .env("DURABLE_BACKUP_DIR", dir.join("backups"))
-        .env("RUST_LOG", "durable::worker=debug,warn")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(File::create(log).unwrap())
-        .spawn()
-        .unwrap()
+    let backups = dir.join("backups");
+    let env = [
+        ("DURABLE_BACKUP_DIR", backups.as_os_str()),
+        ("RUST_LOG", "durable::worker=debug,warn".as_ref()),
+    ];
+    durable_tests::serve_samples(env!("CARGO_BIN_EXE_durable-samples"), dir, log, &env)
 }
 
 /// (instance id, task id) of every "activity started" line in a log.

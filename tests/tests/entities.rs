@@ -7,27 +7,16 @@ use std::time::Duration;
 use chrono::Utc;
 use durable::OrchestrationRuntimeStatus::Completed;
 use durable::prelude::*;
-use durable::{DurableError, EntityId, FunctionApp, RunningApp};
+use durable::{DurableError, EntityId};
 use durable_tests::stores::TestStore;
 use durable_tests::wait_for;
 
 // The samples' registrations, the Counter among them.
 use durable_examples as _;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
-/// The app on `store`, without HTTP.
-async fn start(store: &TestStore) -> RunningApp {
-    let mut config = store.config();
-    config.http.listen = None;
-    FunctionApp::new(config).start().await.unwrap()
-}
-
 fn signals_reach_the_counter_in_order(store: &TestStore) {
-    runtime().block_on(async {
-        let app = start(store).await;
+    durable_tests::runtime().block_on(async {
+        let app = store.start_app().await;
         let client = app.client();
         let counter = EntityId::new("Counter", "k1").unwrap();
         assert_eq!(counter.to_string(), "@counter@k1");
@@ -99,8 +88,8 @@ async fn relay(ctx: DurableEntityContext) -> Result<(), EntityError> {
 }
 
 fn entities_signal_entities_and_start_orchestrations(store: &TestStore) {
-    runtime().block_on(async {
-        let app = start(store).await;
+    durable_tests::runtime().block_on(async {
+        let app = store.start_app().await;
         let client = app.client();
         let relay = EntityId::new("Relay", "r1").unwrap();
         let counter = EntityId::new("Counter", "fresh").unwrap();

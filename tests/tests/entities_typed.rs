@@ -6,23 +6,11 @@ use std::time::Duration;
 
 use durable::OrchestrationRuntimeStatus::Completed;
 use durable::prelude::*;
-use durable::{FunctionApp, RunningApp};
 use durable_examples::counter_class::Counter;
 use durable_tests::stores::TestStore;
 use durable_tests::wait_for;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
-/// The app on `store`, without HTTP.
-async fn start(store: &TestStore) -> RunningApp {
-    let mut config = store.config();
-    config.http.listen = None;
-    FunctionApp::new(config).start().await.unwrap()
-}
 
 /// Waits until the `CounterClass` `key` holds `value`.
 async fn wait_for_count(client: &DurableOrchestrationClient, key: &str, value: i32) {
@@ -34,8 +22,8 @@ async fn wait_for_count(client: &DurableOrchestrationClient, key: &str, value: i
 }
 
 fn typed_signals_reach_the_struct_counter(store: &TestStore) {
-    runtime().block_on(async {
-        let app = start(store).await;
+    durable_tests::runtime().block_on(async {
+        let app = store.start_app().await;
         let client = app.client();
         let counter = client.entity::<Counter>("k1");
         assert!(!counter.read_state().await.unwrap().entity_exists, "nothing signalled it yet");
@@ -99,8 +87,8 @@ async fn call_unknown_then_add(
 }
 
 fn orchestrations_call_the_struct_counter(store: &TestStore) {
-    runtime().block_on(async {
-        let app = start(store).await;
+    durable_tests::runtime().block_on(async {
+        let app = store.start_app().await;
         let client = app.client();
 
         let id = client.start_new("add_then_get", None, "k2").await.unwrap();
@@ -147,8 +135,8 @@ impl Forwarder {
 }
 
 fn methods_reach_their_context(store: &TestStore) {
-    runtime().block_on(async {
-        let app = start(store).await;
+    durable_tests::runtime().block_on(async {
+        let app = store.start_app().await;
         let client = app.client();
         let forwarder = client.entity::<Forwarder>("k3");
         forwarder.signal().forward(2).await.unwrap();

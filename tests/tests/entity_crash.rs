@@ -4,9 +4,8 @@
 //! and no account is left locked: a lock's grant and release are committed with the entity's
 //! state, so a crash never orphans one.
 
-use std::fs::File;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use durable::OrchestrationRuntimeStatus::Completed;
@@ -22,17 +21,8 @@ const TRANSFERS: usize = 50;
 const ACCOUNTS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 
 fn serve(dir: &Path, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_durable-samples"))
-        .arg("serve")
-        .env("DURABLE_LISTEN", "127.0.0.1:0")
-        .current_dir(dir)
-        .env("DURABLE_DB", dir.join("durable.db"))
-        .env("RUST_LOG", "warn")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(File::create(log).unwrap())
-        .spawn()
-        .unwrap()
+    let binary = env!("CARGO_BIN_EXE_durable-samples");
+    durable_tests::serve_samples(binary, dir, log, &[("RUST_LOG", "warn".as_ref())])
 }
 
 async fn completed(client: &DurableOrchestrationClient) -> usize {

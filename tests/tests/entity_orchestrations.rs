@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use durable::EntityId;
 use durable::OrchestrationRuntimeStatus::{Completed, Failed, Terminated};
 use durable::prelude::*;
-use durable::{EntityId, FunctionApp, RunningApp};
 use durable_tests::stores::TestStore;
 use durable_tests::wait_for;
 use serde_json::{Value, json};
@@ -15,16 +15,6 @@ use serde_json::{Value, json};
 use durable_examples as _;
 
 const DEADLINE: Duration = Duration::from_secs(60);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
-async fn start(store: &TestStore) -> RunningApp {
-    let mut config = store.config();
-    config.http.listen = None;
-    FunctionApp::new(config).start().await.unwrap()
-}
 
 fn counter(key: &str) -> EntityId {
     EntityId::new("Counter", key).unwrap()
@@ -82,8 +72,8 @@ async fn use_counter(
 }
 
 fn calls_await_results_and_failures(store: &TestStore) {
-    runtime().block_on(async {
-        let app = start(store).await;
+    durable_tests::runtime().block_on(async {
+        let app = store.start_app().await;
         let client = app.client();
         let id = client.start_new("UseCounter", None, "calls").await.unwrap();
         let status = client.wait_for_completion(&id, DEADLINE).await.unwrap();
@@ -140,8 +130,8 @@ async fn lock_both(
 }
 
 fn critical_sections_lock_in_one_order_and_keep_their_rules(store: &TestStore) {
-    runtime().block_on(async {
-        let app = start(store).await;
+    durable_tests::runtime().block_on(async {
+        let app = store.start_app().await;
         let client = app.client();
         // Twenty pairs lock {a, b} as (a, b), twenty as (b, a): no deadlock, no lost update.
         let mut ids = Vec::new();
@@ -190,8 +180,8 @@ async fn hold_lock(
 }
 
 fn locks_are_released_when_the_orchestration_ends(store: &TestStore) {
-    runtime().block_on(async {
-        let app = start(store).await;
+    durable_tests::runtime().block_on(async {
+        let app = store.start_app().await;
         let client = app.client();
         for (key, how) in [("held-t", "wait"), ("held-p", "panic")] {
             let holder = client.start_new("HoldLock", None, (key, how)).await.unwrap();
@@ -229,8 +219,8 @@ fn locks_are_released_when_the_orchestration_ends(store: &TestStore) {
 }
 
 fn concurrent_transfers_conserve_money(store: &TestStore) {
-    runtime().block_on(async {
-        let app = start(store).await;
+    durable_tests::runtime().block_on(async {
+        let app = store.start_app().await;
         let client = app.client();
         let accounts = ["alice", "bob", "carol", "dave"];
         for key in accounts {
