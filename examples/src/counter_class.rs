@@ -23,8 +23,10 @@
 //! operation every struct-based entity without a `delete` method has. Signal it through its
 //! typed proxy: `client.entity::<Counter>("myCounter").signal().add(5).await?`.
 //!
-//! Run with: `cargo run -p durable-examples -- serve`; it serves the entity to the orchestrations
-//! and client functions of the app (the HTTP API has no entity routes yet).
+//! Run with `cargo run -p durable-examples`, then signal and read it over HTTP:
+//! `curl -X POST -H 'Content-Type: application/json' -d 5
+//! 'http://127.0.0.1:7071/runtime/webhooks/durabletask/entities/CounterClass/myCounter?op=add'`
+//! and `curl http://127.0.0.1:7071/runtime/webhooks/durabletask/entities/CounterClass/myCounter`.
 
 use durable::prelude::*;
 use serde::{Deserialize, Serialize};
