@@ -84,6 +84,7 @@ macro_rules! single_handle_suite {
             continue_as_new_starts_a_new_execution,
             commit_starts_sub_orchestrations,
             first_turn_starts_sub_orchestrations,
+            a_start_whose_notice_is_for_the_target_delivers_it_there,
             commit_can_replace_the_history,
             messages_arriving_during_a_lock_are_fetched_next,
             abandon_orchestration_refetches,

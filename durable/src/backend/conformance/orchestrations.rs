@@ -467,6 +467,38 @@ pub(crate) async fn commit_starts_sub_orchestrations<H: Harness>(harness: &H) {
     harness.close(store).await;
 }
 
+pub(crate) async fn a_start_whose_notice_is_for_the_target_delivers_it_there<H: Harness>(
+    harness: &H,
+) {
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    store.create_instance(new_instance("target", "t1", json!(null))).await.must("create_instance");
+    let target = fetch_orchestration(&store).await;
+    store
+        .complete_orchestration(
+            &target.lock,
+            running("t1", vec![orchestrator_started(1), started("t1", json!(null))]),
+        )
+        .await
+        .must("complete_orchestration");
+    let item = create_and_fetch(&store, new_instance("sender", "s1", json!(null))).await;
+    // What an entity signal is: create the target with the message, or give it the message.
+    let note = message("target", task_completed(7, json!("for the target")));
+    let commit = OrchestrationCommit {
+        sub_orchestrations: vec![SubOrchestrationStart {
+            instance: new_instance("target", "t2", json!("a fresh one")),
+            if_exists: note.clone(),
+        }],
+        ..running("s1", vec![orchestrator_started(1), started("s1", json!(null))])
+    };
+    store.complete_orchestration(&item.lock, commit).await.must("complete_orchestration");
+    let record = store.get_instance("target").await.must("get_instance").must("the target");
+    assert_eq!(record.execution_id, "t1", "the running target was kept");
+    let next = fetch_orchestration(&store).await;
+    assert_eq!(next.instance.instance_id, "target");
+    assert_eq!(next.messages, vec![note]);
+    harness.close(store).await;
+}
+
 pub(crate) async fn first_turn_starts_sub_orchestrations<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
     let first_turn = OrchestrationCommit {

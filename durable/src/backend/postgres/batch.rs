@@ -26,8 +26,9 @@ use super::columns::{ActivityColumns, CreateColumns, HistoryColumns, MessageColu
 use super::pipeline::{Pipeline, Step, Tx};
 use super::rows::nanos;
 use super::writes::{Creation, FINISHED, Outputs, lock_lost};
+use crate::backend::codec::to_json;
 use crate::backend::{BackendError, Result};
-use crate::history::OrchestrationRuntimeStatus;
+use crate::history::{OrchestrationMessage, OrchestrationRuntimeStatus};
 
 /// How many batches may be committed at once.
 const LEADERS: usize = 2;
@@ -474,6 +475,11 @@ impl Store {
     /// id) answered with its `if_exists` notice to the parent.
     async fn start_children(&self, tx: &Tx, outputs: &Outputs, from: &str) -> Result<()> {
         for (child, if_exists) in &outputs.children {
+            if if_exists.instance_id == child.instance_id
+                && self.deliver_to_unfinished(tx, outputs.now, if_exists).await?
+            {
+                continue;
+            }
             let c = CreateColumns::of(&[(0, child)]);
             let mut p = tx.pipeline(false)?;
             self.push_leftovers_deletion(&mut p, &c.ids).await?;
@@ -549,6 +555,35 @@ impl Store {
 
     /// Queues messages to the instances that exist (the others are dropped, as the contract
     /// says); the step answers one row per message delivered.
+    /// Delivers `message` to its instance if that instance exists and is unfinished; returns
+    /// whether it did. A message that creates its target when missing (an entity's) usually
+    /// finds it there: this insert then spares the create, and never locks the target's row,
+    /// which concurrent turns sending to each other would otherwise deadlock on.
+    async fn deliver_to_unfinished(
+        &self,
+        tx: &Tx,
+        now: i64,
+        message: &OrchestrationMessage,
+    ) -> Result<bool> {
+        let body = to_json(message, "a message")?;
+        let visible = message.visible_at.as_ref().map_or(now, nanos);
+        let mut p = tx.pipeline(false)?;
+        let delivered = p
+            .push(
+                &self.sql(&format!(
+                    "INSERT INTO {{s}}.messages (instance_id, queue, body, visible_at, enqueued_at) \
+                     SELECT i.instance_id, i.name, $2, $3, $1 FROM {{s}}.instances i \
+                     WHERE i.instance_id = $4 AND i.status NOT IN {FINISHED} RETURNING 1"
+                )),
+                vec![&now, &body, &visible, &message.instance_id],
+            )
+            .await?;
+        p.push("SELECT pg_notify($1, '')", vec![&self.channels[0]]).await?;
+        let mut answers = p.run().await;
+        answers.first_error()?;
+        Ok(!answers.rows(delivered)?.is_empty())
+    }
+
     async fn push_messages<'a>(
         &self,
         p: &mut Pipeline<'a>,
