@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end tests.
 
 pub mod cluster;
+pub mod slow_app;
 pub mod stores;
 
 use std::fs::File;

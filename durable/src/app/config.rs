@@ -136,6 +136,7 @@ struct DurableTaskJson {
     default_version: Option<String>,
     rollback_entity_operations_on_exceptions: Option<bool>,
     max_entity_operation_batch_size: Option<usize>,
+    graceful_shutdown_timeout_in_seconds: Option<u64>,
     storage_provider: StorageProviderJson,
 }
 
@@ -215,6 +216,9 @@ impl HostConfig {
         }
         if let Some(size) = durable.max_entity_operation_batch_size {
             config.worker.max_entity_operation_batch_size = size.max(1);
+        }
+        if let Some(seconds) = durable.graceful_shutdown_timeout_in_seconds {
+            config.worker.graceful_shutdown_timeout = std::time::Duration::from_secs(seconds);
         }
         let provider = durable.storage_provider;
         match provider.kind.as_deref() {
@@ -337,6 +341,7 @@ mod tests {
             r#"{ "version": "2.0", "logging": {}, "extensions": { "durableTask": {
                 "hubName": "MyHub", "maxConcurrentActivityFunctions": 7, "defaultVersion": "2.0",
                 "rollbackEntityOperationsOnExceptions": false, "maxEntityOperationBatchSize": 20,
+                "gracefulShutdownTimeoutInSeconds": 5,
                 "storageProvider": { "type": "sqlite", "path": "x.db", "synchronous": "normal" } } } }"#,
         )
         .unwrap_or_else(|e| panic!("{e}"));
@@ -345,6 +350,7 @@ mod tests {
         assert_eq!(config.worker.default_version, "2.0");
         assert!(!config.worker.rollback_entity_operations_on_exceptions);
         assert_eq!(config.worker.max_entity_operation_batch_size, 20);
+        assert_eq!(config.worker.graceful_shutdown_timeout, std::time::Duration::from_secs(5));
         assert_eq!(config.storage, StorageConfig::Sqlite { path: "x.db".into() });
         assert!(!config.full_durability);
     }

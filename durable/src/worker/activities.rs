@@ -51,7 +51,23 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
                 request.input,
             );
             let run = AssertUnwindSafe((registration.invoke)(context)).catch_unwind();
-            let Some(outcome) = renewing_lease(&shared, &lock, run).await else {
+            let mut past_deadline = shared.past_deadline.clone();
+            let shutdown = async move {
+                let _ = past_deadline.wait_for(|past| *past).await;
+            };
+            let ran = tokio::select! {
+                ran = renewing_lease(&shared, &lock, run) => Some(ran),
+                () = shutdown => None,
+            };
+            let Some(ran) = ran else {
+                tracing::warn!(
+                    task_scheduled_id,
+                    "activity stopped by shutdown; its work item is released to run again"
+                );
+                abandon(&shared, &lock).await;
+                return;
+            };
+            let Some(outcome) = ran else {
                 tracing::warn!(
                     task_scheduled_id,
                     "activity stopped: its lease was taken over, so its result would not count"

@@ -48,6 +48,11 @@ pub struct WorkerOptions {
     /// The most operations one entity turn runs (`maxEntityOperationBatchSize`, 5000 by
     /// default as on Azure's dedicated plans); the rest wait for the next turn.
     pub max_entity_operation_batch_size: usize,
+    /// How long a shutdown waits for the activities in flight
+    /// (`gracefulShutdownTimeoutInSeconds`, 30 s by default); those still running then are
+    /// stopped and their work items released, so they run again at once elsewhere or after a
+    /// restart instead of waiting out their lease.
+    pub graceful_shutdown_timeout: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -59,6 +64,7 @@ impl Default for WorkerOptions {
             default_version: String::new(),
             rollback_entity_operations_on_exceptions: true,
             max_entity_operation_batch_size: 5000,
+            graceful_shutdown_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -113,12 +119,16 @@ struct Shared {
     completions: Completions,
     /// The time of durable semantics (turn timestamps, results).
     clock: Clock,
+    /// Set when a shutdown's grace period has passed: activities still running give up.
+    past_deadline: watch::Receiver<bool>,
 }
 
 /// The running dispatchers of one process.
 pub(crate) struct Worker {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
+    /// Tells the activities in flight that the grace period is over.
+    deadline: watch::Sender<bool>,
     dispatchers: JoinSet<()>,
 }
 
@@ -130,6 +140,7 @@ impl Worker {
         options: WorkerOptions,
         clock: Clock,
     ) -> Worker {
+        let (deadline, past_deadline) = watch::channel(false);
         let shared = Arc::new(Shared {
             backend,
             registry,
@@ -138,6 +149,7 @@ impl Worker {
             cache: InstanceCache::default(),
             completions: Completions::default(),
             clock,
+            past_deadline,
         });
         let (stop, stopped) = watch::channel(false);
         let mut dispatchers = JoinSet::new();
@@ -146,7 +158,7 @@ impl Worker {
         }
         dispatchers.spawn(orchestrations::dispatch(shared.clone(), stopped.clone()));
         dispatchers.spawn(activities::dispatch(shared.clone(), stopped));
-        Worker { shared, stop, dispatchers }
+        Worker { shared, stop, deadline, dispatchers }
     }
 
     /// A handle on this worker for its process's clients (the app gives it to them as their
@@ -163,10 +175,21 @@ impl Worker {
         self.shared.cache.clear();
     }
 
-    /// Stops fetching new work and waits for work in flight to finish.
+    /// Stops fetching new work and waits for the work in flight to finish, up to the
+    /// graceful shutdown timeout; then the activities still running are stopped and their
+    /// work items released (orchestrator turns are short and always finish).
     pub(crate) async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        while self.dispatchers.join_next().await.is_some() {}
+        let grace = self.shared.options.graceful_shutdown_timeout;
+        let drained = async { while self.dispatchers.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, drained).await.is_err() {
+            tracing::warn!(
+                ?grace,
+                "shutdown: the grace period is over; releasing the activities still running"
+            );
+            let _ = self.deadline.send(true);
+            while self.dispatchers.join_next().await.is_some() {}
+        }
     }
 }
 
