@@ -1,8 +1,8 @@
 //! Helpers shared by the end-to-end tests.
 
 pub mod cluster;
-pub mod slow_app;
 pub mod stores;
+pub mod test_app;
 
 use std::fs::File;
 use std::future::Future;

@@ -12,14 +12,14 @@ use durable::OrchestrationRuntimeStatus::Completed;
 use durable::app::{HostConfig, StorageConfig};
 use durable::{DurableOrchestrationClient, FunctionApp};
 use durable_tests::cluster::count_lines;
-use durable_tests::slow_app::SlowOrchestration;
+use durable_tests::test_app::SlowOrchestration;
 use durable_tests::wait_for;
 use serde_json::json;
 
 const LEASE_SECONDS: u64 = 60;
 
 fn serve(dir: &Path, log: &Path, fast: bool) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_slow_app"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_test_app"));
     command
         .arg("serve")
         .current_dir(dir)

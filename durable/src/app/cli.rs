@@ -4,7 +4,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use super::{Error, FunctionApp, StorageConfig};
-use crate::client::{DurableError, DurableOrchestrationClient, EntityQuery};
+use crate::client::{DurableError, DurableOrchestrationClient, EntityQuery, InstanceControl};
 use crate::entity::EntityId;
 
 /// A durable function app, on an embedded SQLite task hub or a PostgreSQL one that several
@@ -78,11 +78,11 @@ enum Command {
         data: Option<String>,
     },
     /// Terminate an instance.
-    Terminate(Control),
+    Terminate(TreeControl),
     /// Suspend an instance.
-    Suspend(Control),
+    Suspend(TreeControl),
     /// Resume a suspended instance.
-    Resume(Control),
+    Resume(TreeControl),
     /// Rewind a failed instance.
     Rewind(Control),
     /// Delete a finished instance and its history.
@@ -162,6 +162,24 @@ struct Control {
     reason: String,
 }
 
+/// A control that can take an instance's sub-orchestrations along.
+#[derive(clap::Args, Debug)]
+struct TreeControl {
+    #[command(flatten)]
+    control: Control,
+    /// Apply it to the instance's sub-orchestrations too, recursively.
+    #[arg(long)]
+    recursive: bool,
+}
+
+impl TreeControl {
+    async fn apply(self, app: FunctionApp, control: InstanceControl) -> Result<(), Error> {
+        let TreeControl { control: Control { instance_id, reason }, recursive } = self;
+        let client = app.connect().await?;
+        Ok(client.control(&instance_id, reason, control, recursive).await?)
+    }
+}
+
 pub(super) async fn run<I, T>(mut app: FunctionApp, args: I) -> Result<(), Error>
 where
     I: IntoIterator<Item = T>,
@@ -230,11 +248,9 @@ where
             client.raise_event(&instance_id, &event_name, data).await?;
             Ok(())
         }
-        Command::Terminate(c) => {
-            Ok(app.connect().await?.terminate(&c.instance_id, c.reason).await?)
-        }
-        Command::Suspend(c) => Ok(app.connect().await?.suspend(&c.instance_id, c.reason).await?),
-        Command::Resume(c) => Ok(app.connect().await?.resume(&c.instance_id, c.reason).await?),
+        Command::Terminate(c) => c.apply(app, InstanceControl::Terminate).await,
+        Command::Suspend(c) => c.apply(app, InstanceControl::Suspend).await,
+        Command::Resume(c) => c.apply(app, InstanceControl::Resume).await,
         Command::Rewind(c) => Ok(app.connect().await?.rewind(&c.instance_id, c.reason).await?),
         Command::Purge { instance_id } => {
             let purged = app.connect().await?.purge_instance_history(&instance_id).await?;

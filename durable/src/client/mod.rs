@@ -1,6 +1,7 @@
 //! [`DurableOrchestrationClient`]: start instances, read their status, wait for them,
 //! terminate them, list and purge them (`IDurableOrchestrationClient` in C#).
 
+mod cascade;
 mod entities;
 mod entity_storage;
 mod error;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
+pub use cascade::InstanceControl;
 pub use entities::{ClientEntity, ClientSignal, EntityStateResponse};
 pub use entity_storage::{CleanEntityStorageResult, EntityQuery, EntityQueryResult, EntityStatus};
 pub use error::DurableError;

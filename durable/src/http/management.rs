@@ -22,7 +22,7 @@ use super::rejection::{
 };
 use super::{HostState, HttpResponse};
 use crate::client::{
-    DurableError, DurableOrchestrationStatus, OrchestrationStatusQueryCondition,
+    DurableError, DurableOrchestrationStatus, InstanceControl, OrchestrationStatusQueryCondition,
     validate_instance_id,
 };
 use crate::history::OrchestrationRuntimeStatus;
@@ -310,9 +310,15 @@ async fn operation(
     let reason = query.get("reason").map(str::to_owned);
     let operation = path.operation.to_ascii_lowercase();
     let done = match operation.as_str() {
-        "terminate" => client.terminate(id, reason).await,
-        "suspend" => client.suspend(id, reason).await,
-        "resume" => client.resume(id, reason).await,
+        // `recursive=true` takes the sub-orchestrations along, as the newer SDKs do.
+        "terminate" | "suspend" | "resume" => {
+            let control = match operation.as_str() {
+                "terminate" => InstanceControl::Terminate,
+                "suspend" => InstanceControl::Suspend,
+                _ => InstanceControl::Resume,
+            };
+            client.control(id, reason, control, query.flag("recursive", false)?).await
+        }
         "rewind" => {
             client.rewind(id, reason).await.map_err(rewind_error)?;
             Ok(())

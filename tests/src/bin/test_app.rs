@@ -1,6 +1,7 @@
-//! The slow app of the graceful shutdown tests (see `durable_tests::slow_app`).
+//! The function app of the tests that need one in a process of its own (see
+//! `durable_tests::test_app`).
 
-use durable_tests::slow_app::SlowOrchestration;
+use durable_tests::test_app::SlowOrchestration;
 
 #[tokio::main]
 async fn main() -> Result<(), durable::Error> {

@@ -1,0 +1,42 @@
+//! The functions of the tests that run an app as a process of its own (the `test_app`
+//! binary), registered in the test processes too so that they can start them by name:
+//! - `Slow` sleeps for the milliseconds it is given (none when `SLOW_APP_FAST` is set) and
+//!   logs when it starts and finishes; `SlowOrchestration` calls it once (graceful shutdown);
+//! - `Tree` starts `depth` levels of two sub-orchestrations each, all of which then wait for
+//!   an event that never comes (recursive terminate, suspend and resume).
+
+use std::time::Duration;
+
+use durable::prelude::*;
+
+#[activity_trigger(name = "Slow")]
+pub async fn slow(millis: u64) -> u64 {
+    eprintln!("slow activity started");
+    if std::env::var_os("SLOW_APP_FAST").is_none() {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+    }
+    eprintln!("slow activity finished");
+    millis
+}
+
+#[orchestration_trigger(name = "SlowOrchestration")]
+pub async fn slow_orchestration(
+    context: DurableOrchestrationContext,
+    millis: u64,
+) -> Result<u64, FunctionFailed> {
+    context.call(Slow, millis).await
+}
+
+#[orchestration_trigger(name = "Tree")]
+pub async fn tree(context: DurableOrchestrationContext, depth: u32) -> Result<(), FunctionFailed> {
+    if depth > 0 {
+        let id = context.instance_id();
+        let children = ["a", "b"].map(|branch| {
+            let child = format!("{id}-{branch}");
+            context.call_sub_orchestrator::<()>("Tree", Some(child.as_str()), depth - 1)
+        });
+        // Started, not awaited: the children wait like their parent.
+        drop(children);
+    }
+    context.wait_for_external_event::<()>("never").await
+}
