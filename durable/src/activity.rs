@@ -3,6 +3,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::sync::watch;
 
 use crate::error::InputError;
 use crate::function::{BoxFuture, FunctionResult};
@@ -24,12 +25,57 @@ pub struct DurableActivityContext {
     name: String,
     instance_id: String,
     input: Value,
+    /// Turns true when the calling orchestration no longer waits for the result.
+    cancellation: watch::Receiver<bool>,
 }
 
 impl DurableActivityContext {
-    /// A context for invoking `name` on behalf of `instance_id` with `input`.
+    /// A context for invoking `name` on behalf of `instance_id` with `input`; it is never
+    /// cancelled.
     pub fn new(name: impl Into<String>, instance_id: impl Into<String>, input: Value) -> Self {
-        DurableActivityContext { name: name.into(), instance_id: instance_id.into(), input }
+        let (_, cancellation) = watch::channel(false);
+        DurableActivityContext {
+            name: name.into(),
+            instance_id: instance_id.into(),
+            input,
+            cancellation,
+        }
+    }
+
+    /// The context, cancelled when `cancellation` turns true.
+    pub(crate) fn cancelled_by(self, cancellation: watch::Receiver<bool>) -> Self {
+        DurableActivityContext { cancellation, ..self }
+    }
+
+    /// Whether the calling orchestration no longer needs the result: it was terminated (also
+    /// while suspended), finished otherwise, started a new execution, or was purged. The
+    /// activity may stop early; whatever it returns is then dropped.
+    pub fn is_cancelled(&self) -> bool {
+        *self.cancellation.borrow()
+    }
+
+    /// Completes once [`is_cancelled`](Self::is_cancelled) turns true (the `CancellationToken`
+    /// of the newer SDKs); race it against the work to stop early.
+    ///
+    /// ```
+    /// use durable::prelude::*;
+    ///
+    /// #[activity_trigger(name = "LongCopy")]
+    /// async fn long_copy(context: DurableActivityContext) -> Result<String, std::io::Error> {
+    ///     tokio::select! {
+    ///         () = context.cancelled() => Ok("stopped: the orchestration went away".to_owned()),
+    ///         () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => Ok("copied".to_owned()),
+    ///     }
+    /// }
+    /// ```
+    pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut cancellation = self.cancellation.clone();
+        async move {
+            // A context nobody can cancel waits forever.
+            if cancellation.wait_for(|cancelled| *cancelled).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// The activity's input, deserialized as `T` (`GetInput<T>()` in C#).

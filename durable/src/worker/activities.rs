@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use super::orchestrations::{self, LocalResult};
 use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
@@ -45,11 +45,22 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
             format!("no activity function named `{}` is registered in this app", request.name),
         )),
         Some(registration) => {
+            let (cancel, cancellation) = watch::channel(false);
+            // Dropped with this run, which ends the watch.
+            let (_running, done) = oneshot::channel::<()>();
+            tokio::spawn(watch_caller(
+                shared.clone(),
+                request.instance_id.clone(),
+                request.execution_id.clone(),
+                cancel,
+                done,
+            ));
             let context = DurableActivityContext::new(
                 request.name.as_str(),
                 request.instance_id.as_str(),
                 request.input,
-            );
+            )
+            .cancelled_by(cancellation);
             let run = AssertUnwindSafe((registration.invoke)(context)).catch_unwind();
             let mut past_deadline = shared.past_deadline.clone();
             let shutdown = async move {
@@ -110,6 +121,43 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
             abandon(&shared, &lock).await;
         }
     }
+}
+
+/// How often a running activity's caller is looked at, besides the notices of instances
+/// finishing: a purge or a finish in another process is noticed within this.
+const CALLER_CHECK: Duration = Duration::from_secs(5);
+
+/// Cancels a running activity (`cancel`) once its caller, execution `execution_id` of
+/// `instance_id`, no longer waits for it: finished (terminated, also while suspended, or
+/// otherwise), replaced by a new execution, or purged. Returns when the activity is `done`.
+async fn watch_caller(
+    shared: Arc<Shared>,
+    instance_id: String,
+    execution_id: String,
+    cancel: watch::Sender<bool>,
+    mut done: oneshot::Receiver<()>,
+) {
+    loop {
+        let finished = shared.completions.subscribe(&instance_id);
+        tokio::select! {
+            _ = &mut done => break,
+            _ = finished => {}
+            () = tokio::time::sleep(CALLER_CHECK) => {}
+        }
+        let waits = match shared.backend.get_instance(&instance_id).await {
+            Ok(Some(record)) => {
+                record.execution_id == execution_id && !record.runtime_status.is_terminal()
+            }
+            Ok(None) => false,
+            // The store is unreachable: no news, look again later.
+            Err(_) => true,
+        };
+        if !waits {
+            let _ = cancel.send(true);
+            break;
+        }
+    }
+    shared.completions.unsubscribe_closed(&instance_id);
 }
 
 /// Runs `work` while renewing its lease (at a third of the lease period); `None` when the
