@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::backend::{Backend, BackendError, NewInstance};
 use crate::clock::Clock;
+use crate::history::Limits;
 use crate::orchestration::OrchestratorRegistration;
 use crate::registry::Registry;
 
@@ -48,6 +49,9 @@ pub struct WorkerOptions {
     /// The most operations one entity turn runs (`maxEntityOperationBatchSize`, 5000 by
     /// default as on Azure's dedicated plans); the rest wait for the next turn.
     pub max_entity_operation_batch_size: usize,
+    /// Size limits on inputs, outputs, events and custom status, and the most history events
+    /// of one execution (`maxInputSize`, …, `maxOrchestrationActions`).
+    pub limits: Limits,
 }
 
 impl Default for WorkerOptions {
@@ -59,6 +63,7 @@ impl Default for WorkerOptions {
             default_version: String::new(),
             rollback_entity_operations_on_exceptions: true,
             max_entity_operation_batch_size: 5000,
+            limits: Limits::default(),
         }
     }
 }
