@@ -60,6 +60,13 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+impl Limits {
+    /// The defaults (see [`Limits`]).
+    pub const DEFAULT: Limits = {
         const MIB: u64 = 1024 * 1024;
         Limits {
             max_input_size: 4 * MIB,
@@ -68,10 +75,8 @@ impl Default for Limits {
             max_custom_status_size: 16 * 1024,
             max_orchestration_actions: 100_000,
         }
-    }
-}
+    };
 
-impl Limits {
     /// The maximum `limit` allows.
     pub fn max(&self, limit: Limit) -> u64 {
         match limit {
