@@ -101,6 +101,20 @@ async fn call_loop(context: DurableOrchestrationContext, n: u32) -> Result<u32, 
     Ok(n)
 }
 
+/// Calls a sub-orchestration and an entity with inputs over `maxInputSize`; reports the
+/// failure kinds.
+#[orchestration_trigger(name = "Limits_CallOthers")]
+async fn call_others(context: DurableOrchestrationContext) -> Result<Vec<String>, FunctionFailed> {
+    let sub = context.call_sub_orchestrator::<String>("Limits_Output", None, text(200)).await;
+    let entity = EntityId::new("Limits_Nobody", "k")?;
+    let call = context.call_entity::<()>(&entity, "op", text(200)).await;
+    let kinds = [sub.err(), call.err()];
+    Ok(kinds
+        .into_iter()
+        .map(|e| e.map(|e| e.details.error_type.to_string()).unwrap_or_default())
+        .collect())
+}
+
 struct App {
     app: RunningApp,
     client: DurableOrchestrationClient,
@@ -294,4 +308,16 @@ async fn an_execution_over_max_orchestration_actions_fails() {
         assert_eq!(app.run("Limits_Loop", "short", json!(3)).await.runtime_status, Completed);
         app.app.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_orchestration_and_entity_inputs_over_the_limit_fail_the_calls() {
+    let app = App::start(|_| {}).await;
+    let done = app.run("Limits_CallOthers", "others", Value::Null).await;
+    assert_eq!(done.runtime_status, Completed, "{:?}", done.failure_details);
+    assert_eq!(done.output, json!(["PayloadTooLarge", "PayloadTooLarge"]));
+    // Neither call was made.
+    let page = app.client.list_instances(&Default::default()).await.unwrap();
+    assert_eq!(page.durable_orchestration_state.len(), 1);
+    app.app.shutdown().await;
 }
