@@ -493,11 +493,10 @@ impl OrchestrationRun {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(Ok(output))) => {
                 let (next, limits) = self.state.with(|s| (s.continue_as_new.clone(), s.limits));
-                let name = self.registration.name;
-                let what = || format!("the output of orchestrator `{name}`");
+                let what = format!("the output of orchestrator `{}`", self.registration.name);
                 self.finish(match next {
                     Some((input, _)) => Outcome::ContinuedAsNew { input, carried: Vec::new() },
-                    None => match limits.check(Limit::Output, what(), &output) {
+                    None => match limits.check(Limit::Output, what, &output) {
                         Ok(()) => Outcome::Completed(output),
                         Err(exceeded) => Outcome::Failed(exceeded.failure()),
                     },
