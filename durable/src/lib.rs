@@ -38,7 +38,9 @@ pub use durable_macros::{
 pub use entity::{DurableEntityContext, EntityError, EntityId};
 pub use error::{FunctionFailed, InputError};
 pub use function::{EntityChannel, EntityType};
-pub use history::{FailureDetails, FailureKind, OrchestrationRuntimeStatus};
+pub use history::{
+    FailureDetails, FailureKind, Limit, LimitExceeded, Limits, OrchestrationRuntimeStatus,
+};
 pub use http::{AuthLevel, HttpRequest, HttpResponse, StatusCode};
 pub use orchestration::{
     DurableFuture, DurableOrchestrationContext, DurableTask, EntityLock, OrchestratorHandle,

@@ -137,6 +137,11 @@ struct DurableTaskJson {
     rollback_entity_operations_on_exceptions: Option<bool>,
     max_entity_operation_batch_size: Option<usize>,
     graceful_shutdown_timeout_in_seconds: Option<u64>,
+    max_input_size: Option<u64>,
+    max_output_size: Option<u64>,
+    max_event_size: Option<u64>,
+    max_custom_status_size: Option<u64>,
+    max_orchestration_actions: Option<u64>,
     storage_provider: StorageProviderJson,
 }
 
@@ -219,6 +224,19 @@ impl HostConfig {
         }
         if let Some(seconds) = durable.graceful_shutdown_timeout_in_seconds {
             config.worker.graceful_shutdown_timeout = std::time::Duration::from_secs(seconds);
+        }
+        let limits = &mut config.worker.limits;
+        let given = [
+            (&mut limits.max_input_size, durable.max_input_size),
+            (&mut limits.max_output_size, durable.max_output_size),
+            (&mut limits.max_event_size, durable.max_event_size),
+            (&mut limits.max_custom_status_size, durable.max_custom_status_size),
+            (&mut limits.max_orchestration_actions, durable.max_orchestration_actions),
+        ];
+        for (limit, value) in given {
+            if let Some(value) = value {
+                *limit = value;
+            }
         }
         let provider = durable.storage_provider;
         match provider.kind.as_deref() {
@@ -353,6 +371,23 @@ mod tests {
         assert_eq!(config.worker.graceful_shutdown_timeout, std::time::Duration::from_secs(5));
         assert_eq!(config.storage, StorageConfig::Sqlite { path: "x.db".into() });
         assert!(!config.full_durability);
+    }
+
+    #[test]
+    fn reads_the_limits() {
+        let config = HostConfig::from_host_json(
+            r#"{ "extensions": { "durableTask": { "maxInputSize": 10, "maxOutputSize": 11,
+                "maxEventSize": 12, "maxCustomStatusSize": 13, "maxOrchestrationActions": 14 } } }"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let limits = config.worker.limits;
+        assert_eq!(
+            (limits.max_input_size, limits.max_output_size, limits.max_event_size),
+            (10, 11, 12)
+        );
+        assert_eq!((limits.max_custom_status_size, limits.max_orchestration_actions), (13, 14));
+        let defaults = HostConfig::from_host_json("{}").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(defaults.worker.limits, crate::history::Limits::default());
     }
 
     #[test]

@@ -188,6 +188,7 @@ impl FunctionApp {
             Some(Arc::new(worker.local())),
         )
         .with_default_version(self.config.worker.default_version.clone())
+        .with_limits(self.config.worker.limits)
         .with_clock(self.config.clock.clone())
         .with_webhook(self.webhook(origin.clone(), &keys));
         let (stop, stopped) = watch::channel(false);
@@ -249,6 +250,7 @@ impl FunctionApp {
         );
         Ok(DurableOrchestrationClient::new(backend, registry, None)
             .with_default_version(self.config.worker.default_version.clone())
+            .with_limits(self.config.worker.limits)
             .with_clock(self.config.clock.clone())
             .with_webhook(self.webhook(origin, &HostKeys::default())))
     }

@@ -11,7 +11,7 @@ use super::{DurableError, DurableOrchestrationClient};
 use crate::backend::{BackendError, NewInstance};
 use crate::entity::{EntityId, EntityIdError, EntityMessage, EntityRecord, OperationRequest};
 use crate::function::{BoxFuture, EntityChannel, EntityType};
-use crate::history::new_id;
+use crate::history::{Limit, new_id};
 
 /// An entity's state as the client reads it (`EntityStateResponse<T>` in C#).
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +68,8 @@ impl DurableOrchestrationClient {
             });
         }
         let input = serde_json::to_value(input).map_err(DurableError::Serialization)?;
+        let what = format!("the input of signal `{operation}` to `{id}`");
+        self.limits.check(Limit::Event, what, &input)?;
         let message = EntityMessage::Operation(OperationRequest::signal(operation, Some(input)));
         let now = self.clock.now();
         // Sent to the entity, or, when it does not exist yet, created with it: each one atomic

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use crate::backend::BackendError;
-use crate::history::OrchestrationRuntimeStatus;
+use crate::history::{LimitExceeded, OrchestrationRuntimeStatus};
 
 /// Errors of [`DurableOrchestrationClient`](super::DurableOrchestrationClient) operations.
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +134,10 @@ pub enum DurableError {
     /// An entity id could not be made or read.
     #[error(transparent)]
     InvalidEntityId(#[from] crate::entity::EntityIdError),
+    /// A value is over its configured size limit (`maxInputSize`, `maxEventSize`, … in
+    /// `host.json`); nothing was written. The HTTP API answers 413.
+    #[error(transparent)]
+    PayloadTooLarge(#[from] LimitExceeded),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] BackendError),

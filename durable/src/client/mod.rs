@@ -34,8 +34,8 @@ pub use status::DurableOrchestrationStatus;
 use crate::backend::{Backend, BackendError, InstanceRecord, NewInstance, QueueStats};
 use crate::clock::Clock;
 use crate::history::{
-    EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus, new_id,
-    rewindable_failures,
+    EventKind, HistoryEvent, Limit, Limits, OrchestrationMessage, OrchestrationRuntimeStatus,
+    new_id, rewindable_failures,
 };
 use crate::orchestration::OrchestratorHandle;
 use crate::registry::Registry;
@@ -62,6 +62,8 @@ pub struct DurableOrchestrationClient {
     local: Option<Arc<dyn LocalRuntime>>,
     /// The version of instances started without one (`defaultVersion`).
     default_version: String,
+    /// The size limits on what it writes.
+    limits: Limits,
     clock: Clock,
     /// Where the management API is served, for management URLs.
     webhook: Arc<Webhook>,
@@ -86,6 +88,7 @@ impl DurableOrchestrationClient {
             registry,
             local,
             default_version: String::new(),
+            limits: Limits::default(),
             clock: Clock::system(),
             webhook: Arc::default(),
         }
@@ -97,6 +100,11 @@ impl DurableOrchestrationClient {
         self
     }
 
+    /// The same client, refusing inputs and events over `limits`.
+    pub(crate) fn with_limits(self, limits: Limits) -> Self {
+        DurableOrchestrationClient { limits, ..self }
+    }
+
     /// The same client, stamping what it writes with `clock`'s time.
     pub(crate) fn with_clock(self, clock: Clock) -> Self {
         DurableOrchestrationClient { clock, ..self }
@@ -106,8 +114,9 @@ impl DurableOrchestrationClient {
     /// `instance_id` if given, else a new one.
     ///
     /// Nothing is written when the name is unknown, the instance id is invalid, the input does
-    /// not deserialize into the orchestrator's declared input type, or an instance with that
-    /// id is still running. A finished instance with that id is replaced.
+    /// not deserialize into the orchestrator's declared input type, is over `maxInputSize`
+    /// ([`DurableError::PayloadTooLarge`]), or an instance with that id is still running. A
+    /// finished instance with that id is replaced.
     pub async fn start_new(
         &self,
         orchestrator_name: &str,
@@ -155,6 +164,7 @@ impl DurableOrchestrationClient {
             .registry
             .orchestrator(name)
             .ok_or_else(|| DurableError::UnknownOrchestrator { name: name.to_owned() })?;
+        self.limits.check(Limit::Input, format_args!("the input of `{name}`"), &input)?;
         if let Some(validate) = registration.validate_input {
             validate(&input).map_err(|message| DurableError::InvalidInput {
                 function: name.to_owned(),
@@ -281,7 +291,7 @@ impl DurableOrchestrationClient {
         instance_id: &str,
         reason: impl Serialize,
     ) -> Result<(), DurableError> {
-        let reason = serde_json::to_value(reason).map_err(DurableError::Serialization)?;
+        let reason = self.reason("terminate", reason)?;
         self.send_to_unfinished(instance_id, EventKind::ExecutionTerminated { input: reason }).await
     }
 
@@ -319,7 +329,7 @@ impl DurableOrchestrationClient {
         reason: impl Serialize,
         suspend: bool,
     ) -> Result<(), DurableError> {
-        let input = serde_json::to_value(reason).map_err(DurableError::Serialization)?;
+        let input = self.reason(if suspend { "suspend" } else { "resume" }, reason)?;
         let record = self.unfinished(instance_id).await?;
         let suspended = record.runtime_status == OrchestrationRuntimeStatus::Suspended;
         let request = match (suspend, suspended) {
@@ -344,7 +354,7 @@ impl DurableOrchestrationClient {
         instance_id: &str,
         reason: impl Serialize,
     ) -> Result<(), DurableError> {
-        let reason = serde_json::to_value(reason).map_err(DurableError::Serialization)?;
+        let reason = self.reason("rewind", reason)?;
         let record = self.existing(instance_id).await?;
         if record.runtime_status != OrchestrationRuntimeStatus::Failed {
             return Err(invalid_state(&record, "rewind", "only failed instances can be rewound"));
@@ -397,8 +407,17 @@ impl DurableOrchestrationClient {
             return Err(DurableError::InvalidEventName);
         }
         let input = serde_json::to_value(event_data).map_err(DurableError::Serialization)?;
+        let what = format!("the data of event `{event_name}`");
+        self.limits.check(Limit::Event, what, &input)?;
         let event = EventKind::EventRaised { name: event_name.to_owned(), input };
         self.send_to_unfinished(instance_id, event).await
+    }
+
+    /// The reason given to `operation`, serialized and held to `maxEventSize`.
+    fn reason(&self, operation: &str, reason: impl Serialize) -> Result<Value, DurableError> {
+        let reason = serde_json::to_value(reason).map_err(DurableError::Serialization)?;
+        self.limits.check(Limit::Event, format_args!("the reason to {operation}"), &reason)?;
+        Ok(reason)
     }
 
     /// Delivers an event to an instance that exists and has not finished.

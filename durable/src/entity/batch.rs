@@ -7,9 +7,12 @@ use futures::FutureExt;
 use serde_json::Value;
 
 use super::context::Operation;
+use super::turn::TurnOptions;
 use super::{DurableEntityContext, EntityAction};
 use crate::function::{BoxFuture, FunctionResult, panic_message};
-use crate::history::{EntityId, FailureDetails, FailureKind, OperationRequest};
+use crate::history::{
+    EntityId, FailureDetails, FailureKind, Limit, LimitExceeded, Limits, OperationRequest,
+};
 
 /// An entity function as registered: it runs one operation on the context it is given.
 pub type EntityFunction = fn(DurableEntityContext) -> BoxFuture<'static, FunctionResult>;
@@ -34,12 +37,14 @@ pub(super) struct OperationRun {
 /// Runs `request` against `state` with `function`. An operation that fails (returns an
 /// error or panics) leaves the state as it was and takes back its actions when
 /// `rollback_on_failure` (Azure's `rollbackEntityOperationsOnExceptions`, true by default).
+/// One whose new state or result is over `maxOutputSize` fails with `PayloadTooLarge` and is
+/// always rolled back: what it left cannot be stored.
 pub(super) async fn run_operation(
     function: EntityFunction,
     id: &Arc<EntityId>,
     state: Option<Value>,
     request: &OperationRequest,
-    rollback_on_failure: bool,
+    options: TurnOptions,
 ) -> OperationRun {
     let context = DurableEntityContext::new(
         Arc::clone(id),
@@ -55,13 +60,19 @@ pub(super) async fn run_operation(
         Err(FailureDetails::new(FailureKind::Panic, panic_message(panic.as_ref())))
     });
     let operation = context.finish();
+    if ran.is_ok()
+        && let Err(exceeded) = check_sizes(&options.limits, id, request, &operation)
+    {
+        let failure = OperationOutcome::Failed(exceeded.failure());
+        return OperationRun { state, actions: Vec::new(), outcome: failure };
+    }
     match ran {
         Ok(_) => OperationRun {
             state: operation.state,
             actions: operation.actions,
             outcome: OperationOutcome::Succeeded(operation.result),
         },
-        Err(failure) if rollback_on_failure => {
+        Err(failure) if options.rollback_on_failure => {
             OperationRun { state, actions: Vec::new(), outcome: OperationOutcome::Failed(failure) }
         }
         Err(failure) => OperationRun {
@@ -70,4 +81,23 @@ pub(super) async fn run_operation(
             outcome: OperationOutcome::Failed(failure),
         },
     }
+}
+
+/// Checks what a successful operation left against `maxOutputSize`: the entity's new state
+/// and the operation's result.
+fn check_sizes(
+    limits: &Limits,
+    id: &EntityId,
+    request: &OperationRequest,
+    operation: &Operation,
+) -> Result<(), LimitExceeded> {
+    if let Some(state) = &operation.state {
+        let what = format!("the state of entity `{id}` after `{}`", request.operation);
+        limits.check(Limit::Output, what, state)?;
+    }
+    if let Some(result) = &operation.result {
+        let what = format!("the result of operation `{}` on `{id}`", request.operation);
+        limits.check(Limit::Output, what, result)?;
+    }
+    Ok(())
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::batch::{OperationOutcome, run_operation};
 use super::{EntityAction, EntityFunction, EntityRecord};
 use crate::history::{
-    EntityId, EntityMessage, EntityResponse, LockRelease, LockRequest, OperationRequest,
+    EntityId, EntityMessage, EntityResponse, Limits, LockRelease, LockRequest, OperationRequest,
 };
 
 /// How a turn runs: Azure's `rollbackEntityOperationsOnExceptions` and
@@ -24,6 +24,8 @@ pub struct TurnOptions {
     pub rollback_on_failure: bool,
     /// The most operations one turn runs (at least 1).
     pub max_batch_size: usize,
+    /// The limits an operation's new state and result are held to (`maxOutputSize`).
+    pub limits: Limits,
 }
 
 /// Something a turn sends, once it commits.
@@ -101,7 +103,7 @@ pub async fn run_turn(
                 if turn.held_for_another(request.sender.as_deref()) {
                     waiting.push(EntityMessage::Operation(request));
                 } else {
-                    turn.run(function, &id, request, options.rollback_on_failure).await;
+                    turn.run(function, &id, request, options).await;
                 }
             }
             EntityMessage::Lock(request) => {
@@ -144,10 +146,10 @@ impl EntityTurn {
         function: EntityFunction,
         id: &Arc<EntityId>,
         request: OperationRequest,
-        rollback_on_failure: bool,
+        options: TurnOptions,
     ) {
         let state = self.record.state().cloned();
-        let run = run_operation(function, id, state, &request, rollback_on_failure).await;
+        let run = run_operation(function, id, state, &request, options).await;
         self.record.set_state(run.state);
         for action in run.actions {
             self.outgoing.push(match action {

@@ -77,6 +77,9 @@ failure_kinds! {
     /// An orchestrator returned the [`FunctionFailed`](crate::FunctionFailed) of a call it
     /// awaited.
     FunctionFailed,
+    /// A value was over a configured size limit, or an execution over its history limit
+    /// (see [`Limits`](crate::history::Limits)); the message names the limit.
+    PayloadTooLarge,
 }
 
 impl PartialEq for FailureKind {

@@ -8,6 +8,7 @@ mod condensed;
 mod entity_id;
 mod entity_messages;
 mod failure;
+mod limits;
 mod rewind;
 
 use chrono::{DateTime, Utc};
@@ -20,6 +21,7 @@ pub use entity_messages::{
     EntityMessage, EntityResponse, LockRelease, LockRequest, OperationRequest,
 };
 pub use failure::FailureKind;
+pub use limits::{Limit, LimitExceeded, Limits};
 pub(crate) use rewind::rewindable_failures;
 
 /// A new instance or execution id: 32 lowercase hex digits, as Azure generates them.

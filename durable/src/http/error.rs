@@ -5,7 +5,7 @@
 use super::HttpResponse;
 use super::rejection::{
     ApiError, Conflict, GatewayTimeout, Gone, InternalError, InvalidBody, InvalidPath,
-    InvalidQuery, NotFound, UnknownEntity, UnsupportedMediaType,
+    InvalidQuery, NotFound, PayloadTooLarge, UnknownEntity, UnsupportedMediaType,
 };
 use crate::client::DurableError;
 
@@ -29,6 +29,7 @@ impl From<&DurableError> for ApiError {
             | DurableError::InstanceNotFinished { .. } => Conflict::new(detail).into(),
             DurableError::InstanceFinished { .. } => Gone::new(detail).into(),
             DurableError::UnsupportedMediaType { .. } => UnsupportedMediaType::new(detail).into(),
+            DurableError::PayloadTooLarge(_) => PayloadTooLarge::new(detail).into(),
             DurableError::Timeout { .. } => {
                 tracing::error!(%error, "request failed");
                 GatewayTimeout::new(detail).into()
@@ -69,6 +70,10 @@ mod tests {
         let running = OrchestrationRuntimeStatus::Running;
         let not_json = serde_json::from_str::<u8>("x").unwrap_err();
         let store = BackendError::LockLost { what: "w".to_owned() };
+        let limits = crate::history::Limits { max_event_size: 1, ..Default::default() };
+        let Err(too_large) = limits.check(crate::history::Limit::Event, "data", &"ab") else {
+            panic!("accepted");
+        };
         let cases = [
             (DurableError::InvalidInstanceId { instance_id: id(), reason: "r" }, 400),
             (DurableError::UnknownOrchestrator { name: "f".to_owned() }, 404),
@@ -93,6 +98,7 @@ mod tests {
             (DurableError::InvalidRequest { message: "m".to_owned() }, 400),
             (DurableError::UnsupportedMediaType { content_type: "a/b".to_owned() }, 415),
             (DurableError::Serialization(not_json), 500),
+            (DurableError::PayloadTooLarge(too_large), 413),
             (DurableError::Store(store), 500),
         ];
         for (error, status) in cases {

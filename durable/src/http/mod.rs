@@ -124,12 +124,12 @@ pub(crate) async fn read_request(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit as u64) {
-        return Err(PayloadTooLarge { limit }.into());
+        return Err(PayloadTooLarge::body_over(limit).into());
     }
     let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(PayloadTooLarge { limit }.into());
+            return Err(PayloadTooLarge::body_over(limit).into());
         }
         Err(e) => {
             return Err(InvalidBody::new(format!("the request body could not be read: {e}")).into());

@@ -164,19 +164,16 @@ impl Reject for Unauthorized {
     }
 }
 
-/// 413: a body over the host's limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PayloadTooLarge {
-    /// The limit, in bytes.
-    pub(crate) limit: usize,
+rejection! {
+    /// 413: a body over the host's limit, or a value in it over its configured size limit
+    /// (an input, an event's data, a reason).
+    PayloadTooLarge: PAYLOAD_TOO_LARGE, "The request body is too large.";
 }
 
-impl Reject for PayloadTooLarge {
-    const STATUS: StatusCode = StatusCode::PAYLOAD_TOO_LARGE;
-    const MESSAGE: &'static str = "The request body is too large.";
-
-    fn into_detail(self) -> String {
-        format!("the request body is larger than the limit of {} bytes", self.limit)
+impl PayloadTooLarge {
+    /// The 413 of a body over `limit` bytes.
+    pub(crate) fn body_over(limit: usize) -> Self {
+        PayloadTooLarge::new(format!("the request body is larger than the limit of {limit} bytes"))
     }
 }
 
@@ -317,7 +314,7 @@ mod tests {
             (NotRewindable::new("r").into(), 410, "Only failed instances can be rewound.", "r"),
             (NotPurgeable::new("u").into(), 412, "Only finished instances can be purged.", "u"),
             (
-                PayloadTooLarge { limit: 10 }.into(),
+                PayloadTooLarge::body_over(10).into(),
                 413,
                 "The request body is too large.",
                 "the request body is larger than the limit of 10 bytes",

@@ -15,7 +15,9 @@ use super::task::{DurableFuture, DurableTask};
 use super::{OrchestratorHandle, RetryOptions};
 use crate::activity::ActivityHandle;
 use crate::error::{FunctionFailed, InputError};
-use crate::history::{FailureDetails, FailureKind, ParentInstance, check_instance_id};
+use crate::history::{
+    FailureDetails, FailureKind, Limit, Limits, ParentInstance, check_instance_id,
+};
 
 /// The orchestrator's view of its instance (`IDurableOrchestrationContext` in C#).
 ///
@@ -75,6 +77,8 @@ pub(crate) struct State {
     /// A value the orchestrator handed over that could not be serialized (custom status,
     /// `continue_as_new` input): the engine fails the execution with it after the poll.
     pub(crate) unserializable: Option<FailureDetails>,
+    /// The size limits the execution's values are checked against.
+    pub(crate) limits: Limits,
     next_event_id: i64,
     guid_counter: u64,
     /// Actions taken since the last match or commit, in `event_id` order.
@@ -223,12 +227,39 @@ impl DurableOrchestrationContext {
     /// Sets the custom status that clients see (`SetCustomStatus` in C#); it is saved with
     /// the turn. A value that cannot be serialized (a map with non-string keys, say) fails the
     /// orchestration with an `InvalidOutput` failure saying so, as an unhandled exception
-    /// would in C#; the custom status stays as it was.
+    /// would in C#; the custom status stays as it was. So does one over `maxCustomStatusSize`
+    /// (16 KiB by default, as on Azure), with a `PayloadTooLarge` failure.
     pub fn set_custom_status(&self, status: impl Serialize) {
         match serde_json::to_value(status) {
-            Ok(value) => self.state.with(|s| s.custom_status = value),
+            Ok(value) => match self.check(Limit::CustomStatus, "the custom status", &value) {
+                Ok(()) => self.state.with(|s| s.custom_status = value),
+                Err(failure) => self.fail_with(failure),
+            },
             Err(e) => self.unserializable("the custom status", &e),
         }
+    }
+
+    /// Checks `value` against `limit`: the failure to report when it is over.
+    pub(super) fn check(
+        &self,
+        limit: Limit,
+        what: &str,
+        value: &Value,
+    ) -> Result<(), FailureDetails> {
+        let limits = self.state.with(|s| s.limits);
+        limits.check(limit, what, value).map_err(|exceeded| exceeded.failure())
+    }
+
+    /// Checks the input of a call to `function`: the task that fails at once when it is over
+    /// `maxInputSize`.
+    pub(super) fn check_input<T>(
+        &self,
+        function: &str,
+        input: &Value,
+    ) -> Result<(), DurableTask<T>> {
+        self.check(Limit::Input, &format!("the input of `{function}`"), input).map_err(|details| {
+            DurableTask::failed(FunctionFailed { details, function: function.to_owned() })
+        })
     }
 
     pub(super) fn unserializable(&self, what: &str, error: &serde_json::Error) {
@@ -275,7 +306,8 @@ impl DurableOrchestrationContext {
     /// `ContinuedAsNew` and its next execution starts at once. External events that arrived
     /// but were not yet waited for are carried into the next execution when
     /// `preserve_unprocessed_events` is set, and dropped otherwise. An input that cannot be
-    /// serialized fails the orchestration with an `InvalidOutput` failure saying so.
+    /// serialized fails the orchestration with an `InvalidOutput` failure saying so, and one
+    /// over `maxInputSize` with a `PayloadTooLarge` failure.
     ///
     /// ```no_run
     /// # use durable::prelude::*;
@@ -290,9 +322,12 @@ impl DurableOrchestrationContext {
     /// ```
     pub fn continue_as_new(&self, input: impl Serialize, preserve_unprocessed_events: bool) {
         match serde_json::to_value(input) {
-            Ok(input) => {
-                self.state.with(|s| s.continue_as_new = Some((input, preserve_unprocessed_events)))
-            }
+            Ok(input) => match self.check(Limit::Input, "the input of `continue_as_new`", &input) {
+                Ok(()) => self
+                    .state
+                    .with(|s| s.continue_as_new = Some((input, preserve_unprocessed_events))),
+                Err(failure) => self.fail_with(failure),
+            },
             Err(e) => self.unserializable("the input of `continue_as_new`", &e),
         }
     }
@@ -471,10 +506,10 @@ impl DurableOrchestrationContext {
                     Ok(output) => return Ok(output),
                     Err(failed) => failed,
                 };
-                // A call that could not even be made (its input did not serialize) is not
-                // retried: it would fail the same way.
-                if failed.details.error_type == FailureKind::InvalidInput
-                    || !retry.retries(attempts, &failed)
+                // A call that could not even be made (its input did not serialize, or is too
+                // large) is not retried: it would fail the same way.
+                let unmade = [FailureKind::InvalidInput, FailureKind::PayloadTooLarge];
+                if unmade.contains(&failed.details.error_type) || !retry.retries(attempts, &failed)
                 {
                     return Err(failed);
                 }
@@ -557,6 +592,9 @@ impl DurableOrchestrationContext {
                 return invalid_input(&name, format!("its input could not be serialized: {e}"));
             }
         };
+        if let Err(refused) = self.check_input(&name, &input) {
+            return refused;
+        }
         self.schedule(name.clone(), |event_id| Action::CallActivity { event_id, name, input })
     }
 
@@ -575,6 +613,9 @@ impl DurableOrchestrationContext {
                 return invalid_input(&name, format!("its input could not be serialized: {e}"));
             }
         };
+        if let Err(refused) = self.check_input(&name, &input) {
+            return refused;
+        }
         let instance_id = match instance_id {
             Some(id) => match check_instance_id(&id) {
                 Ok(()) if id == self.instance_id() => {

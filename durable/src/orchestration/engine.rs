@@ -21,8 +21,8 @@ use super::context::{DurableOrchestrationContext, SharedState, State, TaskOutcom
 use super::entities::is_release;
 use crate::function::{BoxFuture, FunctionResult};
 use crate::history::{
-    EventKind, FailureDetails, FailureKind, HistoryEvent, OrchestrationRuntimeStatus,
-    ParentInstance,
+    EventKind, FailureDetails, FailureKind, HistoryEvent, Limit, Limits,
+    OrchestrationRuntimeStatus, ParentInstance,
 };
 
 /// How an execution ended.
@@ -147,6 +147,8 @@ pub(crate) struct OrchestrationRun {
     suspended: bool,
     /// Events that arrived while suspended, applied in order on resume.
     held: Vec<HistoryEvent>,
+    /// The history events of the execution so far (replayed and recorded by turns).
+    recorded: u64,
 }
 
 impl Drop for OrchestrationRun {
@@ -158,12 +160,18 @@ impl Drop for OrchestrationRun {
 }
 
 impl OrchestrationRun {
-    /// A run that has seen no event yet; its first event must be `ExecutionStarted`.
-    pub(crate) fn new(registration: &'static OrchestratorRegistration, instance_id: &str) -> Self {
+    /// A run that has seen no event yet; its first event must be `ExecutionStarted`. Its
+    /// values and its history are held to `limits`.
+    pub(crate) fn new(
+        registration: &'static OrchestratorRegistration,
+        instance_id: &str,
+        limits: Limits,
+    ) -> Self {
         let state = SharedState::default();
         state.with(|s| {
             s.instance_id = instance_id.to_owned();
             s.name = registration.name.to_owned();
+            s.limits = limits;
         });
         let woken = Arc::new(WakeFlag::default());
         OrchestrationRun {
@@ -177,6 +185,7 @@ impl OrchestrationRun {
             polls: 0,
             suspended: false,
             held: Vec::new(),
+            recorded: 0,
         }
     }
 
@@ -193,6 +202,7 @@ impl OrchestrationRun {
             }
         }
         self.state.with(|s| s.is_replaying = false);
+        self.recorded += history.len() as u64;
         self.polls - before
     }
 
@@ -239,6 +249,7 @@ impl OrchestrationRun {
         let mut sub_orchestrations = Vec::new();
         let mut sent = Vec::new();
         let pending = self.state.with(|s| std::mem::take(&mut s.pending_actions));
+        self.check_history_limit(new_events.len() + pending.len());
         if matches!(self.outcome, Some(Outcome::Failed(_) | Outcome::Terminated(_))) {
             // Nothing the failed code asked for happens, but the locks it held are released.
             sent.extend(pending.into_iter().filter_map(|action| match action {
@@ -287,6 +298,7 @@ impl OrchestrationRun {
             self.outcome_recorded = true;
             outcome = Some(finished.clone());
         }
+        self.recorded += new_events.len() as u64;
         Turn {
             new_events,
             activities,
@@ -297,6 +309,25 @@ impl OrchestrationRun {
             outcome,
             custom_status: self.state.with(|s| s.custom_status.clone()),
             polls: self.polls - before,
+        }
+    }
+
+    /// Fails the execution when recording `new` more events (and, eventually, its
+    /// `ExecutionCompleted`) would take its history over `maxOrchestrationActions`. The
+    /// failing turn records only what it applied and the failure, which may pass the limit by
+    /// those few events.
+    fn check_history_limit(&mut self, new: usize) {
+        if self.outcome_recorded
+            || matches!(self.outcome, Some(Outcome::Failed(_) | Outcome::Terminated(_)))
+        {
+            return;
+        }
+        let limits = self.state.with(|s| s.limits);
+        let total = self.recorded + new as u64 + 1;
+        let what = format!("orchestration `{}`", self.registration.name);
+        if let Err(exceeded) = limits.check_count(Limit::OrchestrationActions, what, total) {
+            self.outcome = Some(Outcome::Failed(exceeded.failure()));
+            self.finish_future();
         }
     }
 
@@ -461,10 +492,14 @@ impl OrchestrationRun {
         match polled {
             Ok(Poll::Pending) => {}
             Ok(Poll::Ready(Ok(output))) => {
-                let next = self.state.with(|s| s.continue_as_new.clone());
+                let (next, limits) = self.state.with(|s| (s.continue_as_new.clone(), s.limits));
+                let what = format!("the output of orchestrator `{}`", self.registration.name);
                 self.finish(match next {
                     Some((input, _)) => Outcome::ContinuedAsNew { input, carried: Vec::new() },
-                    None => Outcome::Completed(output),
+                    None => match limits.check(Limit::Output, what, &output) {
+                        Ok(()) => Outcome::Completed(output),
+                        Err(exceeded) => Outcome::Failed(exceeded.failure()),
+                    },
                 });
             }
             Ok(Poll::Ready(Err(details))) => self.finish(Outcome::Failed(details)),

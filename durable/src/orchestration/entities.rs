@@ -16,8 +16,8 @@ use super::task::{DurableFuture, DurableTask};
 use crate::error::FunctionFailed;
 use crate::function::{EntityChannel, EntityType};
 use crate::history::{
-    EntityId, EntityMessage, EntityResponse, FailureDetails, FailureKind, LockRelease, LockRequest,
-    OperationRequest,
+    EntityId, EntityMessage, EntityResponse, FailureDetails, FailureKind, Limit, LockRelease,
+    LockRequest, OperationRequest,
 };
 
 /// The critical section an orchestration is in: its lock set in the global order, and whether
@@ -122,6 +122,9 @@ impl DurableOrchestrationContext {
                 return invalid_input(&label, format!("its input could not be serialized: {e}"));
             }
         };
+        if let Err(refused) = self.check_input(&label, &input) {
+            return refused;
+        }
         let outside = self.state.with(|s| {
             s.critical_section.as_ref().is_some_and(|section| !section.entities.contains(id))
         });
@@ -142,8 +145,8 @@ impl DurableOrchestrationContext {
     }
 
     /// Sends `operation` to the entity `id`, one-way (`SignalEntity` in C#). The entity is
-    /// created if it does not exist. An input that cannot be serialized fails the
-    /// orchestration, saying so.
+    /// created if it does not exist. An input that cannot be serialized, or is over
+    /// `maxEventSize`, fails the orchestration, saying so.
     pub fn signal_entity(&self, id: &EntityId, operation: &str, input: impl Serialize) {
         self.signal(id, operation, input, None);
     }
@@ -174,6 +177,10 @@ impl DurableOrchestrationContext {
                     .unserializable(&format!("the input of signal `{operation}` to `{id}`"), &e);
             }
         };
+        let what = format!("the input of signal `{operation}` to `{id}`");
+        if let Err(failure) = self.check(Limit::Event, &what, &input) {
+            return self.fail_with(failure);
+        }
         let message = EntityMessage::Operation(OperationRequest {
             operation: operation.to_owned(),
             input: Some(input),

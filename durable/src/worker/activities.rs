@@ -10,7 +10,9 @@ use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
 use crate::activity::DurableActivityContext;
 use crate::backend::{ActivityWorkItem, BackendError, OrchestrationWorkItem, WorkItemLock};
 use crate::function::panic_message;
-use crate::history::{EventKind, FailureDetails, FailureKind, HistoryEvent, OrchestrationMessage};
+use crate::history::{
+    EventKind, FailureDetails, FailureKind, HistoryEvent, Limit, OrchestrationMessage,
+};
 
 pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>) {
     let backend = shared.backend.clone();
@@ -90,6 +92,12 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
             })
         }
     };
+    // An output over `maxOutputSize` fails the task rather than reach the store.
+    let what = || format!("the output of activity `{}`", request.name);
+    let outcome = outcome.and_then(|result| {
+        let checked = shared.options.limits.check(Limit::Output, what(), &result);
+        checked.map(|()| result).map_err(|exceeded| exceeded.failure())
+    });
     let kind = match outcome {
         Ok(result) => EventKind::TaskCompleted { task_scheduled_id, result },
         Err(failure_details) => EventKind::TaskFailed { task_scheduled_id, failure_details },

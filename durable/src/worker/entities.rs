@@ -112,6 +112,7 @@ pub(super) async fn run_turn(
     let options = TurnOptions {
         rollback_on_failure: shared.options.rollback_entity_operations_on_exceptions,
         max_batch_size: shared.options.max_entity_operation_batch_size,
+        limits: shared.options.limits,
     };
     let turn = entity::run_turn(registration.invoke, &id, record, received, options).await;
     for (operation, outcome) in &turn.outcomes {

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::backend::{Backend, BackendError, NewInstance};
 use crate::clock::Clock;
+use crate::history::Limits;
 use crate::orchestration::OrchestratorRegistration;
 use crate::registry::Registry;
 
@@ -53,6 +54,9 @@ pub struct WorkerOptions {
     /// stopped and their work items released, so they run again at once elsewhere or after a
     /// restart instead of waiting out their lease.
     pub graceful_shutdown_timeout: Duration,
+    /// Size limits on inputs, outputs, events and custom status, and the most history events
+    /// of one execution (`maxInputSize`, …, `maxOrchestrationActions`).
+    pub limits: Limits,
 }
 
 impl Default for WorkerOptions {
@@ -65,6 +69,7 @@ impl Default for WorkerOptions {
             rollback_entity_operations_on_exceptions: true,
             max_entity_operation_batch_size: 5000,
             graceful_shutdown_timeout: Duration::from_secs(30),
+            limits: Limits::default(),
         }
     }
 }

@@ -140,7 +140,7 @@ pub(super) async fn run_turn(
     let mut run = match cached {
         Some(run) => run,
         None => {
-            let mut run = OrchestrationRun::new(registration, &instance_id);
+            let mut run = OrchestrationRun::new(registration, &instance_id, shared.options.limits);
             if history_len > 0 {
                 match shared.backend.get_history(&instance_id, &execution_id).await {
                     Ok(history) => {
@@ -185,7 +185,7 @@ pub(super) async fn start_instance(
         return shared.backend.create_instance(new).await;
     }
     let plain = new.clone();
-    let mut run = OrchestrationRun::new(registration, &instance_id);
+    let mut run = OrchestrationRun::new(registration, &instance_id, shared.options.limits);
     let turn = run.turn(shared.clock.now(), vec![new.started_event()]);
     Counters::add(&shared.counters.orchestrator_polls, turn.polls);
     let first_turn = turn_commit(shared, &run, turn);

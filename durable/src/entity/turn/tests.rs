@@ -87,7 +87,8 @@ fn release(owner: &str, chain: bool) -> EntityMessage {
     })
 }
 
-const OPTIONS: TurnOptions = TurnOptions { rollback_on_failure: true, max_batch_size: 100 };
+const OPTIONS: TurnOptions =
+    TurnOptions { rollback_on_failure: true, max_batch_size: 100, limits: Limits::DEFAULT };
 
 async fn turn(record: EntityRecord, messages: Vec<EntityMessage>) -> EntityTurn {
     run_turn(invoke_counter, &id("Counter", "a"), record, messages, OPTIONS).await
@@ -239,4 +240,21 @@ async fn a_full_batch_leaves_the_rest_for_the_next_turn_in_order() {
     .await;
     assert_eq!(second.record.state(), Some(&json!(10)), "1 + 2, then 3 + 4: the call waits");
     assert!(second.more);
+}
+
+#[tokio::test]
+async fn a_state_over_the_output_limit_fails_the_operation_and_is_always_rolled_back() {
+    let limits = Limits { max_output_size: 2, ..Limits::DEFAULT };
+    let options = TurnOptions { rollback_on_failure: false, limits, ..OPTIONS };
+    let mut record = EntityRecord::default();
+    record.set_state(Some(json!(98)));
+    let messages = vec![signal("inc", None), signal("inc", None)];
+    let done = run_turn(invoke_fragile, &id("Fragile", "k"), record, messages, options).await;
+    assert_eq!(done.record.state(), Some(&json!(99)), "the second change is taken back");
+    assert_eq!(done.outgoing.len(), 1, "so is its signal");
+    let OperationOutcome::Failed(failure) = &done.outcomes[1].1 else {
+        panic!("{:?}", done.outcomes);
+    };
+    assert_eq!(failure.error_type, FailureKind::PayloadTooLarge);
+    assert!(failure.error_message.contains("`maxOutputSize`"), "{failure:?}");
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::engine::{OrchestrationRun, Outcome, Turn};
 use super::{DurableOrchestrationContext, OrchestratorRegistration, when_all, when_any};
 use crate::function::{BoxFuture, FunctionResult};
-use crate::history::{EventKind, FailureDetails, HistoryEvent, OrchestrationRuntimeStatus};
+use crate::history::{EventKind, FailureDetails, HistoryEvent, Limits, OrchestrationRuntimeStatus};
 
 fn t(seconds: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_800_000_000, 0).single().unwrap_or_default() + Duration::seconds(seconds)
@@ -77,7 +77,7 @@ static SEQUENCE: OrchestratorRegistration = OrchestratorRegistration {
 };
 
 fn run(registration: &'static OrchestratorRegistration) -> OrchestrationRun {
-    OrchestrationRun::new(registration, "instance-1")
+    OrchestrationRun::new(registration, "instance-1", Limits::default())
 }
 
 fn scheduled_names(turn: &Turn) -> Vec<String> {
@@ -423,7 +423,8 @@ fn events_raised_before_a_wait_are_kept_in_arrival_order() {
 
     // Replaying the recorded history gives the same result.
     let mut history = Vec::new();
-    let mut live = super::engine::OrchestrationRun::new(&TWO_APPROVALS, "instance-1");
+    let mut live =
+        super::engine::OrchestrationRun::new(&TWO_APPROVALS, "instance-1", Limits::default());
     for messages in [
         vec![started(Value::Null), raised("Approval", json!(1))],
         vec![raised("Other", json!(9)), raised("Approval", json!(2))],
@@ -693,7 +694,11 @@ fn continue_as_new_records_the_next_input_and_carries_unprocessed_events() {
     ));
 
     // A client request that arrives with the finishing event goes to the next execution.
-    let mut second = super::engine::OrchestrationRun::new(&COLLECT_THEN_CONTINUE, "instance-2");
+    let mut second = super::engine::OrchestrationRun::new(
+        &COLLECT_THEN_CONTINUE,
+        "instance-2",
+        Limits::default(),
+    );
     second.turn(t(0), vec![started(json!(1))]);
     let terminate = event(EventKind::ExecutionTerminated { input: json!("stop") });
     let turn = second.turn(t(1), vec![raised("Value", json!(1)), terminate.clone()]);
