@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::Error;
 use crate::clock::Clock;
+use crate::history::OrchestrationRuntimeStatus;
 use crate::http::{KeySettings, Secret};
 use crate::worker::WorkerOptions;
 
@@ -137,6 +138,7 @@ struct DurableTaskJson {
     rollback_entity_operations_on_exceptions: Option<bool>,
     max_entity_operation_batch_size: Option<usize>,
     graceful_shutdown_timeout_in_seconds: Option<u64>,
+    retention_in_days: std::collections::BTreeMap<String, f64>,
     max_input_size: Option<u64>,
     max_output_size: Option<u64>,
     max_event_size: Option<u64>,
@@ -224,6 +226,20 @@ impl HostConfig {
         }
         if let Some(seconds) = durable.graceful_shutdown_timeout_in_seconds {
             config.worker.graceful_shutdown_timeout = std::time::Duration::from_secs(seconds);
+        }
+        for (status, days) in durable.retention_in_days {
+            let finished = OrchestrationRuntimeStatus::parse(&status)
+                .filter(|s| s.is_terminal())
+                .ok_or_else(|| {
+                config_error(format!(
+                    "retentionInDays: `{status}` is not a finished status (Completed, \
+                         Failed, Canceled or Terminated)"
+                ))
+            })?;
+            let period = Duration::try_from_secs_f64(days * 86_400.0).map_err(|_| {
+                config_error(format!("retentionInDays.{status}: {days} is not a number of days"))
+            })?;
+            config.worker.retention.push((finished, period));
         }
         let limits = &mut config.worker.limits;
         let given = [
@@ -360,6 +376,7 @@ mod tests {
                 "hubName": "MyHub", "maxConcurrentActivityFunctions": 7, "defaultVersion": "2.0",
                 "rollbackEntityOperationsOnExceptions": false, "maxEntityOperationBatchSize": 20,
                 "gracefulShutdownTimeoutInSeconds": 5,
+                "retentionInDays": { "Completed": 7, "failed": 30.5 },
                 "storageProvider": { "type": "sqlite", "path": "x.db", "synchronous": "normal" } } } }"#,
         )
         .unwrap_or_else(|e| panic!("{e}"));
@@ -369,6 +386,20 @@ mod tests {
         assert!(!config.worker.rollback_entity_operations_on_exceptions);
         assert_eq!(config.worker.max_entity_operation_batch_size, 20);
         assert_eq!(config.worker.graceful_shutdown_timeout, std::time::Duration::from_secs(5));
+        let day = 86_400;
+        assert_eq!(
+            config.worker.retention,
+            [
+                (OrchestrationRuntimeStatus::Completed, Duration::from_secs(7 * day)),
+                (OrchestrationRuntimeStatus::Failed, Duration::from_secs(30 * day + day / 2)),
+            ]
+        );
+        for bad in [r#"{"Running": 1}"#, r#"{"Completed": -1}"#] {
+            let text =
+                format!(r#"{{"extensions": {{"durableTask": {{"retentionInDays": {bad}}}}}}}"#);
+            let error = HostConfig::from_host_json(&text).err().map(|e| e.to_string());
+            assert!(error.as_deref().is_some_and(|e| e.contains("retentionInDays")), "{error:?}");
+        }
         assert_eq!(config.storage, StorageConfig::Sqlite { path: "x.db".into() });
         assert!(!config.full_durability);
     }

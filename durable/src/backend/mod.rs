@@ -71,8 +71,8 @@ use serde_json::Value;
 pub use error::BackendError;
 pub use postgres::{PostgresBackend, PostgresOptions};
 pub use query::{
-    DEFAULT_PAGE_SIZE, ENTITY_ID_PREFIX, InstanceKind, InstancePage, InstanceQuery,
-    PURGEABLE_STATUSES, PurgeFilter,
+    DEFAULT_PAGE_SIZE, ENTITY_ID_PREFIX, InstanceKind, InstancePage, InstanceQuery, PURGE_CHUNK,
+    PURGEABLE_STATUSES, PurgeFilter, purge_in_chunks,
 };
 pub use sqlite::{SqliteBackend, SqliteOptions, Synchronous};
 

@@ -128,6 +128,12 @@ pub enum PurgeFilter {
         /// Only instances with one of these statuses, which must all be among
         /// [`PURGEABLE_STATUSES`]; empty for all of those.
         runtime_status: Vec<OrchestrationRuntimeStatus>,
+        /// Only instances last updated (for a finished one: when it finished) at or before
+        /// this time.
+        finished_before: Option<DateTime<Utc>>,
+        /// At most this many instances (any of those that match); all when `None`. A purge
+        /// of many is done in such chunks, each its own short write.
+        limit: Option<usize>,
     },
     /// One entity instance, whatever its status, provided it is idle: deleted only while its
     /// current execution is still `execution_id` (no turn committed since the caller read
@@ -252,6 +258,32 @@ fn hex_value(digit: u8) -> Option<u8> {
     }
 }
 
+/// How many instances one write of a purge by filter deletes.
+pub const PURGE_CHUNK: usize = 500;
+
+/// Runs a purge by filter in chunks of [`PURGE_CHUNK`] instances, each its own short write,
+/// so that a purge of many never holds the store's writer for long; any other purge runs
+/// as one. Returns how many instances were deleted in all.
+pub async fn purge_in_chunks(backend: &dyn super::Backend, filter: &PurgeFilter) -> Result<u64> {
+    let PurgeFilter::Created { limit: None, .. } = filter else {
+        return backend.purge_instances(filter).await;
+    };
+    let mut chunk = filter.clone();
+    if let PurgeFilter::Created { limit, .. } = &mut chunk {
+        *limit = Some(PURGE_CHUNK);
+    }
+    let mut deleted = 0;
+    loop {
+        let purged = backend.purge_instances(&chunk).await?;
+        deleted += purged;
+        if purged < PURGE_CHUNK as u64 {
+            return Ok(deleted);
+        }
+        // Let the writers in between two chunks.
+        tokio::task::yield_now().await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +330,8 @@ mod tests {
                 OrchestrationRuntimeStatus::Completed,
                 OrchestrationRuntimeStatus::Running,
             ],
+            finished_before: None,
+            limit: None,
         };
         let error = filter.validate().err().map(|e| e.to_string());
         assert!(error.as_deref().is_some_and(|e| e.contains("Running")), "{error:?}");

@@ -6,7 +6,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{DurableError, DurableOrchestrationClient, DurableOrchestrationStatus};
-use crate::backend::{BackendError, DEFAULT_PAGE_SIZE, InstanceKind, InstanceQuery, PurgeFilter};
+use crate::backend::{
+    BackendError, DEFAULT_PAGE_SIZE, InstanceKind, InstanceQuery, PurgeFilter, purge_in_chunks,
+};
 use crate::history::OrchestrationRuntimeStatus;
 
 /// Which instances [`DurableOrchestrationClient::list_instances`] returns
@@ -144,12 +146,15 @@ impl DurableOrchestrationClient {
             created_from: Some(created_time_from),
             created_to: created_time_to,
             runtime_status: runtime_status.to_vec(),
+            finished_before: None,
+            limit: None,
         })
         .await
     }
 
     async fn purge(&self, filter: PurgeFilter) -> Result<PurgeHistoryResult, DurableError> {
-        let instances_deleted = self.backend.purge_instances(&filter).await.map_err(query_error)?;
+        let instances_deleted =
+            purge_in_chunks(self.backend.as_ref(), &filter).await.map_err(query_error)?;
         Ok(PurgeHistoryResult { instances_deleted })
     }
 }

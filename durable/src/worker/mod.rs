@@ -6,6 +6,7 @@ mod cache;
 mod completions;
 mod entities;
 mod orchestrations;
+mod retention;
 mod rewind;
 
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::backend::{Backend, BackendError, NewInstance};
 use crate::clock::Clock;
-use crate::history::Limits;
+use crate::history::{Limits, OrchestrationRuntimeStatus};
 use crate::orchestration::OrchestratorRegistration;
 use crate::registry::Registry;
 
@@ -54,6 +55,9 @@ pub struct WorkerOptions {
     /// stopped and their work items released, so they run again at once elsewhere or after a
     /// restart instead of waiting out their lease.
     pub graceful_shutdown_timeout: Duration,
+    /// How long finished instances are kept, per status (`retentionInDays`): older ones are
+    /// purged in the background, in chunks. None by default, as in Azure.
+    pub retention: Vec<(OrchestrationRuntimeStatus, Duration)>,
     /// Size limits on inputs, outputs, events and custom status, and the most history events
     /// of one execution (`maxInputSize`, …, `maxOrchestrationActions`).
     pub limits: Limits,
@@ -69,6 +73,7 @@ impl Default for WorkerOptions {
             rollback_entity_operations_on_exceptions: true,
             max_entity_operation_batch_size: 5000,
             graceful_shutdown_timeout: Duration::from_secs(30),
+            retention: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -161,6 +166,7 @@ impl Worker {
         if let Some(finished) = shared.backend.finished_instances() {
             dispatchers.spawn(announce_finished(shared.clone(), finished, stopped.clone()));
         }
+        dispatchers.spawn(retention::sweep(shared.clone(), stopped.clone()));
         dispatchers.spawn(orchestrations::dispatch(shared.clone(), stopped.clone()));
         dispatchers.spawn(activities::dispatch(shared.clone(), stopped));
         Worker { shared, stop, deadline, dispatchers }

@@ -112,6 +112,7 @@ macro_rules! single_handle_suite {
             purged_id_can_be_created_again,
             list_instances_by_kind_and_update_time,
             purges_keep_entities_apart_and_delete_only_idle_ones,
+            purge_by_filter_takes_a_limit_and_a_finish_time,
         );
     };
 }

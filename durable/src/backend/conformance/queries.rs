@@ -371,6 +371,8 @@ pub(crate) async fn purge_refuses_unfinished_instances_and_changes_nothing<H: Ha
                 created_from: None,
                 created_to: None,
                 runtime_status: vec![Completed, named],
+                finished_before: None,
+                limit: None,
             })
             .await
             .err()
@@ -398,6 +400,8 @@ pub(crate) async fn purge_refuses_unfinished_instances_and_changes_nothing<H: Ha
             created_from: None,
             created_to: None,
             runtime_status: Vec::new(),
+            finished_before: None,
+            limit: None,
         })
         .await
         .must("purge_instances");
@@ -423,6 +427,8 @@ pub(crate) async fn purge_by_filter_deletes_matching_finished_instances<H: Harne
             created_from: Some(at(20)),
             created_to: Some(at(40)),
             runtime_status: vec![Completed, Failed, Completed],
+            finished_before: None,
+            limit: None,
         })
         .await
         .must("purge_instances");
@@ -440,6 +446,8 @@ pub(crate) async fn purge_by_filter_deletes_matching_finished_instances<H: Harne
             created_from: Some(at(15)),
             created_to: None,
             runtime_status: Vec::new(),
+            finished_before: None,
+            limit: None,
         })
         .await
         .must("purge_instances");
@@ -450,6 +458,8 @@ pub(crate) async fn purge_by_filter_deletes_matching_finished_instances<H: Harne
             created_from: Some(at(100)),
             created_to: None,
             runtime_status: Vec::new(),
+            finished_before: None,
+            limit: None,
         })
         .await
         .must("purge_instances");
@@ -580,6 +590,31 @@ pub(crate) async fn list_instances_by_kind_and_update_time<H: Harness>(harness: 
     harness.close(store).await;
 }
 
+pub(crate) async fn purge_by_filter_takes_a_limit_and_a_finish_time<H: Harness>(harness: &H) {
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    for (i, id) in ["a", "b", "c", "d", "e"].into_iter().enumerate() {
+        seed(&store, id, i as i64, Completed).await;
+    }
+    let filter = |finished_before, limit| PurgeFilter::Created {
+        created_from: None,
+        created_to: None,
+        runtime_status: Vec::new(),
+        finished_before,
+        limit,
+    };
+    // They finished now, long after `at(0)`.
+    let none = store.purge_instances(&filter(Some(at(0)), None)).await.must("purge_instances");
+    assert_eq!(none, 0);
+    let later = Some(Utc::now() + chrono::Duration::days(1));
+    let two = store.purge_instances(&filter(later, Some(2))).await.must("purge_instances");
+    assert_eq!(two, 2);
+    assert_eq!(list_all(&store, InstanceQuery::default()).await.len(), 3);
+    let rest = store.purge_instances(&filter(later, None)).await.must("purge_instances");
+    assert_eq!(rest, 3);
+    assert!(list_all(&store, InstanceQuery::default()).await.is_empty());
+    harness.close(store).await;
+}
+
 pub(crate) async fn purges_keep_entities_apart_and_delete_only_idle_ones<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
     seed(&store, "done", 10, Completed).await;
@@ -593,6 +628,8 @@ pub(crate) async fn purges_keep_entities_apart_and_delete_only_idle_ones<H: Harn
             created_from: None,
             created_to: None,
             runtime_status: Vec::new(),
+            finished_before: None,
+            limit: None,
         })
         .await
         .must("purge_instances");

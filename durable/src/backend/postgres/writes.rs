@@ -155,11 +155,14 @@ impl Store {
     pub(super) async fn purge(&self, filter: &PurgeFilter) -> Result<u64> {
         let tx = Tx::start(&self.pool).await?;
         let statuses: Vec<&str> = filter.statuses().iter().map(|s| s.as_str()).collect();
-        let (from, to) = match filter {
-            PurgeFilter::Instance(_) | PurgeFilter::IdleEntity { .. } => (None, None),
-            PurgeFilter::Created { created_from, created_to, .. } => {
-                (created_from.as_ref().map(nanos), created_to.as_ref().map(nanos))
-            }
+        let (from, to, before, limit) = match filter {
+            PurgeFilter::Instance(_) | PurgeFilter::IdleEntity { .. } => (None, None, None, None),
+            PurgeFilter::Created { created_from, created_to, finished_before, limit, .. } => (
+                created_from.as_ref().map(nanos),
+                created_to.as_ref().map(nanos),
+                finished_before.as_ref().map(nanos),
+                limit.map(|limit| i64::try_from(limit).unwrap_or(i64::MAX)),
+            ),
         };
         let mut p = tx.pipeline(true)?;
         let selected = match filter {
@@ -176,9 +179,10 @@ impl Store {
                         "SELECT instance_id, status FROM {s}.instances WHERE status = ANY($1) \
                            AND ($2::bigint IS NULL OR created_at >= $2) \
                            AND ($3::bigint IS NULL OR created_at <= $3) \
-                           AND left(instance_id, 1) <> '@' FOR UPDATE",
+                           AND ($4::bigint IS NULL OR updated_at <= $4) \
+                           AND left(instance_id, 1) <> '@' LIMIT $5 FOR UPDATE",
                     ),
-                    vec![&statuses, &from, &to],
+                    vec![&statuses, &from, &to, &before, &limit],
                 )
                 .await?
             }

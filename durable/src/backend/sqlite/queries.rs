@@ -148,12 +148,20 @@ impl Writer {
                 }
                 vec![instance_id.clone()]
             }
-            PurgeFilter::Created { created_from, created_to, .. } => {
+            PurgeFilter::Created { created_from, created_to, finished_before, limit, .. } => {
                 let mut sql = "SELECT instance_id FROM instances WHERE hub = ?".to_owned();
                 let mut args = vec![SqlValue::Text(hub.to_owned())];
                 push_status_filter(&mut sql, &mut args, &filter.statuses());
                 push_created_filter(&mut sql, &mut args, *created_from, *created_to);
+                if let Some(before) = finished_before {
+                    sql.push_str(" AND updated_at <= ?");
+                    args.push(SqlValue::Text(format_time(before)));
+                }
                 sql.push_str(NOT_AN_ENTITY);
+                if let Some(limit) = limit {
+                    sql.push_str(" LIMIT ?");
+                    args.push(SqlValue::Integer(i64::try_from(*limit).unwrap_or(i64::MAX)));
+                }
                 self.conn
                     .prepare(&sql)?
                     .query_map(params_from_iter(args), |row| row.get(0))?
