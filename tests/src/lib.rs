@@ -53,14 +53,10 @@ pub fn runtime() -> tokio::runtime::Runtime {
     }
 }
 
-/// The samples app (`binary serve`, the tests' `CARGO_BIN_EXE_durable-samples`) as a child
-/// process on the SQLite file `dir/durable.db`, logging to `log`, with `env` set.
-pub fn serve_samples(
-    binary: &str,
-    dir: &Path,
-    log: &Path,
-    env: &[(&str, &std::ffi::OsStr)],
-) -> Child {
+/// A function app binary (the tests' `CARGO_BIN_EXE_durable-samples` or `…_test_app`)
+/// serving as a child process on the SQLite file `dir/durable.db`, logging to `log`, with
+/// `env` set.
+pub fn serve_app(binary: &str, dir: &Path, log: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Child {
     let mut command = Command::new(binary);
     command
         .arg("serve")
@@ -72,7 +68,7 @@ pub fn serve_samples(
         .stdout(Stdio::null());
     match File::create(log).and_then(|file| command.stderr(file).spawn()) {
         Ok(child) => child,
-        Err(e) => panic!("cannot start the samples app: {e}"),
+        Err(e) => panic!("cannot start {binary}: {e}"),
     }
 }
 

@@ -28,7 +28,7 @@ fn serve(dir: &Path, log: &Path) -> Child {
         ("DURABLE_BACKUP_DIR", backups.as_os_str()),
         ("RUST_LOG", "durable::worker=debug,warn".as_ref()),
     ];
-    durable_tests::serve_samples(env!("CARGO_BIN_EXE_durable-samples"), dir, log, &env)
+    durable_tests::serve_app(env!("CARGO_BIN_EXE_durable-samples"), dir, log, &env)
 }
 
 /// (instance id, task id) of every "activity started" line in a log.

@@ -22,7 +22,7 @@ const ACCOUNTS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 
 fn serve(dir: &Path, log: &Path) -> Child {
     let binary = env!("CARGO_BIN_EXE_durable-samples");
-    durable_tests::serve_samples(binary, dir, log, &[("RUST_LOG", "warn".as_ref())])
+    durable_tests::serve_app(binary, dir, log, &[("RUST_LOG", "warn".as_ref())])
 }
 
 async fn completed(client: &DurableOrchestrationClient) -> usize {

@@ -3,9 +3,8 @@
 //! is kept; past it the process exits anyway, releasing the activity's work item, so after a
 //! restart it runs again at once rather than after its (here one-minute) lease.
 
-use std::fs::File;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use durable::OrchestrationRuntimeStatus::Completed;
@@ -19,20 +18,11 @@ use serde_json::json;
 const LEASE_SECONDS: u64 = 60;
 
 fn serve(dir: &Path, log: &Path, fast: bool) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_test_app"));
-    command
-        .arg("serve")
-        .current_dir(dir)
-        .env("DURABLE_LISTEN", "127.0.0.1:0")
-        .env("DURABLE_DB", dir.join("durable.db"))
-        .env("RUST_LOG", "warn")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(File::create(log).unwrap());
+    let mut env = vec![("RUST_LOG", "warn".as_ref())];
     if fast {
-        command.env("SLOW_APP_FAST", "1");
+        env.push(("SLOW_APP_FAST", "1".as_ref()));
     }
-    command.spawn().unwrap()
+    durable_tests::serve_app(env!("CARGO_BIN_EXE_test_app"), dir, log, &env)
 }
 
 fn host_json(dir: &Path, grace_seconds: u64) {
