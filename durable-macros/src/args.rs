@@ -25,6 +25,10 @@ pub(crate) struct Key {
 pub(crate) const NAME: Key =
     Key { name: "name", form: r#"name = "…""#, example: r#"name = "E1_SayHello""# };
 
+/// `max_concurrency = N`: how many invocations of an activity run at once in a process.
+pub(crate) const MAX_CONCURRENCY: Key =
+    Key { name: "max_concurrency", form: "max_concurrency = …", example: "max_concurrency = 4" };
+
 /// Checks that every argument is one of `keys`, given once, as `key = value`; returns the value
 /// of each key, in the order of `keys`.
 pub(crate) fn values<'a, const N: usize>(
@@ -98,6 +102,35 @@ pub(crate) fn lit_bool<'a>(cx: &mut Ctxt, key: &Key, value: &'a Expr) -> Option<
             cx.error_spanned_by(
                 value,
                 format_args!("expected `true` or `false`: `{}`", key.example),
+            );
+            None
+        }
+    }
+}
+
+/// The limit `max_concurrency = N` sets, when it is a positive integer literal that fits a
+/// `usize`.
+pub(crate) fn max_concurrency(cx: &mut Ctxt, value: &Expr) -> Option<usize> {
+    let Expr::Lit(ExprLit { lit: Lit::Int(lit), .. }) = value else {
+        cx.error_spanned_by(
+            value,
+            format_args!("expected a positive integer: `{}`", MAX_CONCURRENCY.example),
+        );
+        return None;
+    };
+    match lit.base10_parse::<usize>() {
+        Ok(0) => {
+            cx.error_at(
+                lit.span(),
+                "`max_concurrency` must be at least 1; leave it out for no per-function limit",
+            );
+            None
+        }
+        Ok(limit) => Some(limit),
+        Err(_) => {
+            cx.error_at(
+                lit.span(),
+                format_args!("expected a positive integer: `{}`", MAX_CONCURRENCY.example),
             );
             None
         }

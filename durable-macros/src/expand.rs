@@ -180,7 +180,14 @@ fn expand(kind: Kind, valid: &Valid<'_>) -> TokenStream {
     // An orchestrator's input is parsed by one fn, used both to validate a new instance's input
     // and to deserialize it, so that a type that is not `DeserializeOwned` is reported once.
     let (parse_fns, validate_input) = match (kind, valid.input) {
-        (Kind::Activity | Kind::Entity, _) => (quote!(), quote!()),
+        (Kind::Activity, _) => {
+            let max_concurrency = match valid.max_concurrency {
+                Some(limit) => quote!(::core::option::Option::Some(#limit)),
+                None => quote!(::core::option::Option::None),
+            };
+            (quote!(), quote!(max_concurrency: #max_concurrency,))
+        }
+        (Kind::Entity, _) => (quote!(), quote!()),
         (Kind::Orchestrator, Input::Value(ty)) => (
             quote! {
                 fn #parse(

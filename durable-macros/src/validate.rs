@@ -7,7 +7,7 @@ use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::{FnArg, GenericArgument, Ident, PathArguments, Signature, Type};
 
-use crate::args::{self, NAME};
+use crate::args::{self, MAX_CONCURRENCY, NAME};
 use crate::ctxt::Ctxt;
 use crate::model::{
     Annotated, ContextKind, EntityImpl, Function, Kind, Method, Output, Param, Role, Subject,
@@ -24,6 +24,8 @@ pub(crate) struct Valid<'a> {
     pub(crate) handle: Option<Ident>,
     /// What the fn takes besides (for orchestrators) its context.
     pub(crate) input: Input<'a>,
+    /// The per-function concurrency limit (`max_concurrency = N`, activities only).
+    pub(crate) max_concurrency: Option<usize>,
 }
 
 /// What the annotated fn takes.
@@ -48,7 +50,17 @@ pub(crate) enum Checked<'a> {
 /// Checks `trigger`, returning every error found.
 pub(crate) fn validate(trigger: &Trigger) -> Result<Checked<'_>, Vec<syn::Error>> {
     let mut cx = Ctxt::default();
-    let [name] = args::values(&mut cx, &trigger.args, &[NAME]);
+    // Activities also take a per-function concurrency limit.
+    let (name, max_concurrency) = match trigger.kind {
+        Kind::Activity => {
+            let [name, max] = args::values(&mut cx, &trigger.args, &[NAME, MAX_CONCURRENCY]);
+            (name, max.and_then(|value| args::max_concurrency(&mut cx, value)))
+        }
+        Kind::Orchestrator | Kind::Entity => {
+            let [name] = args::values(&mut cx, &trigger.args, &[NAME]);
+            (name, None)
+        }
+    };
     let name = name.and_then(|value| args::function_name(&mut cx, value));
     let function = match &trigger.item {
         Annotated::Fn(function) => function,
@@ -87,7 +99,7 @@ pub(crate) fn validate(trigger: &Trigger) -> Result<Checked<'_>, Vec<syn::Error>
         Some(handle) => Some(handle.ok_or_else(Vec::new)?),
         None => None,
     };
-    Ok(Checked::Fn(Valid { function, name, handle, input }))
+    Ok(Checked::Fn(Valid { function, name, handle, input, max_concurrency }))
 }
 
 /// A struct-based entity that passed every check.

@@ -126,4 +126,9 @@ pub struct ActivityRegistration {
     pub rust_path: &'static str,
     /// Runs the function.
     pub invoke: fn(DurableActivityContext) -> BoxFuture<'static, FunctionResult>,
+    /// How many invocations of it run at once in this process
+    /// (`#[activity_trigger(max_concurrency = N)]`); `None` for no limit of its own (the
+    /// global `maxConcurrentActivityFunctions` still holds). host.json's
+    /// `functions.<name>.maxConcurrency` overrides it.
+    pub max_concurrency: Option<usize>,
 }

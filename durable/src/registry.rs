@@ -124,6 +124,11 @@ impl Registry {
         activities.chain(orchestrators).chain(entities)
     }
 
+    /// Every registered activity, in no particular order.
+    pub(crate) fn activities(&self) -> impl Iterator<Item = &'static ActivityRegistration> + '_ {
+        self.activities.values().copied()
+    }
+
     /// The activity registered under `name`.
     pub fn activity(&self, name: &str) -> Option<&'static ActivityRegistration> {
         self.activities.get(name).copied()
@@ -179,11 +184,13 @@ mod tests {
         name: "Same",
         rust_path: "app::a",
         invoke: noop,
+        max_concurrency: None,
     });
     static B: Registration = Registration::Activity(ActivityRegistration {
         name: "Same",
         rust_path: "app::b",
         invoke: noop,
+        max_concurrency: None,
     });
 
     #[test]

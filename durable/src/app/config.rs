@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -145,6 +146,16 @@ struct DurableTaskJson {
     max_custom_status_size: Option<u64>,
     max_orchestration_actions: Option<u64>,
     storage_provider: StorageProviderJson,
+    /// Settings of single functions, by function name.
+    functions: BTreeMap<String, FunctionJson>,
+}
+
+/// `extensions.durableTask.functions.<name>`.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct FunctionJson {
+    /// Kept as JSON so that a bad value gets a message naming the function.
+    max_concurrency: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -254,6 +265,21 @@ impl HostConfig {
                 *limit = value;
             }
         }
+        for (name, function) in durable.functions {
+            let Some(value) = function.max_concurrency else {
+                continue;
+            };
+            match value.as_u64().and_then(|n| usize::try_from(n).ok()) {
+                Some(limit) if limit > 0 => {
+                    config.worker.function_max_concurrency.insert(name, limit);
+                }
+                _ => {
+                    return Err(config_error(format!(
+                        "functions.{name}.maxConcurrency must be a positive integer, got {value}"
+                    )));
+                }
+            }
+        }
         let provider = durable.storage_provider;
         match provider.kind.as_deref() {
             None => {}
@@ -317,6 +343,9 @@ impl HostConfig {
             || self.worker.max_concurrent_orchestrator_functions == 0
         {
             return config_error("maxConcurrent*Functions must be at least 1");
+        }
+        if self.worker.function_max_concurrency.values().any(|limit| *limit == 0) {
+            return config_error("functions.<name>.maxConcurrency must be at least 1");
         }
         if self.activity_lease.is_zero() || self.lease.is_zero() {
             return config_error("leaseSeconds and activityLeaseSeconds must be at least 1");
@@ -437,5 +466,34 @@ mod tests {
         .map(|e| e.to_string())
         .unwrap_or_default();
         assert!(err.contains("AzureStorage"), "{err}");
+    }
+
+    #[test]
+    fn reads_per_function_limits() {
+        let config = HostConfig::from_host_json(
+            r#"{ "extensions": { "durableTask": {
+                "functions": { "SlowActivity": { "maxConcurrency": 2 }, "Other": {} } } } }"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            config.worker.function_max_concurrency,
+            BTreeMap::from([("SlowActivity".to_owned(), 2)])
+        );
+        for bad in ["0", "2.5", "-1", "\"two\""] {
+            let err = HostConfig::from_host_json(&format!(
+                r#"{{ "extensions": {{ "durableTask": {{
+                    "functions": {{ "SlowActivity": {{ "maxConcurrency": {bad} }} }} }} }} }}"#
+            ))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+            assert!(
+                err.contains("host.json")
+                    && err.contains(
+                        "functions.SlowActivity.maxConcurrency must be a positive integer"
+                    ),
+                "{bad}: {err}"
+            );
+        }
     }
 }

@@ -62,6 +62,8 @@ mod query;
 pub mod sqlite;
 mod wait;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -113,6 +115,59 @@ pub struct QueueSpec {
     pub name: String,
     /// What the queue feeds.
     pub kind: QueueKind,
+}
+
+/// Which activity queues one fetch may take work items from, and how many from each: a
+/// worker's per-function concurrency limits, less what it already runs. Queues it does not
+/// name are not limited.
+///
+/// A store never leases more items of a capped queue than its cap in one fetch, and none of
+/// a queue capped at 0, so the work items of a saturated function stay queued (unleased) for
+/// whoever has room, and never block the fetch of others.
+#[derive(Debug, Clone, Default)]
+pub struct QueueLimits {
+    caps: BTreeMap<String, usize>,
+    interrupt: Option<Arc<tokio::sync::Notify>>,
+}
+
+impl QueueLimits {
+    /// No limit on any queue, and nothing to interrupt the wait.
+    pub fn none() -> QueueLimits {
+        QueueLimits::default()
+    }
+
+    /// Takes at most `cap` work items from queue `name` (none when 0).
+    pub fn with_cap(mut self, name: impl Into<String>, cap: usize) -> QueueLimits {
+        self.caps.insert(name.into(), cap);
+        self
+    }
+
+    /// Ends the fetch's wait for work early, with nothing fetched, once `interrupt` is
+    /// notified (`notify_one`, so a notification before the wait counts too): the caller's
+    /// limits changed, and it fetches again with the new ones.
+    pub fn with_interrupt(mut self, interrupt: Arc<tokio::sync::Notify>) -> QueueLimits {
+        self.interrupt = Some(interrupt);
+        self
+    }
+
+    /// The cap of queue `name`; `None` when it is not limited.
+    pub fn cap(&self, name: &str) -> Option<usize> {
+        self.caps.get(name).copied()
+    }
+
+    /// The capped queues with their caps, by name.
+    pub fn caps(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.caps.iter().map(|(name, cap)| (name.as_str(), *cap))
+    }
+
+    /// Completes when the wait is interrupted (see [`QueueLimits::with_interrupt`]); never
+    /// without an interrupt.
+    pub async fn interrupted(&self) {
+        match &self.interrupt {
+            Some(interrupt) => interrupt.notified().await,
+            None => std::future::pending().await,
+        }
+    }
 }
 
 /// The observable state of one queue.
@@ -405,15 +460,22 @@ pub trait Backend: Send + Sync + 'static {
     }
 
     /// Leases up to `max` activity work items (at least one when `max` is 0), oldest first,
-    /// waiting up to `wait` for the first; empty when none came. A lease lasts the backend's
-    /// configured lease duration unless renewed ([`Backend::renew_activity`]); an item whose
-    /// lease expires is fetched again.
-    async fn fetch_activities(&self, max: usize, wait: Duration) -> Result<Vec<ActivityWorkItem>>;
+    /// waiting up to `wait` for the first; empty when none came. Of a queue that `limits`
+    /// caps it leases at most the cap (none when 0), leaving the rest queued and unleased;
+    /// the wait also ends, with nothing leased, when `limits` is interrupted. A lease lasts the
+    /// backend's configured lease duration unless renewed ([`Backend::renew_activity`]); an
+    /// item whose lease expires is fetched again.
+    async fn fetch_activities(
+        &self,
+        max: usize,
+        limits: &QueueLimits,
+        wait: Duration,
+    ) -> Result<Vec<ActivityWorkItem>>;
 
-    /// Leases the next activity work item, waiting up to `wait` for one:
+    /// Leases the next activity work item of any queue, waiting up to `wait` for one:
     /// [`fetch_activities`](Backend::fetch_activities) of one.
     async fn fetch_activity(&self, wait: Duration) -> Result<Option<ActivityWorkItem>> {
-        Ok(self.fetch_activities(1, wait).await?.pop())
+        Ok(self.fetch_activities(1, &QueueLimits::none(), wait).await?.pop())
     }
 
     /// How long an activity lease lasts unless renewed; a worker running an activity renews

@@ -28,6 +28,14 @@ pub struct TurnOptions {
     pub limits: Limits,
 }
 
+impl Default for TurnOptions {
+    /// Azure's defaults: failed operations are rolled back, 5,000 operations per batch, and
+    /// the default limits.
+    fn default() -> Self {
+        TurnOptions { rollback_on_failure: true, max_batch_size: 5000, limits: Limits::default() }
+    }
+}
+
 /// Something a turn sends, once it commits.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing {

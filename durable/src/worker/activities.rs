@@ -5,6 +5,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use tokio::sync::{oneshot, watch};
 
+use super::limits::FunctionLimits;
 use super::orchestrations::{self, LocalResult};
 use super::{Counters, FETCH_WAIT, Shared, dispatch_loop};
 use crate::activity::DurableActivityContext;
@@ -16,15 +17,26 @@ use crate::history::{
 
 pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>) {
     let backend = shared.backend.clone();
+    let limits =
+        Arc::new(FunctionLimits::new(&shared.registry, &shared.options.function_max_concurrency));
     dispatch_loop(
         "activity",
         shared.options.max_concurrent_activity_functions,
         stopped,
         |max| {
             let backend = backend.clone();
-            async move { backend.fetch_activities(max, FETCH_WAIT).await }
+            // Only what the limited functions have room for: the store leaves the rest queued.
+            let queue_limits = limits.queue_limits();
+            async move { backend.fetch_activities(max, &queue_limits, FETCH_WAIT).await }
         },
-        |item| run_activity(shared.clone(), item),
+        |item| {
+            let running = limits.start(&item.request.name);
+            let run = run_activity(shared.clone(), item);
+            async move {
+                run.await;
+                drop(running);
+            }
+        },
     )
     .await;
 }

@@ -5,10 +5,12 @@ mod activities;
 mod cache;
 mod completions;
 mod entities;
+mod limits;
 mod orchestrations;
 mod retention;
 mod rewind;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -38,6 +40,10 @@ pub struct WorkerOptions {
     pub max_concurrent_activity_functions: usize,
     /// Orchestrator turns run at once (`maxConcurrentOrchestratorFunctions`).
     pub max_concurrent_orchestrator_functions: usize,
+    /// Invocations of one activity function run at once, by function name
+    /// (`functions.<name>.maxConcurrency`); overrides the function's
+    /// `#[activity_trigger(max_concurrency = N)]`. Each limit holds within the global one.
+    pub function_max_concurrency: BTreeMap<String, usize>,
     /// Keep live orchestrations in memory between turns (`extendedSessionsEnabled`), so a
     /// turn does not replay history.
     pub extended_sessions_enabled: bool,
@@ -68,6 +74,7 @@ impl Default for WorkerOptions {
         WorkerOptions {
             max_concurrent_activity_functions: 100,
             max_concurrent_orchestrator_functions: 100,
+            function_max_concurrency: BTreeMap::new(),
             extended_sessions_enabled: true,
             default_version: String::new(),
             rollback_entity_operations_on_exceptions: true,

@@ -17,7 +17,12 @@ async fn with_context(context: DurableActivityContext) -> Result<String, InputEr
     Ok(format!("{name} from {}", context.instance_id()))
 }
 
-#[activity_trigger]
+#[activity_trigger(name = "Limited", max_concurrency = 4)]
+async fn limited(value: u32) -> u32 {
+    value
+}
+
+#[activity_trigger(max_concurrency = 1_000)]
 async fn no_input() -> u32 {
     42
 }

@@ -47,7 +47,7 @@ async fn main() {
         &id,
         EntityRecord::default(),
         vec![op("add", Some(json!(5))), op("Add", Some(json!(2))), op("get", None)],
-        TurnOptions { rollback_on_failure: true, max_batch_size: 100 },
+        TurnOptions::default(),
     )
     .await;
     assert_eq!(turn.record.state(), Some(&json!(7)));

@@ -126,7 +126,7 @@ async fn main() {
             op("add", Some(json!("five"))),
             op("nope", None),
         ],
-        TurnOptions { rollback_on_failure: true, max_batch_size: 100 },
+        TurnOptions::default(),
     )
     .await;
     assert_eq!(turn.record.state(), Some(&json!({ "value": 10 })));
@@ -151,15 +151,15 @@ async fn main() {
     );
 
     // The implicit `delete`.
-    let turn = run_turn(registration.invoke, &id, turn.record, vec![op("delete", None)], TurnOptions { rollback_on_failure: true, max_batch_size: 100 }).await;
+    let turn = run_turn(registration.invoke, &id, turn.record, vec![op("delete", None)], TurnOptions::default()).await;
     assert_eq!(turn.record.state(), None);
 
     // A user-defined `delete` that deletes through `current()`; `close` reads the key there.
     let latch = registry.entity("latch").unwrap();
     let id = EntityId::new("Latch", "l1").unwrap();
-    let turn = run_turn(latch.invoke, &id, EntityRecord::default(), vec![op("close", None)], TurnOptions { rollback_on_failure: true, max_batch_size: 100 }).await;
+    let turn = run_turn(latch.invoke, &id, EntityRecord::default(), vec![op("close", None)], TurnOptions::default()).await;
     assert_eq!(turn.record.state(), Some(&json!({ "closed": true })));
     assert_eq!(turn.outcomes[0].1, OperationOutcome::Succeeded(Some(json!("l1"))));
-    let turn = run_turn(latch.invoke, &id, turn.record, vec![op("Delete", None)], TurnOptions { rollback_on_failure: true, max_batch_size: 100 }).await;
+    let turn = run_turn(latch.invoke, &id, turn.record, vec![op("Delete", None)], TurnOptions::default()).await;
     assert_eq!(turn.record.state(), None);
 }

@@ -42,6 +42,40 @@ pub(crate) async fn activity_lease_expiry_refetches<H: Harness>(harness: &H) {
     harness.close(store).await;
 }
 
+pub(crate) async fn activity_fetch_respects_queue_caps<H: Harness>(harness: &H) {
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    let item = create_and_fetch(&store, new_instance("i1", "e1", json!(null))).await;
+    let names = ["Slow", "Slow", "Slow", "Fast", "Fast"];
+    let commit = OrchestrationCommit {
+        activities: (0..).zip(names).map(|(id, name)| activity("i1", "e1", id, name)).collect(),
+        ..running("e1", vec![orchestrator_started(1), started("e1", json!(null))])
+    };
+    store.complete_orchestration(&item.lock, commit).await.must("complete_orchestration");
+    let count = |items: &[ActivityWorkItem], name: &str| {
+        items.iter().filter(|item| item.request.name == name).count()
+    };
+    // A cap of 1 takes one Slow item and passes over the others to reach the Fast ones.
+    let one_slow = QueueLimits::none().with_cap("Slow", 1);
+    let first = store.fetch_activities(10, &one_slow, LONG).await.must("fetch_activities");
+    assert_eq!((count(&first, "Slow"), count(&first, "Fast")), (1, 2), "{first:?}");
+    // A cap of 0 leaves the queue alone: nothing else is ready.
+    let no_slow = QueueLimits::none().with_cap("Slow", 0);
+    let none = store.fetch_activities(10, &no_slow, SHORT).await.must("fetch_activities");
+    assert!(none.is_empty(), "a queue capped at 0 gave {none:?}");
+    // An interrupt ends the wait at once, with nothing leased.
+    let interrupt = Arc::new(tokio::sync::Notify::new());
+    interrupt.notify_one();
+    let interrupted = no_slow.clone().with_interrupt(interrupt);
+    let asked = Instant::now();
+    let none = store.fetch_activities(10, &interrupted, LONG).await.must("fetch_activities");
+    assert!(none.is_empty() && asked.elapsed() < LONG / 2, "the interrupt did not end the wait");
+    // The items passed over were never leased: an unlimited fetch takes them now.
+    let rest =
+        store.fetch_activities(10, &QueueLimits::none(), LONG).await.must("fetch_activities");
+    assert_eq!(count(&rest, "Slow"), 2, "{rest:?}");
+    harness.close(store).await;
+}
+
 pub(crate) async fn complete_activity_delivers_result<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
     start_with_activities(&store, "i1", 2).await;

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::{
     ActivityRequest, ActivityWorkItem, Backend, BackendError, ExecutionStart, NewInstance,
-    OrchestrationCommit, OrchestrationWorkItem, QueueKind, QueueSpec, QueueStats,
+    OrchestrationCommit, OrchestrationWorkItem, QueueKind, QueueLimits, QueueSpec, QueueStats,
     SubOrchestrationStart, WorkItemLock,
 };
 use crate::history::{
@@ -92,6 +92,7 @@ macro_rules! single_handle_suite {
             messages_to_unknown_instances_are_dropped,
             activity_lease_expiry_refetches,
             complete_activity_delivers_result,
+            activity_fetch_respects_queue_caps,
             abandon_activity_refetches,
             send_message_to_unknown_instance_fails,
             queue_stats_depth,

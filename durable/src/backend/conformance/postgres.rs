@@ -11,7 +11,7 @@ use super::{
     running, start_with_activities,
 };
 use crate::backend::{
-    Backend, BackendError, PostgresBackend, PostgresOptions, QueueKind, QueueSpec,
+    Backend, BackendError, PostgresBackend, PostgresOptions, QueueKind, QueueLimits, QueueSpec,
 };
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -184,7 +184,10 @@ async fn an_activity_left_waiting_by_its_owner_comes_before_a_process_own() {
         .must("create_queues");
     start_with_activities(&gone, "left", 1).await;
     start_with_activities(&busy, "own", 1).await;
-    let own_first = busy.fetch_activities(1, Duration::ZERO).await.must("fetch_activities");
+    let own_first = busy
+        .fetch_activities(1, &QueueLimits::none(), Duration::ZERO)
+        .await
+        .must("fetch_activities");
     assert_eq!(own_first[0].request.instance_id, "own", "its own item first");
     busy.abandon_activity(&own_first[0].lock).await.must("abandon_activity");
 
@@ -202,9 +205,15 @@ async fn an_activity_left_waiting_by_its_owner_comes_before_a_process_own() {
         )
         .await
         .must("let the other's item wait a minute past its window");
-    let stale_first = busy.fetch_activities(1, Duration::ZERO).await.must("fetch_activities");
+    let stale_first = busy
+        .fetch_activities(1, &QueueLimits::none(), Duration::ZERO)
+        .await
+        .must("fetch_activities");
     assert_eq!(stale_first[0].request.instance_id, "left", "the long-waiting item first");
-    let then_own = busy.fetch_activities(1, Duration::ZERO).await.must("fetch_activities");
+    let then_own = busy
+        .fetch_activities(1, &QueueLimits::none(), Duration::ZERO)
+        .await
+        .must("fetch_activities");
     assert_eq!(then_own[0].request.instance_id, "own");
     harness.close(gone).await;
     harness.close(busy).await;

@@ -16,7 +16,7 @@ use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, pg_error, pool_error
 use crate::backend::codec::from_json;
 use crate::backend::wait::{deadline_after, until_due};
 use crate::backend::{
-    ActivityRequest, ActivityWorkItem, OrchestrationWorkItem, Result, WorkItemLock,
+    ActivityRequest, ActivityWorkItem, OrchestrationWorkItem, QueueLimits, Result, WorkItemLock,
 };
 use crate::history::OrchestrationMessage;
 
@@ -61,12 +61,14 @@ impl Store {
 
     /// Claims with `claim` until it gives work or `wait` has passed. Between tries it waits
     /// for a wake-up on `wake`, for the next timer to be due (when `timers`), or for a poll,
-    /// backing off while nothing comes.
+    /// backing off while nothing comes. Returns nothing as soon as `interrupted` completes
+    /// while it waits.
     pub(super) async fn claim_or_wait<T, Fut>(
         &self,
         wait: Duration,
         wake: &Notify,
         timers: bool,
+        interrupted: impl Future<Output = ()>,
         claim: impl Fn() -> Fut,
     ) -> Result<Vec<T>>
     where
@@ -74,6 +76,7 @@ impl Store {
     {
         let deadline = deadline_after(wait);
         let mut pause = POLL_MIN;
+        tokio::pin!(interrupted);
         loop {
             let notified = wake.notified();
             tokio::pin!(notified);
@@ -89,6 +92,7 @@ impl Store {
                 _ = notified => pause = POLL_MIN,
                 _ = until_due(&self.options.clock, next_timer) => {}
                 _ = tokio::time::sleep_until(poll.into()) => pause = (pause * 2).min(POLL_MAX),
+                () = &mut interrupted => return Ok(Vec::new()),
             }
         }
     }
@@ -232,21 +236,34 @@ impl Store {
     /// busy with its own work so leaves the others' to them, and helps only when it has
     /// room to spare; but another's item that has waited an activity lease past its window
     /// (its owner is gone, and everyone else busy) comes before all, so none waits forever.
-    pub(super) async fn claim_activities(&self, limit: usize) -> Result<Vec<ActivityWorkItem>> {
+    pub(super) async fn claim_activities(
+        &self,
+        limit: usize,
+        limits: &QueueLimits,
+    ) -> Result<Vec<ActivityWorkItem>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (capped, caps): (Vec<String>, Vec<i64>) = limits
+            .caps()
+            .map(|(name, cap)| (name.to_owned(), i64::try_from(cap).unwrap_or(i64::MAX)))
+            .unzip();
+        // Candidates skip the queues capped at 0; of the others, a capped queue gives no
+        // more than its cap (the candidates past it are left unleased).
         let rows = self
             .claim(
                 &self.sql(
-                    "WITH stale AS MATERIALIZED ( \
+                    "WITH caps AS (SELECT * FROM unnest($4::text[], $5::int8[]) AS c(queue, cap)), \
+                     stale AS MATERIALIZED ( \
                        SELECT id FROM {s}.activity_items \
                        WHERE owner <> $3 \
                          AND shared_at <= clock_timestamp() - make_interval(secs => $2) \
                          AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
+                         AND queue NOT IN (SELECT queue FROM caps WHERE cap = 0) \
                        ORDER BY shared_at LIMIT $1 FOR UPDATE SKIP LOCKED), \
                      mine AS MATERIALIZED ( \
                        SELECT id FROM {s}.activity_items \
                        WHERE owner = $3 \
                          AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
+                         AND queue NOT IN (SELECT queue FROM caps WHERE cap = 0) \
                        ORDER BY owner, id LIMIT $1 - (SELECT count(*) FROM stale) \
                        FOR UPDATE SKIP LOCKED), \
                      theirs AS MATERIALIZED ( \
@@ -254,18 +271,27 @@ impl Store {
                        WHERE owner <> $3 AND shared_at <= clock_timestamp() \
                          AND shared_at > clock_timestamp() - make_interval(secs => $2) \
                          AND (lock_until IS NULL OR lock_until <= clock_timestamp()) \
+                         AND queue NOT IN (SELECT queue FROM caps WHERE cap = 0) \
                        ORDER BY id \
                        LIMIT $1 - (SELECT count(*) FROM stale) - (SELECT count(*) FROM mine) \
-                       FOR UPDATE SKIP LOCKED) \
+                       FOR UPDATE SKIP LOCKED), \
+                     picked AS ( \
+                       SELECT r.id FROM ( \
+                         SELECT a.id, a.queue, \
+                           row_number() OVER (PARTITION BY a.queue ORDER BY a.id) AS n \
+                         FROM {s}.activity_items a \
+                         JOIN (SELECT id FROM stale UNION ALL SELECT id FROM mine \
+                               UNION ALL SELECT id FROM theirs) c ON c.id = a.id) r \
+                       LEFT JOIN caps ON caps.queue = r.queue \
+                       WHERE caps.cap IS NULL OR r.n <= caps.cap) \
                      UPDATE {s}.activity_items a SET lock_token = nextval('{s}.fencing'), \
                        lock_until = clock_timestamp() + make_interval(secs => $2) \
-                     FROM (SELECT id FROM stale UNION ALL SELECT id FROM mine \
-                           UNION ALL SELECT id FROM theirs) c \
+                     FROM picked c \
                      WHERE a.id = c.id \
                      RETURNING a.id, a.queue, a.instance_id, a.execution_id, \
                        a.task_scheduled_id, a.body, a.enqueued_at, a.lock_token",
                 ),
-                &[&limit, &self.options.activity_lease.as_secs_f64(), &self.owner],
+                &[&limit, &self.options.activity_lease.as_secs_f64(), &self.owner, &capped, &caps],
             )
             .await?;
         let mut items: Vec<ActivityWorkItem> = rows

@@ -46,8 +46,8 @@ use self::rows::{nanos, pg_error, pool_error};
 use self::writes::{activity_lease, lock_lost};
 use super::{
     ActivityWorkItem, Backend, BackendError, InstancePage, InstanceQuery, InstanceRecord,
-    NewInstance, OrchestrationCommit, OrchestrationWorkItem, PurgeFilter, QueueSpec, QueueStats,
-    Result, WorkItemLock, WorkState,
+    NewInstance, OrchestrationCommit, OrchestrationWorkItem, PurgeFilter, QueueLimits, QueueSpec,
+    QueueStats, Result, WorkItemLock, WorkState,
 };
 use crate::clock::Clock;
 use crate::history::{HistoryEvent, OrchestrationMessage};
@@ -455,9 +455,13 @@ impl Backend for PostgresBackend {
     ) -> Result<Vec<OrchestrationWorkItem>> {
         let store = &self.store;
         store
-            .claim_or_wait(wait, &store.wakeups.orchestrations, true, || {
-                store.claim_instances(max.max(1))
-            })
+            .claim_or_wait(
+                wait,
+                &store.wakeups.orchestrations,
+                true,
+                std::future::pending(),
+                || store.claim_instances(max.max(1)),
+            )
             .await
     }
 
@@ -489,11 +493,16 @@ impl Backend for PostgresBackend {
         self.store.claim_instance(instance_id).await
     }
 
-    async fn fetch_activities(&self, max: usize, wait: Duration) -> Result<Vec<ActivityWorkItem>> {
+    async fn fetch_activities(
+        &self,
+        max: usize,
+        limits: &QueueLimits,
+        wait: Duration,
+    ) -> Result<Vec<ActivityWorkItem>> {
         let store = &self.store;
         store
-            .claim_or_wait(wait, &store.wakeups.activities, false, || {
-                store.claim_activities(max.max(1))
+            .claim_or_wait(wait, &store.wakeups.activities, false, limits.interrupted(), || {
+                store.claim_activities(max.max(1), limits)
             })
             .await
     }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::backend::{
-    ActivityRequest, ActivityWorkItem, BackendError, InstanceRecord, Result, WorkItemLock,
-    WorkState,
+    ActivityRequest, ActivityWorkItem, BackendError, InstanceRecord, QueueLimits, Result,
+    WorkItemLock, WorkState,
 };
 use crate::clock::Clock;
 use crate::history::OrchestrationMessage;
@@ -502,34 +502,53 @@ impl Index {
         self.lease_deadlines.first().map(|(deadline, _)| *deadline)
     }
 
-    /// Leases the next ready activity work item for `lease`.
-    pub(super) fn lease_next_activity(
+    /// Leases up to `max` ready activity work items for `lease`, oldest first, taking no
+    /// more from a queue than `limits` allows; the items it passes over stay ready, in order.
+    pub(super) fn lease_activities(
         &mut self,
         now: Instant,
         lease: Duration,
-    ) -> Option<ActivityWorkItem> {
+        max: usize,
+        limits: &QueueLimits,
+    ) -> Vec<ActivityWorkItem> {
         self.expire_leases(now);
-        while let Some(id) = self.ready_activities.pop_front() {
-            let token = self.next_token + 1;
+        let mut items = Vec::new();
+        let mut taken: HashMap<String, usize> = HashMap::new();
+        let mut passed_over = Vec::new();
+        while items.len() < max {
+            let Some(id) = self.ready_activities.pop_front() else {
+                break;
+            };
             let Some(entry) = self.activities.get_mut(&id) else {
                 continue;
             };
             if entry.lease.is_some() || entry.completing {
                 continue;
             }
+            if let Some(cap) = limits.cap(&entry.request.name) {
+                let taken = taken.entry(entry.request.name.clone()).or_default();
+                if *taken >= cap {
+                    passed_over.push(id);
+                    continue;
+                }
+                *taken += 1;
+            }
+            let token = self.next_token + 1;
             self.next_token = token;
             let deadline = now.checked_add(lease).unwrap_or_else(|| far_future(now));
             entry.lease = Some(Lease { token, deadline });
-            let item = ActivityWorkItem {
+            items.push(ActivityWorkItem {
                 request: entry.request.clone(),
                 enqueued_at: entry.enqueued_at,
                 lock: WorkItemLock { token, ids: vec![id] },
-            };
+            });
             self.leases.insert(token, id);
             self.lease_deadlines.insert((deadline, token));
-            return Some(item);
         }
-        None
+        for id in passed_over.into_iter().rev() {
+            self.ready_activities.push_front(id);
+        }
+        items
     }
 
     /// Whether any activity work item is ready to be leased.

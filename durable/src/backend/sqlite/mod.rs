@@ -40,8 +40,8 @@ use self::index::{Index, LockedInstance};
 use self::writer::{Op, Shared, WriteOp, Writer};
 use super::{
     ActivityWorkItem, Backend, BackendError, InstancePage, InstanceQuery, InstanceRecord,
-    NewInstance, OrchestrationCommit, OrchestrationWorkItem, PurgeFilter, QueueSpec, QueueStats,
-    Result, WorkItemLock, WorkState,
+    NewInstance, OrchestrationCommit, OrchestrationWorkItem, PurgeFilter, QueueLimits, QueueSpec,
+    QueueStats, Result, WorkItemLock, WorkState,
 };
 use crate::backend::wait::{deadline_after, until_due};
 use crate::clock::Clock;
@@ -514,8 +514,15 @@ impl Backend for SqliteBackend {
         Ok(())
     }
 
-    async fn fetch_activities(&self, max: usize, wait: Duration) -> Result<Vec<ActivityWorkItem>> {
+    async fn fetch_activities(
+        &self,
+        max: usize,
+        limits: &QueueLimits,
+        wait: Duration,
+    ) -> Result<Vec<ActivityWorkItem>> {
         let deadline = deadline_after(wait);
+        let interrupted = limits.interrupted();
+        tokio::pin!(interrupted);
         loop {
             let notified = self.shared.activities.notified();
             tokio::pin!(notified);
@@ -525,17 +532,17 @@ impl Backend for SqliteBackend {
                 let mut index = lock(&self.shared.index);
                 Self::check_dispatch(&index)?;
                 let lease = self.options.activity_lease;
-                let items: Vec<ActivityWorkItem> =
-                    std::iter::from_fn(|| index.lease_next_activity(now, lease))
-                        .take(max.max(1))
-                        .collect();
+                let items = index.lease_activities(now, lease, max.max(1), limits);
                 (items, index.next_lease_deadline())
             };
             if !items.is_empty() || now >= deadline {
                 return Ok(items);
             }
             let wake = next_expiry.map_or(deadline, |expiry| expiry.min(deadline));
-            let _ = tokio::time::timeout_at(wake.into(), notified).await;
+            tokio::select! {
+                _ = tokio::time::timeout_at(wake.into(), notified) => {}
+                () = &mut interrupted => return Ok(Vec::new()),
+            }
         }
     }
 
