@@ -45,7 +45,8 @@ impl StorageConfig {
 ///
 /// Recognised `host.json` keys, under `extensions.durableTask`: `hubName`,
 /// `maxConcurrentActivityFunctions`, `maxConcurrentOrchestratorFunctions`,
-/// `extendedSessionsEnabled`, `defaultVersion`, and `storageProvider` with `type` (`"sqlite"`
+/// `extendedSessionsEnabled`, `defaultVersion`, `maxWorkItemAttempts` (how often a work item
+/// may be fetched before it is quarantined, 5 by default), and `storageProvider` with `type` (`"sqlite"`
 /// or `"postgres"`), `path` (SQLite), `connectionString` (PostgreSQL), `synchronous`
 /// (`"full"` or `"normal"`, SQLite), `leaseSeconds` and `activityLeaseSeconds`. Environment
 /// variables `DURABLE_DB` (a path, `:memory:`, or a `postgres://` URL) and
@@ -144,6 +145,7 @@ struct DurableTaskJson {
     max_event_size: Option<u64>,
     max_custom_status_size: Option<u64>,
     max_orchestration_actions: Option<u64>,
+    max_work_item_attempts: Option<u32>,
     storage_provider: StorageProviderJson,
 }
 
@@ -241,6 +243,9 @@ impl HostConfig {
             })?;
             config.worker.retention.push((finished, period));
         }
+        if let Some(attempts) = durable.max_work_item_attempts {
+            config.worker.max_work_item_attempts = attempts;
+        }
         let limits = &mut config.worker.limits;
         let given = [
             (&mut limits.max_input_size, durable.max_input_size),
@@ -317,6 +322,9 @@ impl HostConfig {
             || self.worker.max_concurrent_orchestrator_functions == 0
         {
             return config_error("maxConcurrent*Functions must be at least 1");
+        }
+        if self.worker.max_work_item_attempts == 0 {
+            return config_error("maxWorkItemAttempts must be at least 1");
         }
         if self.activity_lease.is_zero() || self.lease.is_zero() {
             return config_error("leaseSeconds and activityLeaseSeconds must be at least 1");
