@@ -430,6 +430,16 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_work_item_attempts() {
+        let read = |text: &str| HostConfig::from_host_json(text).map(|c| c.worker);
+        let config = read(r#"{ "extensions": { "durableTask": { "maxWorkItemAttempts": 3 } } }"#);
+        assert_eq!(config.map(|w| w.max_work_item_attempts).ok(), Some(3));
+        assert_eq!(read("{}").map(|w| w.max_work_item_attempts).ok(), Some(5));
+        let zero = read(r#"{ "extensions": { "durableTask": { "maxWorkItemAttempts": 0 } } }"#);
+        assert!(zero.is_err(), "0 attempts would quarantine every item");
+    }
+
+    #[test]
     fn bad_host_json_names_the_problem() {
         let err = HostConfig::from_host_json(
             r#"{ "extensions": { "durableTask": { "maxConcurrentActivityFunctions": "ten" } } }"#,
