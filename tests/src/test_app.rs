@@ -2,6 +2,9 @@
 //! binary), registered in the test processes too so that they can start them by name:
 //! - `Slow` sleeps for the milliseconds it is given (none when `SLOW_APP_FAST` is set) and
 //!   logs when it starts and finishes; `SlowOrchestration` calls it once (graceful shutdown);
+//! - `Crash` aborts the process when its input is true (after a moment, so that work
+//!   running alongside finishes), and `CrashOrchestration` calls it, answering how the call
+//!   ended (poison quarantine);
 //! - `Tree` starts `depth` levels of two sub-orchestrations each, all of which then wait for
 //!   an event that never comes (recursive terminate, suspend and resume).
 
@@ -25,6 +28,30 @@ pub async fn slow_orchestration(
     millis: u64,
 ) -> Result<u64, FunctionFailed> {
     context.call(Slow, millis).await
+}
+
+#[activity_trigger(name = "Crash")]
+pub async fn crash(abort: bool) -> String {
+    if abort {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        eprintln!("crash activity aborting");
+        std::process::abort();
+    }
+    "ok".to_owned()
+}
+
+#[orchestration_trigger(name = "CrashOrchestration")]
+pub async fn crash_orchestration(
+    context: DurableOrchestrationContext,
+    abort: bool,
+) -> Result<String, FunctionFailed> {
+    match context.call(Crash, abort).await {
+        Ok(answer) => Ok(answer),
+        Err(failed) if failed.details.error_type == FailureKind::Quarantined => {
+            Ok(format!("quarantined: {}", failed.details.error_message))
+        }
+        Err(failed) => Err(failed),
+    }
 }
 
 #[orchestration_trigger(name = "Tree")]

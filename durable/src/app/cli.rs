@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use super::{Error, FunctionApp, StorageConfig};
 use crate::client::{DurableError, DurableOrchestrationClient, EntityQuery, InstanceControl};
 use crate::entity::EntityId;
+use crate::history::{EventKind, FailureKind};
 
 /// A durable function app, on an embedded SQLite task hub or a PostgreSQL one that several
 /// processes share.
@@ -85,6 +86,13 @@ enum Command {
     Resume(TreeControl),
     /// Rewind a failed instance.
     Rewind(Control),
+    /// List, as JSON, failed instances that hold a quarantined work item (their own failure,
+    /// or a call that failed with `Quarantined`); `rewind` retries one.
+    Quarantined {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        top: usize,
+    },
     /// Delete a finished instance and its history.
     Purge {
         /// The instance id.
@@ -252,6 +260,10 @@ where
         Command::Suspend(c) => c.apply(app, InstanceControl::Suspend).await,
         Command::Resume(c) => c.apply(app, InstanceControl::Resume).await,
         Command::Rewind(c) => Ok(app.connect().await?.rewind(&c.instance_id, c.reason).await?),
+        Command::Quarantined { top } => {
+            let client = app.connect().await?;
+            print_json(&quarantined(&client, top).await?)
+        }
         Command::Purge { instance_id } => {
             let purged = app.connect().await?.purge_instance_history(&instance_id).await?;
             print_json(&purged)
@@ -292,6 +304,56 @@ where
                 println!("{:<40} {:<13} {:>8}", queue.name, queue.kind.as_str(), queue.depth);
             }
             Ok(())
+        }
+    }
+}
+
+/// Up to `top` failed instances that hold a quarantined work item: failed with
+/// [`FailureKind::Quarantined`] themselves, or holding a `TaskFailed` of that kind (a
+/// quarantined activity whose failure the orchestrator did not catch).
+async fn quarantined(
+    client: &DurableOrchestrationClient,
+    top: usize,
+) -> Result<Vec<serde_json::Value>, Error> {
+    let mut found = Vec::new();
+    let mut condition = crate::client::OrchestrationStatusQueryCondition {
+        runtime_status: vec![crate::OrchestrationRuntimeStatus::Failed],
+        ..Default::default()
+    };
+    loop {
+        let page = client.list_instances(&condition).await?;
+        for status in page.durable_orchestration_state {
+            let Some(full) = client.get_status_with_history(&status.instance_id).await? else {
+                continue;
+            };
+            let failed_call = full.history.iter().flatten().find_map(|event| match &event.kind {
+                EventKind::TaskFailed { failure_details, .. }
+                    if failure_details.error_type == FailureKind::Quarantined =>
+                {
+                    Some(failure_details.error_message.clone())
+                }
+                _ => None,
+            });
+            let own = full
+                .failure_details
+                .as_ref()
+                .filter(|failure| failure.error_type == FailureKind::Quarantined)
+                .map(|failure| failure.error_message.clone());
+            if let Some(message) = own.or(failed_call) {
+                found.push(serde_json::json!({
+                    "instanceId": full.instance_id,
+                    "name": full.name,
+                    "lastUpdatedTime": full.last_updated_time,
+                    "quarantined": message,
+                }));
+                if found.len() >= top {
+                    return Ok(found);
+                }
+            }
+        }
+        match page.continuation_token {
+            Some(token) => condition.continuation_token = Some(token),
+            None => return Ok(found),
         }
     }
 }

@@ -46,7 +46,8 @@ impl StorageConfig {
 ///
 /// Recognised `host.json` keys, under `extensions.durableTask`: `hubName`,
 /// `maxConcurrentActivityFunctions`, `maxConcurrentOrchestratorFunctions`,
-/// `extendedSessionsEnabled`, `defaultVersion`, and `storageProvider` with `type` (`"sqlite"`
+/// `extendedSessionsEnabled`, `defaultVersion`, `maxWorkItemAttempts` (how often a work item
+/// may be fetched before it is quarantined, 5 by default), and `storageProvider` with `type` (`"sqlite"`
 /// or `"postgres"`), `path` (SQLite), `connectionString` (PostgreSQL), `synchronous`
 /// (`"full"` or `"normal"`, SQLite), `leaseSeconds` and `activityLeaseSeconds`. Environment
 /// variables `DURABLE_DB` (a path, `:memory:`, or a `postgres://` URL) and
@@ -145,6 +146,7 @@ struct DurableTaskJson {
     max_event_size: Option<u64>,
     max_custom_status_size: Option<u64>,
     max_orchestration_actions: Option<u64>,
+    max_work_item_attempts: Option<u32>,
     storage_provider: StorageProviderJson,
     /// Settings of single functions, by function name.
     functions: BTreeMap<String, FunctionJson>,
@@ -252,6 +254,9 @@ impl HostConfig {
             })?;
             config.worker.retention.push((finished, period));
         }
+        if let Some(attempts) = durable.max_work_item_attempts {
+            config.worker.max_work_item_attempts = attempts;
+        }
         let limits = &mut config.worker.limits;
         let given = [
             (&mut limits.max_input_size, durable.max_input_size),
@@ -346,6 +351,9 @@ impl HostConfig {
         }
         if self.worker.function_max_concurrency.values().any(|limit| *limit == 0) {
             return config_error("functions.<name>.maxConcurrency must be at least 1");
+        }
+        if self.worker.max_work_item_attempts == 0 {
+            return config_error("maxWorkItemAttempts must be at least 1");
         }
         if self.activity_lease.is_zero() || self.lease.is_zero() {
             return config_error("leaseSeconds and activityLeaseSeconds must be at least 1");
@@ -448,6 +456,16 @@ mod tests {
         assert_eq!((limits.max_custom_status_size, limits.max_orchestration_actions), (13, 14));
         let defaults = HostConfig::from_host_json("{}").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(defaults.worker.limits, crate::history::Limits::default());
+    }
+
+    #[test]
+    fn reads_the_work_item_attempts() {
+        let read = |text: &str| HostConfig::from_host_json(text).map(|c| c.worker);
+        let config = read(r#"{ "extensions": { "durableTask": { "maxWorkItemAttempts": 3 } } }"#);
+        assert_eq!(config.map(|w| w.max_work_item_attempts).ok(), Some(3));
+        assert_eq!(read("{}").map(|w| w.max_work_item_attempts).ok(), Some(5));
+        let zero = read(r#"{ "extensions": { "durableTask": { "maxWorkItemAttempts": 0 } } }"#);
+        assert!(zero.is_err(), "0 attempts would quarantine every item");
     }
 
     #[test]

@@ -345,6 +345,11 @@ pub struct ActivityWorkItem {
     pub request: ActivityRequest,
     /// When it was enqueued.
     pub enqueued_at: DateTime<Utc>,
+    /// How many times the item has been leased, this time included (1 on its first fetch).
+    /// The store records it durably before handing the item out, so a run that crashes its
+    /// process still counts; abandons and expired leases count too. The worker quarantines
+    /// an item leased more often than its configured limit instead of running it again.
+    pub attempt: u32,
     /// The lease to pass back on completion or abandon.
     pub lock: WorkItemLock,
 }
@@ -465,6 +470,11 @@ pub trait Backend: Send + Sync + 'static {
     /// the wait also ends, with nothing leased, when `limits` is interrupted. A lease lasts the
     /// backend's configured lease duration unless renewed ([`Backend::renew_activity`]); an
     /// item whose lease expires is fetched again.
+    ///
+    /// Each lease bumps the item's [`attempt`](ActivityWorkItem::attempt) count, durably and
+    /// before the item is returned (in the claim's own transaction where the store has one),
+    /// so that an item whose run crashes the process is counted even though nothing
+    /// abandons it.
     async fn fetch_activities(
         &self,
         max: usize,

@@ -80,6 +80,10 @@ failure_kinds! {
     /// A value was over a configured size limit, or an execution over its history limit
     /// (see [`Limits`](crate::history::Limits)); the message names the limit.
     PayloadTooLarge,
+    /// A work item was set aside instead of run again: its processing crashed the process
+    /// or was abandoned more often than the configured limit (`maxWorkItemAttempts`); the
+    /// message names the attempts. Rewinding the failed instance runs it again.
+    Quarantined,
 }
 
 impl PartialEq for FailureKind {

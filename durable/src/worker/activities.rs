@@ -44,7 +44,7 @@ pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>
 /// Runs one activity invocation and reports its outcome to the calling instance. An `Err`,
 /// a panic or a missing function all become `TaskFailed`.
 async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
-    let ActivityWorkItem { request, lock, .. } = item;
+    let ActivityWorkItem { request, lock, attempt, .. } = item;
     Counters::add(&shared.counters.activities_run, 1);
     tracing::debug!(
         instance_id = %request.instance_id,
@@ -53,7 +53,21 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
         "activity started"
     );
     let task_scheduled_id = request.task_scheduled_id;
-    let outcome = match shared.registry.activity(&request.name) {
+    let max_attempts = shared.options.max_work_item_attempts;
+    let registration = shared.registry.activity(&request.name);
+    let outcome = match registration {
+        // Fetched more often than allowed: its runs crashed the process or were abandoned
+        // each time, so running it again would only loop. Fail the call instead.
+        _ if attempt > max_attempts => {
+            tracing::error!(
+                instance_id = %request.instance_id,
+                task_scheduled_id,
+                name = %request.name,
+                attempt,
+                "activity work item quarantined"
+            );
+            Err(quarantined(&request.name, attempt - 1))
+        }
         None => Err(FailureDetails::new(
             FailureKind::FunctionNotFound,
             format!("no activity function named `{}` is registered in this app", request.name),
@@ -141,6 +155,17 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
             abandon(&shared, &lock).await;
         }
     }
+}
+
+/// The failure of an activity call whose work item was set aside after `attempts` runs.
+fn quarantined(name: &str, attempts: u32) -> FailureDetails {
+    FailureDetails::new(
+        FailureKind::Quarantined,
+        format!(
+            "activity `{name}` quarantined after {attempts} attempts: its processing crashed \
+             or was abandoned each time"
+        ),
+    )
 }
 
 /// How often a running activity's caller is looked at, besides the notices of instances

@@ -67,6 +67,11 @@ pub struct WorkerOptions {
     /// Size limits on inputs, outputs, events and custom status, and the most history events
     /// of one execution (`maxInputSize`, …, `maxOrchestrationActions`).
     pub limits: Limits,
+    /// How many times a work item may be fetched before it is quarantined
+    /// (`maxWorkItemAttempts`, 5 by default): an activity work item fetched more often (its
+    /// runs crashed the process, or were abandoned) is not run again but fails its call with
+    /// [`FailureKind::Quarantined`](crate::history::FailureKind::Quarantined).
+    pub max_work_item_attempts: u32,
 }
 
 impl Default for WorkerOptions {
@@ -82,6 +87,7 @@ impl Default for WorkerOptions {
             graceful_shutdown_timeout: Duration::from_secs(30),
             retention: Vec::new(),
             limits: Limits::default(),
+            max_work_item_attempts: 5,
         }
     }
 }

@@ -134,6 +134,47 @@ pub(crate) async fn abandon_activity_refetches<H: Harness>(harness: &H) {
     harness.close(store).await;
 }
 
+pub(crate) async fn activity_attempts_count_every_lease<H: Harness>(harness: &H) {
+    let lease = Duration::from_millis(300);
+    let store =
+        dispatcher(harness, StoreConfig { activity_lease: lease, ..StoreConfig::default() }).await;
+    start_with_activities(&store, "i1", 1).await;
+    let first = fetch_activity(&store).await;
+    assert_eq!(first.attempt, 1, "the first lease is attempt 1");
+    store.abandon_activity(&first.lock).await.must("abandon_activity");
+    let second = fetch_activity(&store).await;
+    assert_eq!(second.attempt, 2, "an abandon counts");
+    // Not renewed: the lease expires and the next fetch counts again.
+    let third = fetch_activity(&store).await;
+    assert_eq!(third.lock.ids, first.lock.ids);
+    assert_eq!(third.attempt, 3, "an expired lease counts");
+    store
+        .complete_activity(&third.lock, message("i1", task_completed(0, json!("done"))))
+        .await
+        .must("complete_activity");
+    // Another item's count is its own.
+    start_with_activities(&store, "i2", 1).await;
+    let other = fetch_activity(&store).await;
+    assert_eq!(other.request.instance_id, "i2");
+    assert_eq!(other.attempt, 1, "a new item starts from 1");
+    harness.close(store).await;
+}
+
+pub(crate) async fn activity_attempts_survive_a_restart<H: Harness>(harness: &H) {
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    start_with_activities(&store, "i1", 1).await;
+    let leased = fetch_activity(&store).await;
+    assert_eq!(leased.attempt, 1);
+    // The process dies with the item leased: nothing abandons it, yet the attempt counted.
+    harness.close(store).await;
+
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    let again = fetch_activity(&store).await;
+    assert_eq!(again.request, leased.request);
+    assert_eq!(again.attempt, 2, "the attempt of the run that died was recorded");
+    harness.close(store).await;
+}
+
 // ---- queues and wake-ups ------------------------------------------------------------------
 
 pub(crate) async fn queue_stats_depth<H: Harness>(harness: &H) {

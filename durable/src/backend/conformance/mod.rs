@@ -94,6 +94,7 @@ macro_rules! single_handle_suite {
             complete_activity_delivers_result,
             activity_fetch_respects_queue_caps,
             abandon_activity_refetches,
+            activity_attempts_count_every_lease,
             send_message_to_unknown_instance_fails,
             queue_stats_depth,
             fetch_orchestration_wakes_promptly,
@@ -124,6 +125,7 @@ macro_rules! conformance_suite {
         $crate::backend::conformance::single_handle_suite!($harness);
         $crate::backend::conformance::conformance_cases!($harness;
             durable_across_close_and_reopen,
+            activity_attempts_survive_a_restart,
             client_handle_writes_reach_the_dispatcher,
             timers_survive_a_restart_without_firing_early,
             purge_by_another_handle_leaves_the_dispatcher_nothing_stale,

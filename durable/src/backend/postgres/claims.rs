@@ -13,7 +13,7 @@ use tokio_postgres::types::ToSql;
 
 use super::coalesce::{Coalescer, Request, answer, copy};
 use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, pg_error, pool_error, time};
-use crate::backend::codec::from_json;
+use crate::backend::codec::{corrupt, from_json};
 use crate::backend::wait::{deadline_after, until_due};
 use crate::backend::{
     ActivityRequest, ActivityWorkItem, OrchestrationWorkItem, QueueLimits, Result, WorkItemLock,
@@ -285,11 +285,12 @@ impl Store {
                        LEFT JOIN caps ON caps.queue = r.queue \
                        WHERE caps.cap IS NULL OR r.n <= caps.cap) \
                      UPDATE {s}.activity_items a SET lock_token = nextval('{s}.fencing'), \
-                       lock_until = clock_timestamp() + make_interval(secs => $2) \
+                       lock_until = clock_timestamp() + make_interval(secs => $2), \
+                       attempts = a.attempts + 1 \
                      FROM picked c \
                      WHERE a.id = c.id \
                      RETURNING a.id, a.queue, a.instance_id, a.execution_id, \
-                       a.task_scheduled_id, a.body, a.enqueued_at, a.lock_token",
+                       a.task_scheduled_id, a.body, a.enqueued_at, a.lock_token, a.attempts",
                 ),
                 &[&limit, &self.options.activity_lease.as_secs_f64(), &self.owner, &capped, &caps],
             )
@@ -308,6 +309,8 @@ impl Store {
                         input: from_json(row.get(5), &what)?,
                     },
                     enqueued_at: time(row.get(6)),
+                    attempt: u32::try_from(row.get::<_, i32>(8))
+                        .map_err(|_| corrupt(&what, "a negative attempt count"))?,
                     lock: WorkItemLock { token: count(row.get(7), &what)?, ids: vec![id] },
                 })
             })

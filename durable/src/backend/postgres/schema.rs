@@ -81,6 +81,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX activity_items_by_owner ON {schema}.activity_items (owner, id);
     CREATE INDEX activity_items_by_shared_at ON {schema}.activity_items (shared_at);
     "#,
+    // 2: how many times each activity work item was claimed, bumped by the claim itself, so
+    // poison handling counts a run that crashed its process and never depends on a lease.
+    r#"
+    ALTER TABLE {schema}.activity_items ADD COLUMN attempts integer NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The key of the advisory lock that serializes migrations: one for every hub of a

@@ -540,6 +540,8 @@ impl Index {
             items.push(ActivityWorkItem {
                 request: entry.request.clone(),
                 enqueued_at: entry.enqueued_at,
+                // The stored count is bumped, and this set from it, by the fetch.
+                attempt: 1,
                 lock: WorkItemLock { token, ids: vec![id] },
             });
             self.leases.insert(token, id);

@@ -24,6 +24,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -339,6 +340,37 @@ impl SqliteBackend {
     }
 }
 
+impl SqliteBackend {
+    /// Records one more attempt of each item just leased, durably, before they are handed
+    /// out (leases live only in memory, so a crash would otherwise leave no trace), and sets
+    /// their [`attempt`](ActivityWorkItem::attempt). When the write fails the leases are
+    /// released, so the items are fetched again.
+    async fn count_attempts(
+        &self,
+        mut items: Vec<ActivityWorkItem>,
+    ) -> Result<Vec<ActivityWorkItem>> {
+        let ids = items.iter().filter_map(|item| item.lock.ids.first().copied()).collect();
+        let counts = Arc::new(Mutex::new(Vec::new()));
+        let written = self.write(WriteOp::CountAttempts { ids, counts: Arc::clone(&counts) }).await;
+        if let Err(error) = written {
+            let mut index = lock(&self.shared.index);
+            for item in &items {
+                let _ = index.abandon_activity(item.lock.token);
+            }
+            drop(index);
+            self.shared.activities.notify_waiters();
+            return Err(error);
+        }
+        let counts: HashMap<i64, u32> = lock(&counts).drain(..).collect();
+        for item in &mut items {
+            if let Some(count) = item.lock.ids.first().and_then(|id| counts.get(id)) {
+                item.attempt = *count;
+            }
+        }
+        Ok(items)
+    }
+}
+
 impl Drop for SqliteBackend {
     fn drop(&mut self) {
         if let Some(thread) = self.shut_down() {
@@ -535,7 +567,10 @@ impl Backend for SqliteBackend {
                 let items = index.lease_activities(now, lease, max.max(1), limits);
                 (items, index.next_lease_deadline())
             };
-            if !items.is_empty() || now >= deadline {
+            if !items.is_empty() {
+                return self.count_attempts(items).await;
+            }
+            if now >= deadline {
                 return Ok(items);
             }
             let wake = next_expiry.map_or(deadline, |expiry| expiry.min(deadline));

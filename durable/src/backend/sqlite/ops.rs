@@ -3,6 +3,8 @@
 //! Each operation validates before it writes and returns the [`Effect`] its commit will have
 //! on the index; the writer applies effects only after the batch committed.
 
+use std::sync::PoisonError;
+
 use rusqlite::{OptionalExtension, params};
 
 use super::codec::{corrupt, format_time, parse_status, to_json};
@@ -74,6 +76,21 @@ impl Writer {
                     self.shared.index().cancel_complete_activity(id);
                 }
                 outcome
+            }
+            WriteOp::CountAttempts { ids, counts } => {
+                let mut bump = self.conn.prepare_cached(
+                    "UPDATE activity_items SET attempts = attempts + 1 \
+                     WHERE id = ?1 AND hub = ?2 RETURNING attempts",
+                )?;
+                let mut bumped = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let attempts: Option<u32> =
+                        bump.query_row(params![id, self.hub()], |row| row.get(0)).optional()?;
+                    // A purged item has no count: its lease is lost anyway.
+                    bumped.extend(attempts.map(|attempts| (id, attempts)));
+                }
+                *counts.lock().unwrap_or_else(PoisonError::into_inner) = bumped;
+                Ok(Effect::Nothing)
             }
             WriteOp::DropOrphans { token } => {
                 let lock = self.shared.index().begin_complete(token)?;

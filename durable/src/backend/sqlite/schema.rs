@@ -101,6 +101,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
             AND json_extract(m.body, '$.Event.ExecutionId') = instances.execution_id),
         '');
     "#,
+    // 4: how many times each activity work item was leased. Leases live in memory, so the
+    // fetch writes the count before handing the item out: a run that crashes the process
+    // still counts after the restart.
+    r#"
+    ALTER TABLE activity_items ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -87,6 +87,13 @@ pub(super) enum WriteOp {
         token: u64,
         result: OrchestrationMessage,
     },
+    /// Bumps the attempt counts of activity work items just leased; the new count of each
+    /// item still stored is put in `counts` (read by the caller once the write is
+    /// acknowledged).
+    CountAttempts {
+        ids: Vec<i64>,
+        counts: Arc<Mutex<Vec<(i64, u32)>>>,
+    },
     /// Deletes the messages of a lock whose instance does not exist.
     DropOrphans {
         token: u64,
