@@ -203,3 +203,50 @@ pub(super) fn queue_stats(conn: &Connection, hub: &str) -> Result<Vec<QueueStats
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::history::fuzz_tests::{json, text};
+
+    /// A column's text: any, or a JSON document.
+    fn column() -> impl Strategy<Value = String> {
+        prop_oneof![text(), json().prop_map(|v| v.to_string())]
+    }
+
+    proptest! {
+        #[test]
+        fn any_instance_row_decodes_or_is_corrupt(
+            columns in prop::collection::vec(column(), 11),
+            has_failure in any::<bool>(),
+        ) {
+            let [instance_id, name, execution_id, status, input, output, custom_status, failure,
+                created_at, updated_at, version] = <[String; 11]>::try_from(columns)
+                .unwrap_or_else(|_| unreachable!("eleven columns"));
+            let row = InstanceRow {
+                instance_id, name, execution_id, status, input, output, custom_status,
+                failure: has_failure.then_some(failure), created_at, updated_at, version,
+            };
+            if let Err(error) = row.decode() {
+                prop_assert!(matches!(error, BackendError::Corrupt { .. }), "{error:?}");
+            }
+        }
+
+        #[test]
+        fn any_stored_text_parses_or_is_corrupt(text in text()) {
+            for result in [
+                parse_time(&text, "t").map(drop),
+                parse_status(&text, "t").map(drop),
+                parse_kind(&text, "t").map(drop),
+                from_json::<HistoryEvent>(&text, "t").map(drop),
+                from_json::<FailureDetails>(&text, "t").map(drop),
+            ] {
+                if let Err(error) = result {
+                    prop_assert!(matches!(error, BackendError::Corrupt { .. }), "{error:?}");
+                }
+            }
+        }
+    }
+}
