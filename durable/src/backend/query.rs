@@ -336,4 +336,45 @@ mod tests {
         let error = filter.validate().err().map(|e| e.to_string());
         assert!(error.as_deref().is_some_and(|e| e.contains("Running")), "{error:?}");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_token_decodes_or_is_refused(
+            token in "(v1\\.)?[0-9a-fA-F]{0,80}|.{0,40}",
+            hex_of in crate::history::fuzz_tests::json(),
+        ) {
+            let hex_token = PageKey { created_at: Utc::now(), instance_id: "x".to_owned() }
+                .encode()
+                .get(..3)
+                .map(|prefix| {
+                    let json = hex_of.to_string();
+                    let hex: String = json.bytes().map(|b| format!("{b:02x}")).collect();
+                    format!("{prefix}{hex}")
+                })
+                .unwrap_or_default();
+            for token in [token, hex_token] {
+                match PageKey::decode(&token) {
+                    Ok(key) => proptest::prop_assert_eq!(PageKey::decode(&key.encode()).ok(), Some(key)),
+                    Err(error) => proptest::prop_assert!(
+                        matches!(error, BackendError::InvalidQuery { .. }),
+                        "{error:?}"
+                    ),
+                }
+            }
+        }
+
+        /// Any position RFC 3339 can write: years 0000 to 9999 (creation times come from the
+        /// clock).
+        #[test]
+        fn tokens_of_any_position_round_trip(
+            seconds in -62_167_219_200i64..253_402_300_800,
+            nanos in 0u32..1_000_000_000,
+            instance_id in ".+",
+        ) {
+            let created_at = DateTime::from_timestamp(seconds, nanos);
+            proptest::prop_assume!(created_at.is_some());
+            let key = PageKey { created_at: created_at.unwrap_or_default(), instance_id };
+            proptest::prop_assert_eq!(PageKey::decode(&key.encode()).ok(), Some(key));
+        }
+    }
 }

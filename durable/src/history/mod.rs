@@ -8,6 +8,8 @@ mod condensed;
 mod entity_id;
 mod entity_messages;
 mod failure;
+#[cfg(test)]
+pub(crate) mod fuzz_tests;
 mod limits;
 mod rewind;
 

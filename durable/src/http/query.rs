@@ -163,4 +163,23 @@ mod tests {
         assert!(q.statuses("runtimeStatus").is_err());
         assert!(q.count("top").is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_query_string_reads_without_panics(
+            raw in proptest::prelude::any::<String>(),
+            value in crate::history::fuzz_tests::text(),
+        ) {
+            for raw in [raw, format!("top={value}&timeout={value}&createdTimeFrom={value}&\
+                runtimeStatus={value}&showHistory={value}")] {
+                if let Ok(q) = Query::parse(Some(&raw)) {
+                    let _ = q.flag("showHistory", false);
+                    let _ = q.time("createdTimeFrom");
+                    let _ = q.count("top");
+                    let _ = q.seconds("timeout");
+                    let _ = q.statuses("runtimeStatus");
+                }
+            }
+        }
+    }
 }

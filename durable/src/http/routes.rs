@@ -132,4 +132,41 @@ mod tests {
         let a_b = RouteTemplate::new(&[Literal("a"), Literal("b")]);
         assert!(a_b.specificity() < a_x.specificity());
     }
+
+    /// A path segment: literal-like words, raw text, percent-encodings valid and not.
+    fn part() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            prop::sample::select(vec!["orchestrators", "ORCHESTRATORS", "files", "", "%", "%FF"])
+                .prop_map(str::to_owned),
+            "[a-zA-Z0-9%/._-]{0,12}",
+            any::<String>(),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matching_any_path_never_panics(path in proptest::collection::vec(part(), 0..6)) {
+            let path = path.join("/");
+            for template in [START, &[Literal("files"), CatchAll("path")], &[]] {
+                let _ = RouteTemplate::new(template).matches(&path);
+            }
+        }
+
+        #[test]
+        fn parameters_come_back_decoded(name in "(?s).+", id in "(?s).+") {
+            use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+            let path = format!(
+                "orchestrators/{}/{}",
+                utf8_percent_encode(&name, NON_ALPHANUMERIC),
+                utf8_percent_encode(&id, NON_ALPHANUMERIC)
+            );
+            let params = RouteTemplate::new(START).matches(&path);
+            proptest::prop_assert_eq!(
+                params.as_ref().and_then(|p| p.get("functionName")),
+                Some(&name)
+            );
+            proptest::prop_assert_eq!(params.as_ref().and_then(|p| p.get("instanceId")), Some(&id));
+        }
+    }
 }

@@ -203,3 +203,65 @@ pub(super) fn queue_stats(conn: &Connection, hub: &str) -> Result<Vec<QueueStats
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::history::fuzz_tests::{json, text};
+
+    /// A JSON column's text: any, or a JSON document.
+    fn json_column() -> impl Strategy<Value = String> {
+        prop_oneof![1 => text(), 3 => json().prop_map(|v| v.to_string())]
+    }
+
+    proptest! {
+        #[test]
+        fn any_instance_row_decodes_or_is_corrupt(
+            names in prop::collection::vec(text(), 3),
+            status in prop_oneof![Just("Running".to_owned()), text()],
+            documents in prop::collection::vec(json_column(), 4),
+            times in prop::collection::vec(text(), 2),
+            has_failure in any::<bool>(),
+        ) {
+            let [instance_id, name, execution_id] = <[String; 3]>::try_from(names)
+                .unwrap_or_else(|_| unreachable!("three columns"));
+            let [input, output, custom_status, failure] = <[String; 4]>::try_from(documents)
+                .unwrap_or_else(|_| unreachable!("four columns"));
+            let [created_at, updated_at] = <[String; 2]>::try_from(times)
+                .unwrap_or_else(|_| unreachable!("two columns"));
+            let row = InstanceRow {
+                instance_id,
+                name,
+                execution_id,
+                status,
+                input,
+                output,
+                custom_status,
+                failure: has_failure.then_some(failure),
+                created_at,
+                updated_at,
+                version: String::new(),
+            };
+            if let Err(error) = row.decode() {
+                prop_assert!(matches!(error, BackendError::Corrupt { .. }), "{error:?}");
+            }
+        }
+
+        #[test]
+        fn any_stored_text_parses_or_is_corrupt(text in text()) {
+            for result in [
+                parse_time(&text, "t").map(drop),
+                parse_status(&text, "t").map(drop),
+                parse_kind(&text, "t").map(drop),
+                from_json::<HistoryEvent>(&text, "t").map(drop),
+                from_json::<FailureDetails>(&text, "t").map(drop),
+            ] {
+                if let Err(error) = result {
+                    prop_assert!(matches!(error, BackendError::Corrupt { .. }), "{error:?}");
+                }
+            }
+        }
+    }
+}
