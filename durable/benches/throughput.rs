@@ -14,6 +14,10 @@
 //!   operations: operations/s.
 //! - W5: one orchestration calling an entity 500 times in sequence: the round trip of each
 //!   `call_entity` (sent, run by the entity, answered, seen by the orchestration).
+//! - W6 (only when selected: `DURABLE_BENCH_ONLY=w6`): many instances started and left waiting
+//!   for an external event (100,000, or `DURABLE_BENCH_W6_INSTANCES`), then the event raised to
+//!   1,000 of them: the start rate, the memory the waiting instances hold (the live-instance
+//!   cache is bounded by `maxCachedOrchestrations`), and that the evicted ones replay correctly.
 //!
 //! `DURABLE_BENCH_ONLY=w1,w3` runs a subset (for profiling one workload);
 //! `DURABLE_BENCH_SYNC=normal` measures without an fsync per commit, for comparison.
@@ -75,6 +79,15 @@ async fn call_entity_loop(
         }
     }
     Ok(last + 1)
+}
+
+#[orchestration_trigger(name = "Bench_WaitsForGo")]
+async fn waits_for_go(
+    context: DurableOrchestrationContext,
+    base: u64,
+) -> Result<u64, FunctionFailed> {
+    let added: u64 = context.wait_for_external_event("go").await?;
+    Ok(base + added)
 }
 
 const TIMEOUT: Duration = Duration::from_secs(300);
@@ -223,9 +236,74 @@ async fn w5(app: &RunningApp) -> BenchResult {
     Ok(())
 }
 
-fn peak_rss_mib() -> Option<f64> {
+/// W6's instances waiting at once.
+const W6_DEFAULT_INSTANCES: u64 = 100_000;
+/// W6's instances that then get their event.
+const W6_RAISED: u64 = 1_000;
+/// Starts in flight at once in W6: enough for the store to batch its commits.
+const W6_CONCURRENCY: u64 = 256;
+
+async fn w6(app: &RunningApp) -> BenchResult {
+    let n: u64 = match std::env::var("DURABLE_BENCH_W6_INSTANCES") {
+        Ok(n) => n.parse()?,
+        Err(_) => W6_DEFAULT_INSTANCES,
+    };
+    let id = |i: u64| format!("w6-{i}");
+    let before = app.stats();
+    let started = Instant::now();
+    let mut starters = tokio::task::JoinSet::new();
+    for first in 0..W6_CONCURRENCY.min(n) {
+        let client = app.client();
+        starters.spawn(async move {
+            // Instance ids are derived, so that W6 itself holds no per-instance state.
+            for i in (first..n).step_by(W6_CONCURRENCY as usize) {
+                client.start(WaitsForGo, Some(&id(i)), i).await?;
+            }
+            Ok::<_, DurableError>(())
+        });
+    }
+    while let Some(done) = starters.join_next().await {
+        done??;
+    }
+    // A start in this process runs the first turn and commits it with the instance.
+    let turns = app.stats().orchestrator_turns - before.orchestrator_turns;
+    assert!(turns >= n, "{turns} first turns for {n} instances");
+    let elapsed = started.elapsed().as_secs_f64();
+    let waiting = app.stats();
+    println!(
+        "W6  {n} instances started and waiting on an event: {elapsed:.1} s  {:.0} starts/s  RSS {:.1} MiB (peak {:.1} MiB)  {} cached, {} evicted",
+        n as f64 / elapsed,
+        rss_mib("VmRSS:").unwrap_or(f64::NAN),
+        rss_mib("VmHWM:").unwrap_or(f64::NAN),
+        waiting.cached_orchestrations,
+        waiting.cache_evictions,
+    );
+
+    let raised = Instant::now();
+    let client = app.client();
+    let chosen: Vec<u64> = (0..W6_RAISED.min(n)).map(|k| k * n / W6_RAISED.min(n)).collect();
+    for &i in &chosen {
+        client.raise_event(&id(i), "go", 1_000_000_000u64).await?;
+    }
+    for &i in &chosen {
+        let status = client.wait_for_completion(&id(i), TIMEOUT).await?;
+        assert_eq!(status.output, serde_json::json!(i + 1_000_000_000), "the output of {}", id(i));
+    }
+    let after = app.stats();
+    println!(
+        "W6  event raised to {} of them: all completed correctly in {:.2} s  ({} replays)",
+        chosen.len(),
+        raised.elapsed().as_secs_f64(),
+        after.replays - waiting.replays
+    );
+    Ok(())
+}
+
+/// A memory figure of this process from `/proc/self/status` (`VmRSS:` now, `VmHWM:` peak), in
+/// MiB.
+fn rss_mib(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
 }
@@ -355,9 +433,12 @@ async fn main() -> BenchResult {
     if selected("w5") {
         w5(&app).await?;
     }
+    if only.split(',').any(|w| w.trim() == "w6") {
+        w6(&app).await?;
+    }
     drop(helpers);
     app.shutdown().await;
-    if let Some(rss) = peak_rss_mib() {
+    if let Some(rss) = rss_mib("VmHWM:") {
         println!("peak RSS (this process): {rss:.1} MiB");
     }
     if let Some(url) = &db {

@@ -46,8 +46,10 @@ impl StorageConfig {
 ///
 /// Recognised `host.json` keys, under `extensions.durableTask`: `hubName`,
 /// `maxConcurrentActivityFunctions`, `maxConcurrentOrchestratorFunctions`,
-/// `extendedSessionsEnabled`, `defaultVersion`, `maxWorkItemAttempts` (how often a work item
-/// may be fetched before it is quarantined, 5 by default), and `storageProvider` with `type` (`"sqlite"`
+/// `extendedSessionsEnabled`, `extendedSessionIdleTimeoutInSeconds`,
+/// `maxCachedOrchestrations` (ours: the most live orchestrations kept in memory),
+/// `defaultVersion`, `maxWorkItemAttempts` (how often a work item may be fetched before it is
+/// quarantined, 5 by default), and `storageProvider` with `type` (`"sqlite"`
 /// or `"postgres"`), `path` (SQLite), `connectionString` (PostgreSQL), `synchronous`
 /// (`"full"` or `"normal"`, SQLite), `leaseSeconds` and `activityLeaseSeconds`. Environment
 /// variables `DURABLE_DB` (a path, `:memory:`, or a `postgres://` URL) and
@@ -136,6 +138,8 @@ struct DurableTaskJson {
     max_concurrent_activity_functions: Option<usize>,
     max_concurrent_orchestrator_functions: Option<usize>,
     extended_sessions_enabled: Option<bool>,
+    extended_session_idle_timeout_in_seconds: Option<u64>,
+    max_cached_orchestrations: Option<usize>,
     default_version: Option<String>,
     rollback_entity_operations_on_exceptions: Option<bool>,
     max_entity_operation_batch_size: Option<usize>,
@@ -227,6 +231,12 @@ impl HostConfig {
         }
         if let Some(enabled) = durable.extended_sessions_enabled {
             config.worker.extended_sessions_enabled = enabled;
+        }
+        if let Some(seconds) = durable.extended_session_idle_timeout_in_seconds {
+            config.worker.extended_session_idle_timeout = std::time::Duration::from_secs(seconds);
+        }
+        if let Some(n) = durable.max_cached_orchestrations {
+            config.worker.max_cached_orchestrations = n;
         }
         if let Some(version) = durable.default_version {
             config.worker.default_version = version;
@@ -414,6 +424,7 @@ mod tests {
                 "rollbackEntityOperationsOnExceptions": false, "maxEntityOperationBatchSize": 20,
                 "gracefulShutdownTimeoutInSeconds": 5,
                 "retentionInDays": { "Completed": 7, "failed": 30.5 },
+                "extendedSessionIdleTimeoutInSeconds": 60, "maxCachedOrchestrations": 500,
                 "storageProvider": { "type": "sqlite", "path": "x.db", "synchronous": "normal" } } } }"#,
         )
         .unwrap_or_else(|e| panic!("{e}"));
@@ -437,6 +448,8 @@ mod tests {
             let error = HostConfig::from_host_json(&text).err().map(|e| e.to_string());
             assert!(error.as_deref().is_some_and(|e| e.contains("retentionInDays")), "{error:?}");
         }
+        assert_eq!(config.worker.extended_session_idle_timeout, std::time::Duration::from_secs(60));
+        assert_eq!(config.worker.max_cached_orchestrations, 500);
         assert_eq!(config.storage, StorageConfig::Sqlite { path: "x.db".into() });
         assert!(!config.full_durability);
     }

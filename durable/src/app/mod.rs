@@ -270,6 +270,7 @@ impl FunctionApp {
             activity_lease: config.activity_lease,
             hub_name: config.hub_name.clone(),
             clock: config.clock.clone(),
+            max_idle_records: config.worker.max_cached_orchestrations,
         };
         let backend: Arc<dyn Backend> = match &config.storage {
             StorageConfig::Sqlite { path } => Arc::new(SqliteBackend::open(path, sqlite())?),

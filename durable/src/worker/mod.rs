@@ -47,6 +47,14 @@ pub struct WorkerOptions {
     /// Keep live orchestrations in memory between turns (`extendedSessionsEnabled`), so a
     /// turn does not replay history.
     pub extended_sessions_enabled: bool,
+    /// How long a live orchestration is kept without a turn
+    /// (`extendedSessionIdleTimeoutInSeconds`, 30 s by default as on Azure); it replays from
+    /// history on its next event.
+    pub extended_session_idle_timeout: Duration,
+    /// The most live orchestrations kept at once (`maxCachedOrchestrations`, ours; 10,000 by
+    /// default). When another would pass the bound, the least recently used is dropped and
+    /// replays from history on its next event.
+    pub max_cached_orchestrations: usize,
     /// The version given to sub-orchestrations (`defaultVersion`); the client gives it to
     /// the instances it starts.
     pub default_version: String,
@@ -81,6 +89,8 @@ impl Default for WorkerOptions {
             max_concurrent_orchestrator_functions: 100,
             function_max_concurrency: BTreeMap::new(),
             extended_sessions_enabled: true,
+            extended_session_idle_timeout: Duration::from_secs(30),
+            max_cached_orchestrations: 10_000,
             default_version: String::new(),
             rollback_entity_operations_on_exceptions: true,
             max_entity_operation_batch_size: 5000,
@@ -105,6 +115,10 @@ pub struct RuntimeStats {
     pub replayed_events: u64,
     /// Activity invocations run.
     pub activities_run: u64,
+    /// Live orchestrations in the cache now (not a counter).
+    pub cached_orchestrations: u64,
+    /// Live orchestrations dropped from the cache by its bound or its idle timeout.
+    pub cache_evictions: u64,
 }
 
 #[derive(Debug, Default)]
@@ -128,6 +142,7 @@ impl Counters {
             replays: self.replays.load(Ordering::Relaxed),
             replayed_events: self.replayed_events.load(Ordering::Relaxed),
             activities_run: self.activities_run.load(Ordering::Relaxed),
+            ..RuntimeStats::default()
         }
     }
 }
@@ -164,12 +179,16 @@ impl Worker {
         clock: Clock,
     ) -> Worker {
         let (deadline, past_deadline) = watch::channel(false);
+        let cache = InstanceCache::new(
+            options.max_cached_orchestrations,
+            options.extended_session_idle_timeout,
+        );
         let shared = Arc::new(Shared {
             backend,
             registry,
             options,
             counters: Counters::default(),
-            cache: InstanceCache::default(),
+            cache,
             completions: Completions::default(),
             clock,
             past_deadline,
@@ -192,7 +211,11 @@ impl Worker {
     }
 
     pub(crate) fn stats(&self) -> RuntimeStats {
-        self.shared.counters.snapshot()
+        RuntimeStats {
+            cached_orchestrations: self.shared.cache.len() as u64,
+            cache_evictions: self.shared.cache.evictions(),
+            ..self.shared.counters.snapshot()
+        }
     }
 
     pub(crate) fn clear_instance_cache(&self) {

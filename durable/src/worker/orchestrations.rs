@@ -2,6 +2,7 @@
 //! the live-instance cache or by replaying history), commit what it produced.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -26,6 +27,9 @@ pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>
         shared.options.max_concurrent_orchestrator_functions,
         stopped,
         |max| {
+            // The idle sweep: fetches return at least every FETCH_WAIT, so no run outlives
+            // its idle timeout by much more, with no thread of its own.
+            shared.cache.expire(Instant::now());
             let backend = backend.clone();
             async move { backend.fetch_orchestrations(max, FETCH_WAIT).await }
         },
@@ -194,7 +198,7 @@ pub(super) async fn start_instance(
     if cached {
         // Cached before the commit, for the same reason as in `commit`.
         let history_len = first_turn.new_events.len() as u64;
-        shared.cache.put(instance_id.clone(), run, history_len);
+        shared.cache.put(instance_id.clone(), run, history_len, Instant::now());
     }
     match shared.backend.create_instance_with_turn(new, first_turn).await {
         Ok(()) => {
@@ -242,7 +246,7 @@ pub(super) async fn commit(
     // be fetched before this task runs again. Until then the instance is locked to us.
     let cached = keep.is_some();
     if let Some((run, history_len)) = keep {
-        shared.cache.put(instance_id.to_owned(), run, history_len);
+        shared.cache.put(instance_id.to_owned(), run, history_len, Instant::now());
     }
     match shared.backend.complete_orchestration(lock, commit).await {
         Ok(()) => {

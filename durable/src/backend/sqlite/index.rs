@@ -31,9 +31,16 @@ struct InstanceEntry {
     record: Option<InstanceRecord>,
     /// `(execution id, events recorded)` of the execution last seen, when known.
     history: Option<(String, u64)>,
+    /// Its place in `Index::idle` when it was last kept with no work (0: never).
+    idle_since: u64,
 }
 
 impl InstanceEntry {
+    /// Whether it has no work: nothing pending, queued or locked.
+    fn is_idle(&self) -> bool {
+        self.pending.is_empty() && self.lock.is_none() && !self.queued
+    }
+
     /// An entry worth keeping: it has work, or caches a record a later turn will need.
     fn is_live(&self) -> bool {
         !self.pending.is_empty()
@@ -125,12 +132,22 @@ pub(super) struct Index {
     next_token: u64,
     /// The time of durable semantics: when a timer message is due.
     clock: Clock,
+    /// Instances kept only for their record, oldest first, each with its `idle_since`. An
+    /// instance is pushed again each time it goes idle; older pushes of it are then stale and
+    /// skipped.
+    idle: VecDeque<(String, u64)>,
+    /// The last `idle_since` given out.
+    idle_seq: u64,
+    /// The most entries of `idle` (stale ones included): past it the oldest idle instances
+    /// are forgotten, so that instances waiting for a long time cost no memory here.
+    max_idle_records: usize,
 }
 
 impl Index {
-    /// An empty index whose timers follow `clock`.
-    pub(super) fn with_clock(clock: Clock) -> Index {
-        Index { clock, ..Index::default() }
+    /// An empty index whose timers follow `clock`, keeping the records of at most
+    /// `max_idle_records` instances with no work.
+    pub(super) fn new(clock: Clock, max_idle_records: usize) -> Index {
+        Index { clock, max_idle_records, ..Index::default() }
     }
 
     fn mark_ready(&mut self, instance_id: &str) {
@@ -144,9 +161,30 @@ impl Index {
         }
     }
 
+    /// Forgets an instance with no work, or keeps its record among the most recently idle
+    /// ones (its next turn then needs no read) and forgets the oldest idle ones past the bound:
+    /// a million instances waiting for an event must not hold a million records here.
     fn evict_if_idle(&mut self, instance_id: &str) {
-        if self.instances.get(instance_id).is_some_and(|entry| !entry.is_live() && !entry.queued) {
+        let Some(entry) = self.instances.get_mut(instance_id) else {
+            return;
+        };
+        if !entry.is_idle() {
+            return;
+        }
+        if !entry.is_live() {
             self.instances.remove(instance_id);
+            return;
+        }
+        self.idle_seq += 1;
+        entry.idle_since = self.idle_seq;
+        self.idle.push_back((instance_id.to_owned(), self.idle_seq));
+        while self.idle.len() > self.max_idle_records {
+            let Some((oldest, since)) = self.idle.pop_front() else {
+                break;
+            };
+            if self.instances.get(&oldest).is_some_and(|e| e.idle_since == since && e.is_idle()) {
+                self.instances.remove(&oldest);
+            }
         }
     }
 
@@ -631,7 +669,9 @@ impl Index {
     pub(super) fn reset_for_dispatch(&mut self) {
         let next_token = self.next_token;
         let clock = self.clock.clone();
-        *self = Index { dispatching: true, next_token, clock, ..Index::default() };
+        let max_idle_records = self.max_idle_records;
+        *self =
+            Index { dispatching: true, next_token, clock, max_idle_records, ..Index::default() };
     }
 
     /// How many instances, activity items and lease deadlines the index tracks (for tests).

@@ -78,6 +78,11 @@ pub struct SqliteOptions {
     /// The time of durable semantics: when timers are due, record timestamps; the system
     /// clock by default. Activity leases and fetch waits stay on real time.
     pub clock: Clock,
+    /// The most instances with no work whose records the dispatching handle keeps in memory
+    /// (so that their next turn reads nothing); past it the longest idle are forgotten and
+    /// read again when they next have work. 10,000 by default; the app uses its
+    /// `maxCachedOrchestrations`, so the records match the live runs it keeps.
+    pub max_idle_records: usize,
 }
 
 impl Default for SqliteOptions {
@@ -87,6 +92,7 @@ impl Default for SqliteOptions {
             activity_lease: Duration::from_secs(30),
             hub_name: "TestHubName".to_owned(),
             clock: Clock::system(),
+            max_idle_records: 10_000,
         }
     }
 }
@@ -160,7 +166,7 @@ impl SqliteBackend {
         let conn = schema::open_writer(path.as_deref(), options.synchronous)?;
         let shared = Arc::new(Shared {
             hub: options.hub_name.clone(),
-            index: Mutex::new(Index::with_clock(options.clock.clone())),
+            index: Mutex::new(Index::new(options.clock.clone(), options.max_idle_records)),
             clock: options.clock.clone(),
             orchestrations: tokio::sync::Notify::new(),
             activities: tokio::sync::Notify::new(),

@@ -215,6 +215,36 @@ async fn finished_instances_leave_the_index() {
 }
 
 #[tokio::test]
+async fn the_index_keeps_a_bounded_number_of_idle_records() {
+    let options = SqliteOptions { max_idle_records: 5, ..SqliteOptions::default() };
+    let store = must(SqliteBackend::in_memory(options), "open");
+    assert!(must(store.acquire_dispatch().await, "acquire_dispatch"));
+    for n in 0..20 {
+        must(store.create_instance(new_instance(&format!("i{n}"))).await, "create");
+    }
+    while let Some(item) = must(store.fetch_orchestration(Duration::from_millis(50)).await, "fetch")
+    {
+        let running = commit(OrchestrationRuntimeStatus::Running);
+        must(store.complete_orchestration(&item.lock, running).await, "complete");
+    }
+    // Twenty instances wait with no work; only the last five idle keep their records.
+    assert_eq!(store.shared.index().sizes(), (5, 0, 0));
+    // A forgotten one is read again when it next has work.
+    let event = OrchestrationMessage {
+        visible_at: None,
+        instance_id: "i0".to_owned(),
+        execution_id: Some("e1".to_owned()),
+        event: HistoryEvent::new(Utc::now(), EventKind::OrchestratorStarted {}),
+    };
+    must(store.send_message(event).await, "send_message");
+    let item = some(must(store.fetch_orchestration(Duration::from_secs(5)).await, "fetch"), "item");
+    assert_eq!(item.instance.instance_id, "i0");
+    assert_eq!(item.instance.runtime_status, OrchestrationRuntimeStatus::Running);
+    assert_eq!(item.history_len, 1, "the first turn recorded one event");
+    store.close().await;
+}
+
+#[tokio::test]
 async fn purged_instances_leave_the_index() {
     let store = must(SqliteBackend::in_memory(SqliteOptions::default()), "open");
     assert!(must(store.acquire_dispatch().await, "acquire_dispatch"));
