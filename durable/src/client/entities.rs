@@ -124,9 +124,29 @@ impl DurableOrchestrationClient {
     /// The struct-based entity `E` with `key`, through its typed proxy: its operations'
     /// names and input types are checked at compile time.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use durable::prelude::*;
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Default, Serialize, Deserialize)]
+    /// pub struct Counter {
+    ///     value: i32,
+    /// }
+    ///
+    /// #[entity_trigger]
+    /// impl Counter {
+    ///     pub fn add(&mut self, amount: i32) {
+    ///         self.value += amount;
+    ///     }
+    ///
+    ///     pub fn get(&self) -> i32 {
+    ///         self.value
+    ///     }
+    /// }
+    ///
+    /// # async fn f(client: DurableOrchestrationClient) -> Result<(), DurableError> {
     /// client.entity::<Counter>("k1").signal().add(5).await?;
     /// let state = client.entity::<Counter>("k1").read_state().await?;
+    /// # Ok(()) }
     /// ```
     pub fn entity<E: EntityType>(&self, key: &str) -> ClientEntity<E> {
         ClientEntity { client: self.clone(), id: EntityId::new(E::NAME, key), _entity: PhantomData }

@@ -278,9 +278,30 @@ impl DurableOrchestrationContext {
     /// method whose input and output types are checked at compile time. Called operations
     /// return a [`DurableTask`]; [`OrchestrationEntity::signal`] sends them one-way.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use durable::prelude::*;
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Default, Serialize, Deserialize)]
+    /// pub struct Counter {
+    ///     value: i32,
+    /// }
+    ///
+    /// #[entity_trigger]
+    /// impl Counter {
+    ///     pub fn add(&mut self, amount: i32) {
+    ///         self.value += amount;
+    ///     }
+    ///
+    ///     pub fn get(&self) -> i32 {
+    ///         self.value
+    ///     }
+    /// }
+    ///
+    /// # async fn f(context: DurableOrchestrationContext) -> Result<(), FunctionFailed> {
+    /// context.entity::<Counter>("k1").add(5).await?;
     /// let total: i32 = context.entity::<Counter>("k1").get().await?;
-    /// context.entity::<Counter>("k1").signal().add(5);
+    /// context.entity::<Counter>("k1").signal().add(total);
+    /// # Ok(()) }
     /// ```
     pub fn entity<E: EntityType>(&self, key: &str) -> OrchestrationEntity<E> {
         let id = EntityId::new(E::NAME, key);
