@@ -6,7 +6,9 @@
 //!   running alongside finishes), and `CrashOrchestration` calls it, answering how the call
 //!   ended (poison quarantine);
 //! - `Tree` starts `depth` levels of two sub-orchestrations each, all of which then wait for
-//!   an event that never comes (recursive terminate, suspend and resume).
+//!   an event that never comes (recursive terminate, suspend and resume);
+//! - `HoldAccounts` holds the locks of the samples' `Account` entities until told to go (the
+//!   entity crash test); the binary also serves the samples.
 
 use std::time::Duration;
 
@@ -66,4 +68,17 @@ pub async fn tree(context: DurableOrchestrationContext, depth: u32) -> Result<()
         drop(children);
     }
     context.wait_for_external_event::<()>("never").await
+}
+
+/// Locks the samples' `Account` entities named by its input and holds them until the event
+/// `go` (the crash test kills the app while they are held).
+#[orchestration_trigger(name = "HoldAccounts")]
+pub async fn hold_accounts(
+    context: DurableOrchestrationContext,
+    keys: Vec<String>,
+) -> Result<(), FunctionFailed> {
+    let accounts =
+        keys.into_iter().map(|key| EntityId::new("Account", key)).collect::<Result<Vec<_>, _>>()?;
+    let _held = context.lock(&accounts).await?;
+    context.wait_for_external_event::<()>("go").await
 }

@@ -1,6 +1,7 @@
-//! Critical sections survive a crash: the sample app runs as a child process on a SQLite file,
-//! 50 concurrent bank transfers between four `Account` entities are started, the process is
-//! SIGKILLed while they run and restarted. Every transfer completes, the money is conserved,
+//! Critical sections survive a crash: the samples run as a child process on a SQLite file, an
+//! orchestration locks one of four `Account` entities and holds it, 50 concurrent bank
+//! transfers between the accounts are started (those that need the held account queue behind
+//! its lock, the others run), the process is SIGKILLed while they run and restarted, and the holder is let go. Every transfer completes, the money is conserved,
 //! and no account is left locked: a lock's grant and release are committed with the entity's
 //! state, so a crash never orphans one.
 
@@ -14,14 +15,15 @@ use durable::{DurableOrchestrationClient, EntityId, FunctionApp};
 use durable_tests::wait_for;
 use serde_json::{Value, json};
 
-// The test process starts instances as a client, so it needs the samples' registrations.
+// The test process starts instances as a client, so it needs their registrations.
 use durable_examples as _;
+use durable_tests::test_app::HoldAccounts;
 
 const TRANSFERS: usize = 50;
 const ACCOUNTS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 
 fn serve(dir: &Path, log: &Path) -> Child {
-    let binary = env!("CARGO_BIN_EXE_durable-samples");
+    let binary = env!("CARGO_BIN_EXE_test_app");
     durable_tests::serve_app(binary, dir, log, &[("RUST_LOG", "warn".as_ref())])
 }
 
@@ -63,6 +65,14 @@ async fn sigkill_during_transfers_conserves_money_and_orphans_no_lock() {
         (funded == ACCOUNTS.len()).then_some(())
     })
     .await;
+    client
+        .start(HoldAccounts, Some("holder"), vec!["alice".to_owned(), "carol".to_owned()])
+        .await
+        .unwrap();
+    wait_for("the holder to lock alice", Duration::from_secs(60), || async {
+        (record(&client, "alice").await["lock"]["owner"] == "holder").then_some(())
+    })
+    .await;
     for i in 0..TRANSFERS {
         let transfer = json!({
             "SourceId": ACCOUNTS[i % 4],
@@ -72,14 +82,9 @@ async fn sigkill_during_transfers_conserves_money_and_orphans_no_lock() {
         let id = format!("transfer-{i}");
         client.start_new("TransferFunds", Some(&id), transfer).await.unwrap();
     }
-    // Killed while a transfer holds an account's lock.
-    wait_for("a transfer to hold a lock", Duration::from_secs(60), || async {
-        for key in ACCOUNTS {
-            if record(&client, key).await.get("lock").is_some() {
-                return Some(());
-            }
-        }
-        None
+    // Killed while transfers wait behind the held lock and others run.
+    wait_for("a transfer to wait for alice", Duration::from_secs(60), || async {
+        record(&client, "alice").await.get("backlog").map(|_| ())
     })
     .await;
     first.kill().unwrap(); // SIGKILL
@@ -90,6 +95,9 @@ async fn sigkill_during_transfers_conserves_money_and_orphans_no_lock() {
 
     let second_log = dir.path().join("serve-2.log");
     let mut second = serve(dir.path(), &second_log);
+    client.raise_event("holder", "go", ()).await.unwrap();
+    let holder = client.wait_for_completion("holder", Duration::from_secs(60)).await.unwrap();
+    assert_eq!(holder.runtime_status, Completed);
     wait_for("every transfer to complete", Duration::from_secs(120), || async {
         (completed(&client).await == TRANSFERS).then_some(())
     })

@@ -2,6 +2,8 @@
 //! `durable_tests::test_app`).
 
 use durable_tests::test_app::SlowOrchestration;
+// The samples' functions too: the entity crash test runs their bank transfers here.
+use durable_examples as _;
 
 #[tokio::main]
 async fn main() -> Result<(), durable::Error> {
