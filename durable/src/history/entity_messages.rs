@@ -82,13 +82,19 @@ pub enum EntityMessage {
 impl EntityMessage {
     /// The event that carries the message: an `EventRaised` named for its kind.
     pub fn to_event(&self) -> EventKind {
+        let (name, input) = self.name_and_body();
+        EventKind::EventRaised { name: name.to_owned(), input }
+    }
+
+    /// The name of the event that carries the message, and the message as its data.
+    pub fn name_and_body(&self) -> (&'static str, Value) {
         // Structs of strings and JSON values always serialize.
-        let (name, input) = match self {
+        let (name, body) = match self {
             EntityMessage::Operation(request) => ("op", serde_json::to_value(request)),
             EntityMessage::Lock(request) => ("lock", serde_json::to_value(request)),
             EntityMessage::Release(release) => ("release", serde_json::to_value(release)),
         };
-        EventKind::EventRaised { name: name.to_owned(), input: input.unwrap_or(Value::Null) }
+        (name, body.unwrap_or(Value::Null))
     }
 
     /// The message an event named `name` with `input` carries, if its name is one of an

@@ -79,11 +79,8 @@ pub(crate) fn is_release(event: &SentEvent) -> bool {
 }
 
 fn to_entity(target: &EntityId, message: &EntityMessage, at: Option<DateTime<Utc>>) -> SentEvent {
-    let (name, input) = match message.to_event() {
-        crate::history::EventKind::EventRaised { name, input } => (name, input),
-        _ => (String::new(), Value::Null),
-    };
-    SentEvent { instance_id: target.to_string(), name, input, at }
+    let (name, input) = message.name_and_body();
+    SentEvent { instance_id: target.to_string(), name: name.to_owned(), input, at }
 }
 
 /// Why an entity call, a lock or a sub-orchestration is refused inside a critical section.
