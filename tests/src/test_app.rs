@@ -5,11 +5,17 @@
 //! - `Crash` aborts the process when its input is true (after a moment, so that work
 //!   running alongside finishes), and `CrashOrchestration` calls it, answering how the call
 //!   ended (poison quarantine);
+//! - `PoisonEvent` waits for the event `poke`, whose data names a file: while the file
+//!   exists, handling the event overflows the stack (an orchestrator bug that crashes the
+//!   process); `PoisonActivity` calls `CrashWhile`, which aborts the process while the file
+//!   its input names exists (poison quarantine of orchestrations and of activities, and
+//!   their rewind once "fixed" by deleting the file);
 //! - `Tree` starts `depth` levels of two sub-orchestrations each, all of which then wait for
 //!   an event that never comes (recursive terminate, suspend and resume);
 //! - `HoldAccounts` holds the locks of the samples' `Account` entities until told to go (the
 //!   entity crash test); the binary also serves the samples.
 
+use std::path::Path;
 use std::time::Duration;
 
 use durable::prelude::*;
@@ -54,6 +60,44 @@ pub async fn crash_orchestration(
         }
         Err(failed) => Err(failed),
     }
+}
+
+#[orchestration_trigger(name = "PoisonEvent")]
+pub async fn poison_event(context: DurableOrchestrationContext) -> Result<String, FunctionFailed> {
+    let marker: String = context.wait_for_external_event("poke").await?;
+    if Path::new(&marker).exists() {
+        eprintln!("poison orchestration overflowing its stack");
+        return Ok(overflow(0).to_string());
+    }
+    Ok("handled".to_owned())
+}
+
+/// Recurses until the stack overflows, which aborts the process.
+#[inline(never)]
+fn overflow(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 512]);
+    if depth == u64::MAX {
+        return frame[0];
+    }
+    overflow(depth + 1).wrapping_add(frame[1])
+}
+
+#[activity_trigger(name = "CrashWhile")]
+pub async fn crash_while(marker: String) -> String {
+    if Path::new(&marker).exists() {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        eprintln!("crash-while activity aborting");
+        std::process::abort();
+    }
+    "ran".to_owned()
+}
+
+#[orchestration_trigger(name = "PoisonActivity")]
+pub async fn poison_activity(
+    context: DurableOrchestrationContext,
+    marker: String,
+) -> Result<String, FunctionFailed> {
+    context.call(CrashWhile, marker).await
 }
 
 #[orchestration_trigger(name = "Tree")]

@@ -285,6 +285,14 @@ pub struct OrchestrationWorkItem {
     pub messages: Vec<OrchestrationMessage>,
     /// How many events the current execution's history holds.
     pub history_len: u64,
+    /// How many times [`Backend::fetch_orchestrations`] has locked the instance since its
+    /// last commit, this time included (1 when its previous turn committed). The store
+    /// records it durably before handing the item out, so a turn that crashes its process
+    /// still counts; abandons and expired locks count too, and every commit resets it. The
+    /// worker quarantines an instance locked more often than its configured limit instead
+    /// of running the turn again. 0 from [`Backend::try_lock_orchestration`], which does not
+    /// count.
+    pub attempt: u32,
     /// The lock to pass back on commit or abandon.
     pub lock: WorkItemLock,
 }
@@ -418,6 +426,11 @@ pub trait Backend: Send + Sync + 'static {
     /// Locks up to `max` instances that have messages (at least one when `max` is 0), in
     /// arrival order of their oldest message, waiting up to `wait` for the first; empty when
     /// none came. A shared store claims them in one round trip.
+    ///
+    /// Each lock bumps the instance's [`attempt`](OrchestrationWorkItem::attempt) count
+    /// before the item is returned (in the claim's own transaction where the store has one).
+    /// The write need only survive a crash of the process, not of the machine: it is the
+    /// process's own crashes that it counts.
     async fn fetch_orchestrations(
         &self,
         max: usize,
@@ -448,15 +461,24 @@ pub trait Backend: Send + Sync + 'static {
         commit: OrchestrationCommit,
     ) -> Result<()>;
 
-    /// Releases the lock without consuming the messages; they are fetched again.
+    /// Releases the lock without consuming the messages; they are fetched again. The attempt
+    /// the fetch counted stands: the turn ran, or tried to.
     async fn abandon_orchestration(&self, lock: &WorkItemLock) -> Result<()>;
+
+    /// Puts a fetched instance back without having run its turn: as
+    /// [`abandon_orchestration`](Backend::abandon_orchestration), and the attempt the fetch
+    /// counted is taken back. A worker that runs suspect items one at a time gives back the
+    /// others it fetched with one.
+    async fn release_orchestration(&self, lock: &WorkItemLock) -> Result<()>;
 
     /// Locks one instance right away, with its pending messages (possibly none), when nobody
     /// holds its lock and this store has its state at hand; `Ok(None)` otherwise.
     ///
     /// A worker that has just produced an activity result uses it to run the instance's next
     /// turn itself and commit both at once (see [`OrchestrationCommit::completed_activity`]),
-    /// saving a commit and a dispatch. The default never locks.
+    /// saving a commit and a dispatch. The lock is not counted as an attempt (the item's
+    /// `attempt` is 0): the activity whose result the turn applies counts its own. The
+    /// default never locks.
     async fn try_lock_orchestration(
         &self,
         _instance_id: &str,
@@ -509,8 +531,13 @@ pub trait Backend: Send + Sync + 'static {
         result: OrchestrationMessage,
     ) -> Result<()>;
 
-    /// Releases the lease; the item is fetched again.
+    /// Releases the lease; the item is fetched again. The attempt the fetch counted stands.
     async fn abandon_activity(&self, lock: &WorkItemLock) -> Result<()>;
+
+    /// Releases the lease of an activity work item whose run did not count: never started,
+    /// or stopped by a shutdown. As [`abandon_activity`](Backend::abandon_activity), and the
+    /// attempt the fetch counted is taken back.
+    async fn release_activity(&self, lock: &WorkItemLock) -> Result<()>;
 
     /// For a store that several processes share: the ids of instances that reach a final
     /// status, in commits of any process on the store, as a hint (a lagging receiver misses

@@ -35,7 +35,7 @@ use crate::backend::{Backend, BackendError, InstanceRecord, NewInstance, QueueSt
 use crate::clock::Clock;
 use crate::history::{
     EventKind, HistoryEvent, Limit, Limits, OrchestrationMessage, OrchestrationRuntimeStatus,
-    new_id, rewindable_failures,
+    new_id, quarantined_turn, rewindable_failures,
 };
 use crate::orchestration::OrchestratorHandle;
 use crate::registry::Registry;
@@ -360,7 +360,7 @@ impl DurableOrchestrationClient {
             return Err(invalid_state(&record, "rewind", "only failed instances can be rewound"));
         }
         let history = self.backend.get_history(instance_id, &record.execution_id).await?;
-        if rewindable_failures(&history).is_empty() {
+        if rewindable_failures(&history).is_empty() && quarantined_turn(&history).is_none() {
             return Err(invalid_state(
                 &record,
                 "rewind",

@@ -24,7 +24,7 @@ pub use entity_messages::{
 };
 pub use failure::FailureKind;
 pub use limits::{Limit, LimitExceeded, Limits};
-pub(crate) use rewind::rewindable_failures;
+pub(crate) use rewind::{quarantined_turn, rewindable_failures};
 
 /// A new instance or execution id: 32 lowercase hex digits, as Azure generates them.
 pub(crate) fn new_id() -> String {

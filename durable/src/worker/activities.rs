@@ -21,6 +21,7 @@ pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>
         Arc::new(FunctionLimits::new(&shared.registry, &shared.options.function_max_concurrency));
     dispatch_loop(
         "activity",
+        &*shared.backend,
         shared.options.max_concurrent_activity_functions,
         stopped,
         |max| {
@@ -103,7 +104,10 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
                     task_scheduled_id,
                     "activity stopped by shutdown; its work item is released to run again"
                 );
-                abandon(&shared, &lock).await;
+                // The shutdown stopped it, not its own doing: the attempt does not count.
+                if let Err(error) = shared.backend.release_activity(&lock).await {
+                    tracing::debug!(%error, "releasing an activity work item: nothing to release");
+                }
                 return;
             };
             let Some(outcome) = ran else {
@@ -134,7 +138,11 @@ async fn run_activity(shared: Arc<Shared>, item: ActivityWorkItem) {
         execution_id: Some(request.execution_id),
         event: HistoryEvent::new(shared.clock.now(), kind),
     };
-    if let Some(item) = lock_for_local_turn(&shared, &message.instance_id).await {
+    // Only a first attempt runs its caller's turn here: should that turn crash the process,
+    // the result is then delivered as a message, whose turn counts its own attempts.
+    let local =
+        if attempt == 1 { lock_for_local_turn(&shared, &message.instance_id).await } else { None };
+    if let Some(item) = local {
         let local = LocalResult { message: message.clone(), lease: lock.clone() };
         if orchestrations::run_turn(shared.clone(), item, Some(local)).await {
             return;

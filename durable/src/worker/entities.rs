@@ -12,10 +12,13 @@ use crate::backend::{
     ExecutionStart, InstanceRecord, NewInstance, OrchestrationCommit, SubOrchestrationStart,
     WorkItemLock,
 };
-use crate::entity::{self, EntityId, EntityRecord, OperationOutcome, Outgoing, TurnOptions};
+use crate::entity::{
+    self, DurableEntityContext, EntityId, EntityRecord, OperationOutcome, Outgoing, TurnOptions,
+};
+use crate::function::{BoxFuture, FunctionResult};
 use crate::history::{
-    EntityMessage, EventKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
-    new_id,
+    EntityMessage, EventKind, FailureDetails, FailureKind, HistoryEvent, OrchestrationMessage,
+    OrchestrationRuntimeStatus, new_id,
 };
 
 /// The event an entity receives when an orchestration it started could not be created
@@ -27,13 +30,16 @@ const START_REFUSED_EVENT: &str = "StartOrchestrationRefused";
 const CONTINUE_EVENT: &str = "continue";
 
 /// Runs the messages fetched for the entity `instance` as one turn and commits it; returns
-/// whether the commit succeeded.
+/// whether the commit succeeded. A `quarantined` turn (its entity was locked too often since
+/// its last commit) runs none of its operations: each fails with `Quarantined`, while lock
+/// requests and releases go on as usual.
 pub(super) async fn run_turn(
     shared: Arc<Shared>,
     instance: InstanceRecord,
     messages: Vec<OrchestrationMessage>,
     lock: WorkItemLock,
     completed_activity: Option<WorkItemLock>,
+    quarantined: bool,
 ) -> bool {
     let instance_id = instance.instance_id.clone();
     let now = shared.clock.now();
@@ -114,7 +120,13 @@ pub(super) async fn run_turn(
         max_batch_size: shared.options.max_entity_operation_batch_size,
         limits: shared.options.limits,
     };
-    let turn = entity::run_turn(registration.invoke, &id, record, received, options).await;
+    let function = if quarantined {
+        tracing::error!(%instance_id, "entity work item quarantined: its operations fail");
+        quarantined_operation
+    } else {
+        registration.invoke
+    };
+    let turn = entity::run_turn(function, &id, record, received, options).await;
     for (operation, outcome) in &turn.outcomes {
         if let OperationOutcome::Failed(failure) = outcome {
             tracing::warn!(%instance_id, %operation, %failure, "an entity operation failed");
@@ -178,6 +190,17 @@ pub(super) async fn run_turn(
         ..consume_only
     };
     commit(&shared, &instance_id, &lock, turn, Some(fallback)).await
+}
+
+/// The operation that replaces an entity's own in a quarantined turn.
+fn quarantined_operation(_: DurableEntityContext) -> BoxFuture<'static, FunctionResult> {
+    Box::pin(async {
+        Err(FailureDetails::new(
+            FailureKind::Quarantined,
+            "entity operation quarantined: the entity's turns crashed the process or were \
+             abandoned more often than maxWorkItemAttempts allows",
+        ))
+    })
 }
 
 /// `message` to the entity `target`: the entity is created to receive it, or, when it

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use crate::backend::{Backend, BackendError, NewInstance};
+use crate::backend::{ActivityWorkItem, Backend, BackendError, NewInstance, OrchestrationWorkItem};
 use crate::clock::Clock;
 use crate::history::{Limits, OrchestrationRuntimeStatus};
 use crate::orchestration::OrchestratorRegistration;
@@ -286,16 +286,60 @@ impl LocalWorker {
     }
 }
 
+/// A fetched work item, as a dispatch loop sees it.
+#[async_trait::async_trait]
+trait Fetched: Send + Sized + 'static {
+    /// Whether it must run alone: an orchestration work item fetched before without a
+    /// commit since (its `attempt` is past 1) may be what crashed the process then.
+    fn runs_alone(&self) -> bool;
+
+    /// Gives it back unrun, taking back the attempt its fetch counted.
+    async fn give_back(self, backend: &dyn Backend);
+}
+
+#[async_trait::async_trait]
+impl Fetched for OrchestrationWorkItem {
+    fn runs_alone(&self) -> bool {
+        self.attempt > 1
+    }
+
+    async fn give_back(self, backend: &dyn Backend) {
+        if let Err(error) = backend.release_orchestration(&self.lock).await {
+            tracing::debug!(%error, "giving back an orchestration work item: nothing to release");
+        }
+    }
+}
+
+/// Activities never run alone: they may run long, and one at a time would stall all of them
+/// after a crash. A crash counts against every activity then in flight.
+#[async_trait::async_trait]
+impl Fetched for ActivityWorkItem {
+    fn runs_alone(&self) -> bool {
+        false
+    }
+
+    async fn give_back(self, backend: &dyn Backend) {
+        if let Err(error) = backend.release_activity(&self.lock).await {
+            tracing::debug!(%error, "giving back an activity work item: nothing to release");
+        }
+    }
+}
+
 /// Runs `handle` for each work item `fetch` yields, at most `limit` at once, until `stopped`;
 /// then waits for the handlers in flight.
+///
+/// A work item that [runs alone](Fetched::runs_alone) waits until the handlers in flight are
+/// done, then runs with nothing beside it, so that a crash of the process counts against it
+/// alone; the others of its fetch that must run alone are given back for a later fetch.
 async fn dispatch_loop<T, Fetch, FetchFut, Handle, HandleFut>(
     what: &'static str,
+    backend: &dyn Backend,
     limit: usize,
     mut stopped: watch::Receiver<bool>,
     fetch: Fetch,
     handle: Handle,
 ) where
-    T: Send + 'static,
+    T: Fetched,
     Fetch: Fn(usize) -> FetchFut,
     FetchFut: Future<Output = Result<Vec<T>, BackendError>>,
     Handle: Fn(T) -> HandleFut,
@@ -321,12 +365,26 @@ async fn dispatch_loop<T, Fetch, FetchFut, Handle, HandleFut>(
         let fetched = fetch(slots.len()).await;
         match fetched {
             Ok(items) => {
-                for (item, permit) in items.into_iter().zip(slots) {
+                let mut alone = None;
+                let mut together = Vec::with_capacity(items.len());
+                for item in items {
+                    match (item.runs_alone(), &alone) {
+                        (false, _) => together.push(item),
+                        (true, None) => alone = Some(item),
+                        (true, Some(_)) => item.give_back(backend).await,
+                    }
+                }
+                for (item, permit) in together.into_iter().zip(slots) {
                     let work = handle(item);
                     in_flight.spawn(async move {
                         work.await;
                         drop(permit);
                     });
+                }
+                if let Some(item) = alone {
+                    while in_flight.join_next().await.is_some() {}
+                    tracing::info!("running a {what} work item alone: its last run did not finish");
+                    handle(item).await;
                 }
             }
             Err(error) => {

@@ -24,6 +24,7 @@ pub(super) async fn dispatch(shared: Arc<Shared>, stopped: watch::Receiver<bool>
     let backend = shared.backend.clone();
     dispatch_loop(
         "orchestration",
+        &*shared.backend,
         shared.options.max_concurrent_orchestrator_functions,
         stopped,
         |max| {
@@ -56,14 +57,24 @@ pub(super) async fn run_turn(
     item: OrchestrationWorkItem,
     local: Option<LocalResult>,
 ) -> bool {
-    let OrchestrationWorkItem { instance, mut messages, history_len, lock } = item;
+    let OrchestrationWorkItem { instance, mut messages, history_len, attempt, lock } = item;
     let completed_activity = local.map(|local| {
         messages.push(local.message);
         local.lease
     });
+    // Locked more often than allowed since its last commit: its turns crashed the process
+    // or were abandoned each time, so running the code again would only loop.
+    let quarantined = attempt > shared.options.max_work_item_attempts;
     if instance.instance_id.starts_with('@') {
-        return super::entities::run_turn(shared, instance, messages, lock, completed_activity)
-            .await;
+        return super::entities::run_turn(
+            shared,
+            instance,
+            messages,
+            lock,
+            completed_activity,
+            quarantined,
+        )
+        .await;
     }
     let instance_id = instance.instance_id.clone();
     if instance.runtime_status == OrchestrationRuntimeStatus::Failed
@@ -120,24 +131,35 @@ pub(super) async fn run_turn(
         parent: started.as_ref().and_then(parent_of),
         started,
     };
-    let Some(registration) = shared.registry.orchestrator(&instance.name) else {
-        if failing.started.is_none() {
-            // An execution under way: its parent, if any, is named in its history.
-            match shared.backend.get_history(&instance_id, &execution_id).await {
-                Ok(history) => failing.parent = history.first().and_then(parent_of),
-                Err(error) => {
-                    tracing::error!(%instance_id, %error, "loading history failed");
-                    abandon(&shared, &lock).await;
-                    return false;
+    let registration = match shared.registry.orchestrator(&instance.name) {
+        Some(registration) if !quarantined => registration,
+        _ => {
+            let (failure, recorded) = if quarantined {
+                tracing::error!(%instance_id, attempt, "orchestration work item quarantined");
+                shared.cache.remove(&instance_id);
+                // Its messages are recorded, so that a rewind can deliver them again.
+                (quarantined_failure(&instance.name, attempt - 1), events)
+            } else {
+                let started = failing.started.iter().cloned().collect();
+                (not_registered("orchestrator", &instance.name), started)
+            };
+            if failing.started.is_none() {
+                // An execution under way: its parent, if any, is named in its history.
+                match shared.backend.get_history(&instance_id, &execution_id).await {
+                    Ok(history) => failing.parent = history.iter().find_map(parent_of),
+                    Err(error) => {
+                        tracing::error!(%instance_id, %error, "loading history failed");
+                        abandon(&shared, &lock).await;
+                        return false;
+                    }
                 }
             }
+            let fail = OrchestrationCommit {
+                completed_activity,
+                ..failed(&instance, &failing, recorded, failure, shared.clock.now())
+            };
+            return commit(&shared, &instance, &lock, fail, None, &failing).await;
         }
-        let failure = not_registered("orchestrator", &instance.name);
-        let fail = OrchestrationCommit {
-            completed_activity,
-            ..failed(&instance, &failing, failure, shared.clock.now())
-        };
-        return commit(&shared, &instance, &lock, fail, None, &failing).await;
     };
 
     let cached = shared.cache.take(&instance_id, &execution_id, history_len);
@@ -268,9 +290,10 @@ pub(super) async fn commit(
                     FailureKind::StoreRejected,
                     format!("the turn's result could not be stored: {error}"),
                 );
+                let started = failing.started.iter().cloned().collect();
                 let fail = OrchestrationCommit {
                     completed_activity,
-                    ..failed(instance, failing, failure, shared.clock.now())
+                    ..failed(instance, failing, started, failure, shared.clock.now())
                 };
                 if shared.backend.complete_orchestration(lock, fail).await.is_ok() {
                     Counters::add(&shared.counters.orchestrator_turns, 1);
@@ -542,6 +565,18 @@ fn parent_of(event: &HistoryEvent) -> Option<ParentInstance> {
     }
 }
 
+/// The failure of an orchestration whose turn was set aside after `attempts` tries.
+fn quarantined_failure(name: &str, attempts: u32) -> FailureDetails {
+    FailureDetails::new(
+        FailureKind::Quarantined,
+        format!(
+            "orchestration `{name}` quarantined after {attempts} attempts: its turn crashed the \
+             process or was abandoned each time; the messages of that turn are in its history, \
+             and a rewind delivers them again"
+        ),
+    )
+}
+
 fn not_registered(kind: &str, name: &str) -> FailureDetails {
     FailureDetails::new(
         FailureKind::FunctionNotFound,
@@ -583,15 +618,19 @@ impl Failing {
     }
 }
 
-/// A commit that fails the execution without running its code, and tells the parent.
+/// A commit that fails the execution without running its code, and tells the parent. Its
+/// turn records `recorded` (at least the execution's `ExecutionStarted`, when the turn was
+/// to start it) before the failure.
 fn failed(
     instance: &InstanceRecord,
     failing: &Failing,
+    recorded: Vec<HistoryEvent>,
     failure: FailureDetails,
     now: DateTime<Utc>,
 ) -> OrchestrationCommit {
-    let mut new_events: Vec<HistoryEvent> = failing.started.iter().cloned().collect();
+    let mut new_events = Vec::with_capacity(recorded.len() + 2);
     new_events.push(HistoryEvent::new(now, EventKind::OrchestratorStarted {}));
+    new_events.extend(recorded);
     new_events.push(HistoryEvent::new(
         now,
         EventKind::ExecutionCompleted {

@@ -10,7 +10,7 @@ use super::orchestrations::{Failing, abandon, commit, start_child, unchanged};
 use crate::backend::{ActivityRequest, InstanceRecord, OrchestrationCommit, WorkItemLock};
 use crate::history::{
     EventKind, FailureKind, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
-    ParentInstance, rewindable_failures,
+    ParentInstance, quarantined_turn, rewindable_failures,
 };
 
 /// Rewinds a failed instance (`RewindAsync` in C#): its history is rewritten without the
@@ -38,6 +38,18 @@ pub(super) async fn rewind(
             return false;
         }
     };
+    if let Some(turn) = quarantined_turn(&history) {
+        return retry_quarantined(
+            &shared,
+            &instance,
+            &lock,
+            history,
+            turn,
+            rewound,
+            completed_activity,
+        )
+        .await;
+    }
     let undone = rewindable_failures(&history);
     if undone.is_empty() {
         // The client checked this; the history changed since. Nothing to run again.
@@ -156,4 +168,63 @@ pub(super) async fn rewind(
         replace_history: true,
     };
     commit(&shared, &instance, &lock, commit_data, None, &Failing::current(&instance)).await
+}
+
+/// Rewinds an instance quarantined by the turn that begins at `turn` of its `history`: that
+/// turn is taken out of the history and the messages it set aside are delivered again, in
+/// their order, so the orchestrator (fixed, one hopes) runs them as a new turn. When the
+/// quarantined turn was the execution's first, the history is emptied and the execution
+/// starts over from its `ExecutionStarted`.
+async fn retry_quarantined(
+    shared: &Shared,
+    instance: &InstanceRecord,
+    lock: &WorkItemLock,
+    mut history: Vec<HistoryEvent>,
+    turn: usize,
+    rewound: HistoryEvent,
+    completed_activity: Option<WorkItemLock>,
+) -> bool {
+    let set_aside: Vec<HistoryEvent> = history
+        .drain(turn..)
+        .filter(|e| {
+            !matches!(
+                e.kind,
+                EventKind::OrchestratorStarted {} | EventKind::ExecutionCompleted { .. }
+            )
+        })
+        .collect();
+    let first_turn = history.is_empty();
+    if !first_turn {
+        history.push(HistoryEvent::new(shared.clock.now(), EventKind::OrchestratorStarted {}));
+        history.push(rewound);
+    }
+    let messages = set_aside
+        .into_iter()
+        .map(|event| OrchestrationMessage {
+            visible_at: None,
+            instance_id: instance.instance_id.clone(),
+            execution_id: Some(instance.execution_id.clone()),
+            event,
+        })
+        .collect();
+    let status = if first_turn {
+        OrchestrationRuntimeStatus::Pending
+    } else {
+        OrchestrationRuntimeStatus::Running
+    };
+    let commit_data = OrchestrationCommit {
+        execution_id: instance.execution_id.clone(),
+        new_execution: None,
+        new_events: history,
+        status,
+        output: Value::Null,
+        custom_status: instance.custom_status.clone(),
+        failure: None,
+        activities: Vec::new(),
+        messages,
+        sub_orchestrations: Vec::new(),
+        completed_activity,
+        replace_history: true,
+    };
+    commit(shared, instance, lock, commit_data, None, &Failing::current(instance)).await
 }

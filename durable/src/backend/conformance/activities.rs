@@ -144,6 +144,9 @@ pub(crate) async fn activity_attempts_count_every_lease<H: Harness>(harness: &H)
     store.abandon_activity(&first.lock).await.must("abandon_activity");
     let second = fetch_activity(&store).await;
     assert_eq!(second.attempt, 2, "an abandon counts");
+    store.release_activity(&second.lock).await.must("release_activity");
+    let second = fetch_activity(&store).await;
+    assert_eq!(second.attempt, 2, "a release takes its attempt back");
     // Not renewed: the lease expires and the next fetch counts again.
     let third = fetch_activity(&store).await;
     assert_eq!(third.lock.ids, first.lock.ids);

@@ -88,6 +88,7 @@ macro_rules! single_handle_suite {
             commit_can_replace_the_history,
             messages_arriving_during_a_lock_are_fetched_next,
             abandon_orchestration_refetches,
+            orchestration_attempts_count_locks_until_a_commit,
             stale_or_reused_orchestration_lock_is_lost,
             messages_to_unknown_instances_are_dropped,
             activity_lease_expiry_refetches,
@@ -126,6 +127,7 @@ macro_rules! conformance_suite {
         $crate::backend::conformance::conformance_cases!($harness;
             durable_across_close_and_reopen,
             activity_attempts_survive_a_restart,
+            orchestration_attempts_survive_a_restart,
             client_handle_writes_reach_the_dispatcher,
             timers_survive_a_restart_without_firing_early,
             purge_by_another_handle_leaves_the_dispatcher_nothing_stale,

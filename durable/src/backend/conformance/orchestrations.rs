@@ -345,6 +345,55 @@ pub(crate) async fn abandon_orchestration_refetches<H: Harness>(harness: &H) {
     harness.close(store).await;
 }
 
+pub(crate) async fn orchestration_attempts_count_locks_until_a_commit<H: Harness>(harness: &H) {
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    let first = create_and_fetch(&store, new_instance("i1", "e1", json!(null))).await;
+    assert_eq!(first.attempt, 1, "the first lock is attempt 1");
+    store.abandon_orchestration(&first.lock).await.must("abandon_orchestration");
+    let second = fetch_orchestration(&store).await;
+    assert_eq!(second.attempt, 2, "an abandon counts");
+    store.release_orchestration(&second.lock).await.must("release_orchestration");
+    let second = fetch_orchestration(&store).await;
+    assert_eq!(second.attempt, 2, "a release takes its attempt back");
+    store
+        .complete_orchestration(&second.lock, running("e1", vec![orchestrator_started(1)]))
+        .await
+        .must("complete_orchestration");
+    store.send_message(message("i1", task_completed(1, json!(1)))).await.must("send_message");
+    let third = fetch_orchestration(&store).await;
+    assert_eq!(third.attempt, 1, "a commit starts the count again");
+    store.complete_orchestration(&third.lock, completed("e1", json!("done"))).await.must("commit");
+
+    // A finished instance's late message counts too; an instance created over it starts at 1.
+    store.send_message(message("i1", task_completed(2, json!(2)))).await.must("send_message");
+    let late = fetch_orchestration(&store).await;
+    assert_eq!(late.attempt, 1);
+    store.abandon_orchestration(&late.lock).await.must("abandon_orchestration");
+    let late = fetch_orchestration(&store).await;
+    assert_eq!(late.attempt, 2);
+    store.abandon_orchestration(&late.lock).await.must("abandon_orchestration");
+    let replaced = create_and_fetch(&store, new_instance("i1", "e2", json!(null))).await;
+    assert_eq!((replaced.instance.execution_id.as_str(), replaced.attempt), ("e2", 1));
+    // Another instance's count is its own.
+    let other = create_and_fetch(&store, new_instance("i2", "e1", json!(null))).await;
+    assert_eq!((other.instance.instance_id.as_str(), other.attempt), ("i2", 1));
+    harness.close(store).await;
+}
+
+pub(crate) async fn orchestration_attempts_survive_a_restart<H: Harness>(harness: &H) {
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    let locked = create_and_fetch(&store, new_instance("i1", "e1", json!(null))).await;
+    assert_eq!(locked.attempt, 1);
+    // The process dies during the turn: nothing abandons the lock, yet the attempt counted.
+    harness.close(store).await;
+
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    let again = fetch_orchestration(&store).await;
+    assert_eq!(again.instance.instance_id, "i1");
+    assert_eq!(again.attempt, 2, "the attempt of the turn that died was recorded");
+    harness.close(store).await;
+}
+
 pub(crate) async fn stale_or_reused_orchestration_lock_is_lost<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
     store.create_instance(new_instance("i1", "e1", json!(null))).await.must("create_instance");

@@ -613,7 +613,7 @@ const FENCED_UPDATE: &str = "UPDATE {s}.instances i SET execution_id = t.executi
        input = COALESCE(t.input, i.input), version = COALESCE(t.version, i.version), \
        history_len = CASE WHEN t.restarts OR i.execution_id <> t.execution_id THEN t.events \
          ELSE i.history_len + t.events END, \
-       lock_owner = NULL, lock_until = NULL \
+       lock_owner = NULL, lock_until = NULL, attempts = 0 \
      FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], \
        $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bool[], $12::bigint[]) \
        AS t(instance_id, token, execution_id, status, output, custom_status, failure, \
@@ -635,7 +635,7 @@ const UPSERT: &str = "INSERT INTO {s}.instances (instance_id, name, execution_id
        custom_status = excluded.custom_status, failure = excluded.failure, \
        version = excluded.version, created_at = excluded.created_at, \
        updated_at = excluded.updated_at, history_len = excluded.history_len, \
-       lock_token = excluded.lock_token, lock_owner = NULL, lock_until = NULL \
+       lock_token = excluded.lock_token, lock_owner = NULL, lock_until = NULL, attempts = 0 \
      WHERE {s}.instances.status IN ('Completed', 'Failed', 'Canceled', 'Terminated') \
      RETURNING instance_id, xmax = 0";
 

@@ -123,7 +123,7 @@ impl Store {
                        LIMIT $2 FOR UPDATE OF c SKIP LOCKED), \
                      claimed AS ( \
                        UPDATE {{s}}.instances i SET lock_token = nextval('{{s}}.fencing'), \
-                         lock_owner = $3, \
+                         lock_owner = $3, attempts = i.attempts + 1, \
                          lock_until = clock_timestamp() + make_interval(secs => $4) \
                        FROM candidates WHERE i.instance_id = candidates.instance_id \
                        RETURNING {}, candidates.first_visible, candidates.first_id) \
@@ -139,7 +139,7 @@ impl Store {
         }
         let ids: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
         let inboxes = self.query(&self.sql(INBOXES), &[&ids, &now]).await?;
-        self.work_items(&rows, &inboxes)
+        self.work_items(&rows, &inboxes, true)
     }
 
     /// Claims one instance right away, with its pending messages (possibly none), when its
@@ -176,7 +176,7 @@ impl Store {
                 let item: Option<OrchestrationWorkItem> = claimed.remove(&id);
                 if let Err(Ok(Some(item))) = reply.send(Ok(item)) {
                     // Its caller is gone: release the lock it would have held.
-                    let _ = self.release_instance(&item.lock).await;
+                    let _ = self.release_instance(&item.lock, false).await;
                 }
             }
         }
@@ -203,12 +203,18 @@ impl Store {
         let inbox_params: [&(dyn ToSql + Sync); 2] = [&ids, &now];
         let (claimed, inboxes) =
             tokio::join!(client.query(&claim, &claim_params), client.query(&inbox, &inbox_params),);
-        self.work_items(&claimed.map_err(pg_error)?, &inboxes.map_err(pg_error)?)
+        self.work_items(&claimed.map_err(pg_error)?, &inboxes.map_err(pg_error)?, false)
     }
 
     /// The work items of claimed instances: their rows (the [`INSTANCE_COLUMNS`]) and the
     /// rows of [`INBOXES`] (instance id, message ids, message bodies); in the order of `claimed`.
-    fn work_items(&self, claimed: &[Row], inboxes: &[Row]) -> Result<Vec<OrchestrationWorkItem>> {
+    /// Their `attempt` is the stored count when the claim `counted` it, else 0.
+    fn work_items(
+        &self,
+        claimed: &[Row],
+        inboxes: &[Row],
+        counted: bool,
+    ) -> Result<Vec<OrchestrationWorkItem>> {
         let mut inboxes: HashMap<String, (Vec<i64>, Vec<String>)> =
             inboxes.iter().map(|row| (row.get(0), (row.get(1), row.get(2)))).collect();
         let mut items = Vec::with_capacity(claimed.len());
@@ -220,11 +226,18 @@ impl Store {
                 .zip(&bodies)
                 .map(|(id, body)| from_json(body, &format!("message {id}")))
                 .collect::<Result<Vec<OrchestrationMessage>>>()?;
+            let attempt = if counted {
+                let attempts: i32 = row.try_get(13).map_err(pg_error)?;
+                u32::try_from(attempts).unwrap_or(0)
+            } else {
+                0
+            };
             self.hold(token, &record.instance_id);
             items.push(OrchestrationWorkItem {
                 instance: record,
                 messages,
                 history_len,
+                attempt,
                 lock: WorkItemLock { token, ids },
             });
         }

@@ -230,10 +230,10 @@ impl PostgresBackend {
             (instances, activities)
         };
         for (token, instance_id) in instances {
-            let _ = self.store.unlock_instance(&instance_id, token).await;
+            let _ = self.store.unlock_instance(&instance_id, token, false).await;
         }
         for (token, id) in activities {
-            let _ = self.store.unlock_activity(id, token).await;
+            let _ = self.store.unlock_activity(id, token, false).await;
         }
         self.store.held().closed = true;
         self.store.stop.send_replace(true);
@@ -321,51 +321,56 @@ impl Store {
         }
     }
 
-    /// Releases an instance lock without consuming its messages.
-    async fn release_instance(&self, lock: &WorkItemLock) -> Result<()> {
+    /// Releases an instance lock without consuming its messages; with `take_back`, also the
+    /// attempt its claim counted (the turn never ran).
+    async fn release_instance(&self, lock: &WorkItemLock, take_back: bool) -> Result<()> {
         let (instance_id, _) = self.locked_instance(lock)?;
         self.held().instances.remove(&lock.token);
-        if self.unlock_instance(&instance_id, lock.token).await? == 0 {
+        if self.unlock_instance(&instance_id, lock.token, take_back).await? == 0 {
             return Err(lock_lost(format!("instance `{instance_id}`")));
         }
         Ok(())
     }
 
-    /// Releases an activity lease.
-    async fn release_activity(&self, lock: &WorkItemLock) -> Result<()> {
+    /// Releases an activity lease; with `take_back`, also the attempt its claim counted.
+    async fn release_activity(&self, lock: &WorkItemLock, take_back: bool) -> Result<()> {
         let (id, _) = activity_lease(lock)?;
         self.held().activities.remove(&lock.token);
-        if self.unlock_activity(id, lock.token).await? == 0 {
+        if self.unlock_activity(id, lock.token, take_back).await? == 0 {
             return Err(lock_lost(format!("activity work item {id}")));
         }
         Ok(())
     }
 
-    /// Clears an instance's lock if `token` still holds it; returns whether it did (1 or 0).
-    async fn unlock_instance(&self, instance_id: &str, token: u64) -> Result<u64> {
+    /// Clears an instance's lock if `token` still holds it, taking back one attempt when
+    /// `take_back`; returns whether it did (1 or 0).
+    async fn unlock_instance(&self, instance_id: &str, token: u64, take_back: bool) -> Result<u64> {
         let released = self
             .execute(
                 &self.sql(
-                    "UPDATE {s}.instances SET lock_owner = NULL, lock_until = NULL \
+                    "UPDATE {s}.instances SET lock_owner = NULL, lock_until = NULL, \
+                       attempts = CASE WHEN $4 THEN greatest(attempts - 1, 0) ELSE attempts END \
                      WHERE instance_id = $1 AND lock_token = $2 AND lock_owner = $3",
                 ),
-                &[&instance_id, &i64::try_from(token).unwrap_or(-1), &self.owner],
+                &[&instance_id, &i64::try_from(token).unwrap_or(-1), &self.owner, &take_back],
             )
             .await?;
         self.wakeups.orchestrations.notify_waiters();
         Ok(released)
     }
 
-    /// Clears an activity work item's lease if `token` still holds it.
-    async fn unlock_activity(&self, id: i64, token: u64) -> Result<u64> {
+    /// Clears an activity work item's lease if `token` still holds it, taking back one
+    /// attempt when `take_back`.
+    async fn unlock_activity(&self, id: i64, token: u64, take_back: bool) -> Result<u64> {
         let released = self
             .execute(
                 &self.sql(
                     "UPDATE {s}.activity_items \
-                     SET lock_until = NULL, shared_at = clock_timestamp() \
+                     SET lock_until = NULL, shared_at = clock_timestamp(), \
+                       attempts = CASE WHEN $3 THEN greatest(attempts - 1, 0) ELSE attempts END \
                      WHERE id = $1 AND lock_token = $2",
                 ),
-                &[&id, &i64::try_from(token).unwrap_or(-1)],
+                &[&id, &i64::try_from(token).unwrap_or(-1), &take_back],
             )
             .await?;
         self.wakeups.activities.notify_waiters();
@@ -482,7 +487,11 @@ impl Backend for PostgresBackend {
     }
 
     async fn abandon_orchestration(&self, lock: &WorkItemLock) -> Result<()> {
-        self.store.release_instance(lock).await
+        self.store.release_instance(lock, false).await
+    }
+
+    async fn release_orchestration(&self, lock: &WorkItemLock) -> Result<()> {
+        self.store.release_instance(lock, true).await
     }
 
     async fn try_lock_orchestration(
@@ -548,7 +557,12 @@ impl Backend for PostgresBackend {
 
     async fn abandon_activity(&self, lock: &WorkItemLock) -> Result<()> {
         self.store.check_open(false)?;
-        self.store.release_activity(lock).await
+        self.store.release_activity(lock, false).await
+    }
+
+    async fn release_activity(&self, lock: &WorkItemLock) -> Result<()> {
+        self.store.check_open(false)?;
+        self.store.release_activity(lock, true).await
     }
 
     fn finished_instances(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {

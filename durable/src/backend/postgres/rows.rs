@@ -11,7 +11,8 @@ use crate::history::FailureDetails;
 
 /// The columns [`instance`] reads, in order.
 pub(super) const INSTANCE_COLUMNS: &str = "instance_id, name, execution_id, status, input, \
-     output, custom_status, failure, version, created_at, updated_at, history_len, lock_token";
+     output, custom_status, failure, version, created_at, updated_at, history_len, lock_token, \
+     attempts";
 
 /// Maps a driver error. Lost connections, a server shutting down or refusing connections,
 /// deadlocks and serialization failures are retryable; anything else is the server refusing

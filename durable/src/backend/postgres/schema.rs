@@ -86,6 +86,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE {schema}.activity_items ADD COLUMN attempts integer NOT NULL DEFAULT 0;
     "#,
+    // 3: how many times each instance was claimed for a turn since its last commit, bumped
+    // by the claim and reset by the commit, for the same reason.
+    r#"
+    ALTER TABLE {schema}.instances ADD COLUMN attempts integer NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The key of the advisory lock that serializes migrations: one for every hub of a

@@ -356,7 +356,7 @@ impl Index {
         Ok(())
     }
 
-    fn lock_owner(&self, token: u64) -> Result<String> {
+    pub(super) fn lock_owner(&self, token: u64) -> Result<String> {
         let lost = || BackendError::LockLost { what: format!("orchestration work item {token}") };
         let instance_id = self.locks.get(&token).ok_or_else(lost)?;
         let held = self

@@ -24,7 +24,6 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,7 +37,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use self::index::{Index, LockedInstance};
-use self::writer::{Op, Shared, WriteOp, Writer};
+use self::writer::{Attempts, Op, Shared, WriteOp, Writer};
 use super::{
     ActivityWorkItem, Backend, BackendError, InstancePage, InstanceQuery, InstanceRecord,
     NewInstance, OrchestrationCommit, OrchestrationWorkItem, PurgeFilter, QueueLimits, QueueSpec,
@@ -61,6 +60,16 @@ pub enum Synchronous {
     /// Commits are fsynced at checkpoints only: an application crash loses nothing, a power
     /// loss or OS crash may lose the last commits (`synchronous = NORMAL`).
     Normal,
+}
+
+impl Synchronous {
+    /// The `PRAGMA synchronous` level.
+    pub(super) fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
 }
 
 /// Options of a [`SqliteBackend`].
@@ -178,6 +187,8 @@ impl SqliteBackend {
             rx,
             file_backed: path.is_some(),
             data_version: 0,
+            synchronous: options.synchronous.pragma(),
+            synced: true,
         };
         let thread = std::thread::Builder::new()
             .name("durable-sqlite-writer".to_owned())
@@ -342,38 +353,79 @@ impl SqliteBackend {
                 }
             }
         };
-        Ok(Some(OrchestrationWorkItem { instance: record, messages, history_len, lock: work_lock }))
+        Ok(Some(OrchestrationWorkItem {
+            instance: record,
+            messages,
+            history_len,
+            // Counted by the fetch; a lock taken by `try_lock_orchestration` is not.
+            attempt: 0,
+            lock: work_lock,
+        }))
     }
 }
 
 impl SqliteBackend {
-    /// Records one more attempt of each item just leased, durably, before they are handed
-    /// out (leases live only in memory, so a crash would otherwise leave no trace), and sets
-    /// their [`attempt`](ActivityWorkItem::attempt). When the write fails the leases are
-    /// released, so the items are fetched again.
-    async fn count_attempts(
+    /// Records one more attempt (`delta` 1) of each item just handed out, before it runs
+    /// (locks and leases live only in memory, so a crash would otherwise leave no trace), or
+    /// takes one back (-1); the new counts, in order.
+    async fn count_attempts(&self, of: Attempts, delta: i32) -> Result<Vec<u32>> {
+        let counts = Arc::new(Mutex::new(Vec::new()));
+        self.write(WriteOp::CountAttempts { of, delta, counts: Arc::clone(&counts) }).await?;
+        Ok(std::mem::take(&mut *lock(&counts)))
+    }
+
+    /// Counts an attempt of each activity work item just leased and sets its
+    /// [`attempt`](ActivityWorkItem::attempt). When the write fails the leases are released,
+    /// so the items are fetched again.
+    async fn count_activity_attempts(
         &self,
         mut items: Vec<ActivityWorkItem>,
     ) -> Result<Vec<ActivityWorkItem>> {
-        let ids = items.iter().filter_map(|item| item.lock.ids.first().copied()).collect();
-        let counts = Arc::new(Mutex::new(Vec::new()));
-        let written = self.write(WriteOp::CountAttempts { ids, counts: Arc::clone(&counts) }).await;
-        if let Err(error) = written {
-            let mut index = lock(&self.shared.index);
-            for item in &items {
-                let _ = index.abandon_activity(item.lock.token);
+        let ids = items.iter().map(|item| item.lock.ids.first().copied().unwrap_or(0)).collect();
+        match self.count_attempts(Attempts::Activities(ids), 1).await {
+            Ok(counts) => {
+                for (item, count) in items.iter_mut().zip(counts) {
+                    item.attempt = count;
+                }
+                Ok(items)
             }
-            drop(index);
-            self.shared.activities.notify_waiters();
-            return Err(error);
-        }
-        let counts: HashMap<i64, u32> = lock(&counts).drain(..).collect();
-        for item in &mut items {
-            if let Some(count) = item.lock.ids.first().and_then(|id| counts.get(id)) {
-                item.attempt = *count;
+            Err(error) => {
+                let mut index = lock(&self.shared.index);
+                for item in &items {
+                    let _ = index.abandon_activity(item.lock.token);
+                }
+                drop(index);
+                self.shared.activities.notify_waiters();
+                Err(error)
             }
         }
-        Ok(items)
+    }
+
+    /// Counts an attempt of each instance just locked for a turn and sets its
+    /// [`attempt`](OrchestrationWorkItem::attempt). When the write fails the locks are
+    /// released, so the instances are fetched again.
+    async fn count_instance_attempts(
+        &self,
+        mut items: Vec<OrchestrationWorkItem>,
+    ) -> Result<Vec<OrchestrationWorkItem>> {
+        let ids = items.iter().map(|item| item.instance.instance_id.clone()).collect();
+        match self.count_attempts(Attempts::Instances(ids), 1).await {
+            Ok(counts) => {
+                for (item, count) in items.iter_mut().zip(counts) {
+                    item.attempt = count;
+                }
+                Ok(items)
+            }
+            Err(error) => {
+                let mut index = lock(&self.shared.index);
+                for item in &items {
+                    let _ = index.abandon_instance(item.lock.token);
+                }
+                drop(index);
+                self.shared.orchestrations.notify_waiters();
+                Err(error)
+            }
+        }
     }
 }
 
@@ -508,7 +560,7 @@ impl Backend for SqliteBackend {
                 }
             }
             if !items.is_empty() {
-                return Ok(items);
+                return self.count_instance_attempts(items).await;
             }
             if Instant::now() >= deadline {
                 return Ok(items);
@@ -552,6 +604,15 @@ impl Backend for SqliteBackend {
         Ok(())
     }
 
+    async fn release_orchestration(&self, work_lock: &WorkItemLock) -> Result<()> {
+        // Taken back while the lock still holds, so that no fetch counts it meanwhile.
+        let instance_id = lock(&self.shared.index).lock_owner(work_lock.token)?;
+        if let Err(error) = self.count_attempts(Attempts::Instances(vec![instance_id]), -1).await {
+            tracing::warn!(%error, "taking back an orchestration's attempt failed; it counts");
+        }
+        self.abandon_orchestration(work_lock).await
+    }
+
     async fn fetch_activities(
         &self,
         max: usize,
@@ -574,7 +635,7 @@ impl Backend for SqliteBackend {
                 (items, index.next_lease_deadline())
             };
             if !items.is_empty() {
-                return self.count_attempts(items).await;
+                return self.count_activity_attempts(items).await;
             }
             if now >= deadline {
                 return Ok(items);
@@ -610,6 +671,15 @@ impl Backend for SqliteBackend {
         lock(&self.shared.index).abandon_activity(work_lock.token)?;
         self.shared.activities.notify_waiters();
         Ok(())
+    }
+
+    async fn release_activity(&self, work_lock: &WorkItemLock) -> Result<()> {
+        // Taken back while the lease still holds, so that no fetch counts it meanwhile.
+        let ids = work_lock.ids.clone();
+        if let Err(error) = self.count_attempts(Attempts::Activities(ids), -1).await {
+            tracing::warn!(%error, "taking back an activity's attempt failed; it counts");
+        }
+        self.abandon_activity(work_lock).await
     }
 
     async fn work_state(&self) -> Result<WorkState> {

@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::codec::{corrupt, format_time, parse_status, to_json};
 use super::index::{CompletingLock, RecordUpdate};
-use super::writer::{Batch, Effect, Failure, OpResult, WriteOp, Writer};
+use super::writer::{Attempts, Batch, Effect, Failure, OpResult, WriteOp, Writer};
 use crate::backend::{
     ActivityRequest, BackendError, InstanceRecord, NewInstance, OrchestrationCommit, QueueSpec,
     SubOrchestrationStart,
@@ -77,18 +77,21 @@ impl Writer {
                 }
                 outcome
             }
-            WriteOp::CountAttempts { ids, counts } => {
-                let mut bump = self.conn.prepare_cached(
-                    "UPDATE activity_items SET attempts = attempts + 1 \
-                     WHERE id = ?1 AND hub = ?2 RETURNING attempts",
-                )?;
-                let mut bumped = Vec::with_capacity(ids.len());
-                for id in ids {
-                    let attempts: Option<u32> =
-                        bump.query_row(params![id, self.hub()], |row| row.get(0)).optional()?;
-                    // A purged item has no count: its lease is lost anyway.
-                    bumped.extend(attempts.map(|attempts| (id, attempts)));
-                }
+            WriteOp::CountAttempts { of, delta, counts } => {
+                let bumped = match of {
+                    Attempts::Activities(ids) => self.bump_attempts(
+                        "UPDATE activity_items SET attempts = MAX(attempts + ?3, 0) \
+                         WHERE id = ?1 AND hub = ?2 RETURNING attempts",
+                        ids,
+                        delta,
+                    )?,
+                    Attempts::Instances(ids) => self.bump_attempts(
+                        "UPDATE instances SET attempts = MAX(attempts + ?3, 0) \
+                         WHERE instance_id = ?1 AND hub = ?2 RETURNING attempts",
+                        ids,
+                        delta,
+                    )?,
+                };
                 *counts.lock().unwrap_or_else(PoisonError::into_inner) = bumped;
                 Ok(Effect::Nothing)
             }
@@ -102,6 +105,25 @@ impl Writer {
             }
             WriteOp::Purge { filter, deleted } => self.purge(&filter, &deleted, batch),
         }
+    }
+
+    /// Runs `bump` (an `UPDATE … RETURNING attempts` of the row `?1` of the hub `?2`, by
+    /// `?3`) for each id; the new counts, in order, 0 for a row no longer stored (purged: its
+    /// lock or lease is lost anyway).
+    fn bump_attempts<Id: rusqlite::ToSql>(
+        &self,
+        bump: &str,
+        ids: Vec<Id>,
+        delta: i32,
+    ) -> OpResult<Vec<u32>> {
+        let mut bump = self.conn.prepare_cached(bump)?;
+        let mut bumped = Vec::with_capacity(ids.len());
+        for id in ids {
+            let attempts: Option<u32> =
+                bump.query_row(params![id, self.hub(), delta], |row| row.get(0)).optional()?;
+            bumped.push(attempts.unwrap_or(0));
+        }
+        Ok(bumped)
     }
 
     fn hub(&self) -> &str {
@@ -181,7 +203,7 @@ impl Writer {
                    input = excluded.input, output = excluded.output, \
                    custom_status = excluded.custom_status, failure = excluded.failure, \
                    created_at = excluded.created_at, updated_at = excluded.updated_at, \
-                   version = excluded.version",
+                   version = excluded.version, attempts = 0",
             )?
             .execute(params![
                 hub,
@@ -353,7 +375,8 @@ impl Writer {
             .prepare_cached(
                 "UPDATE instances SET execution_id = ?3, status = ?4, output = ?5, \
                    custom_status = ?6, failure = ?7, updated_at = COALESCE(?8, updated_at), \
-                   input = COALESCE(?9, input), version = COALESCE(?10, version) \
+                   input = COALESCE(?9, input), version = COALESCE(?10, version), \
+                   attempts = 0 \
                  WHERE hub = ?1 AND instance_id = ?2",
             )?
             .execute(params![

@@ -107,6 +107,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE activity_items ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 5: how many times each instance was locked for a turn since its last commit, written
+    // by the fetch for the same reason: a turn that crashes the process still counts.
+    r#"
+    ALTER TABLE instances ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -134,11 +139,7 @@ pub(super) fn open_writer(path: Option<&Path>, synchronous: Synchronous) -> Resu
             });
         }
     }
-    let level = match synchronous {
-        Synchronous::Full => "FULL",
-        Synchronous::Normal => "NORMAL",
-    };
-    conn.pragma_update(None, "synchronous", level).map_err(sql_error)?;
+    conn.pragma_update(None, "synchronous", synchronous.pragma()).map_err(sql_error)?;
     // The writer touches the recent end of every table on each commit: keep those pages in
     // memory (64 MiB) rather than re-reading them from the OS, keep the per-operation
     // savepoint journals in memory, and checkpoint the WAL every ~16 MiB instead of ~4 MiB.

@@ -87,12 +87,16 @@ pub(super) enum WriteOp {
         token: u64,
         result: OrchestrationMessage,
     },
-    /// Bumps the attempt counts of activity work items just leased; the new count of each
-    /// item still stored is put in `counts` (read by the caller once the write is
-    /// acknowledged).
+    /// Adds `delta` to the attempt counts of work items: 1 for items just handed out, -1
+    /// for items given back unrun. The new counts, in the order given (0 for an item no
+    /// longer stored), are put in `counts` (read by the caller once the write is
+    /// acknowledged). A batch of nothing else commits without an fsync: the count must
+    /// survive the crash of this process, which it does once written, and not that of the
+    /// machine.
     CountAttempts {
-        ids: Vec<i64>,
-        counts: Arc<Mutex<Vec<(i64, u32)>>>,
+        of: Attempts,
+        delta: i32,
+        counts: Arc<Mutex<Vec<u32>>>,
     },
     /// Deletes the messages of a lock whose instance does not exist.
     DropOrphans {
@@ -104,6 +108,15 @@ pub(super) enum WriteOp {
         filter: PurgeFilter,
         deleted: Arc<AtomicU64>,
     },
+}
+
+/// The work items whose attempts a [`WriteOp::CountAttempts`] counts.
+#[derive(Debug)]
+pub(super) enum Attempts {
+    /// Activity work items, by id.
+    Activities(Vec<i64>),
+    /// Instances just locked for a turn, by id.
+    Instances(Vec<String>),
 }
 
 /// What a committed operation changes in the index.
@@ -189,6 +202,10 @@ pub(super) struct Writer {
     pub(super) file_backed: bool,
     /// The last `PRAGMA data_version` seen (changes when another connection commits).
     pub(super) data_version: i64,
+    /// The configured `PRAGMA synchronous` level.
+    pub(super) synchronous: &'static str,
+    /// Whether commits wait for the disk now (see [`Writer::set_synced`]).
+    pub(super) synced: bool,
 }
 
 impl Writer {
@@ -266,6 +283,17 @@ impl Writer {
         Ok(())
     }
 
+    /// Makes the next commits wait for the disk (`synchronous` as configured) or not
+    /// (`OFF`), when that changes; only between transactions.
+    fn set_synced(&mut self, synced: bool) -> rusqlite::Result<()> {
+        if self.synced != synced {
+            let level = if synced { self.synchronous } else { "OFF" };
+            self.conn.pragma_update(None, "synchronous", level)?;
+            self.synced = synced;
+        }
+        Ok(())
+    }
+
     pub(super) fn rollback(&self) {
         if !self.conn.is_autocommit()
             && let Err(error) = self.conn.execute_batch("ROLLBACK")
@@ -283,7 +311,11 @@ impl Writer {
         let mut replies = Vec::with_capacity(writes.len());
         let mut outcomes: Vec<Result<Effect>> = Vec::with_capacity(writes.len());
         let dispatching = self.shared.index().dispatching;
-        let mut fatal = self.exec("BEGIN IMMEDIATE").err();
+        let counts_only = writes.iter().all(|(op, _)| matches!(op, WriteOp::CountAttempts { .. }));
+        let mut fatal = self.set_synced(!counts_only).err();
+        if fatal.is_none() {
+            fatal = self.exec("BEGIN IMMEDIATE").err();
+        }
         if fatal.is_none() && dispatching && self.file_backed {
             fatal = self.scan_if_changed().err();
         }
