@@ -579,6 +579,10 @@ pub trait Backend: Send + Sync + 'static {
     /// token is malformed (not one this backend issued).
     async fn list_instances(&self, query: &InstanceQuery) -> Result<InstancePage>;
 
+    /// How many orchestration instances (entities left out) the task hub holds in each
+    /// runtime status; statuses no instance has are left out.
+    async fn count_instances(&self) -> Result<Vec<(OrchestrationRuntimeStatus, u64)>>;
+
     /// Deletes finished instances with everything stored for them (every execution's
     /// history, pending messages and activity work items), in one transaction; returns how
     /// many instances were deleted. A purged id can be used again.

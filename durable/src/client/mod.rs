@@ -471,6 +471,21 @@ impl DurableOrchestrationClient {
     pub async fn list_queues(&self) -> Result<Vec<QueueStats>, DurableError> {
         Ok(self.backend.queue_stats().await?)
     }
+
+    /// How many orchestration instances (entities left out) hold each runtime status, every
+    /// status in declaration order (0 when no instance has it).
+    pub async fn count_instances(
+        &self,
+    ) -> Result<Vec<(OrchestrationRuntimeStatus, u64)>, DurableError> {
+        let stored = self.backend.count_instances().await?;
+        Ok(OrchestrationRuntimeStatus::ALL
+            .into_iter()
+            .map(|status| {
+                let count = stored.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
+                (status, count)
+            })
+            .collect())
+    }
 }
 
 /// The error for an operation that does not apply to the instance's status.

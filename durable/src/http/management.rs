@@ -69,6 +69,7 @@ pub(crate) fn router(state: &Arc<HostState>) -> Router<Arc<HostState>> {
         .route("/instances/{instance_id}/raiseEvent/{event_name}", post(raise_event))
         .route("/instances/{instance_id}/{operation}", post(operation))
         .merge(super::entities::routes())
+        .merge(super::dashboard::routes())
         .route_layer(from_fn_with_state(state.clone(), authorize))
 }
 

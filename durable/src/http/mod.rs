@@ -11,6 +11,7 @@
 //! return them, and `error.rs` maps each `DurableError` variant to one.
 
 mod check_status;
+mod dashboard;
 mod entities;
 mod error;
 mod functions;

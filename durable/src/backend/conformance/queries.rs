@@ -549,6 +549,10 @@ pub(crate) async fn list_instances_by_kind_and_update_time<H: Harness>(harness: 
     seed(&store, "@counter@b", 40, Pending).await;
     seed(&store, "@account@a", 50, Running).await;
 
+    let mut counts = store.count_instances().await.must("count_instances");
+    counts.sort_by_key(|(status, _)| status.as_str());
+    assert_eq!(counts, [(Completed, 1), (Running, 1)], "entities are not counted");
+
     let kind = |kind| InstanceQuery { kind, ..InstanceQuery::default() };
     let all = list_all(&store, kind(InstanceKind::All)).await;
     assert_eq!(all, ["order-1", "@counter@a", "order-2", "@counter@b", "@account@a"]);

@@ -50,7 +50,7 @@ use super::{
     QueueStats, Result, WorkItemLock, WorkState,
 };
 use crate::clock::Clock;
-use crate::history::{HistoryEvent, OrchestrationMessage};
+use crate::history::{HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
 
 /// The longest hub name: a hub's schema and notification channels must fit PostgreSQL's
 /// 63-byte identifiers (Azure's own limit is 45 characters too).
@@ -592,6 +592,11 @@ impl Backend for PostgresBackend {
         let after = query.validate()?;
         self.store.check_open(false)?;
         self.store.read_page(query, after.as_ref()).await
+    }
+
+    async fn count_instances(&self) -> Result<Vec<(OrchestrationRuntimeStatus, u64)>> {
+        self.store.check_open(false)?;
+        self.store.read_counts().await
     }
 
     async fn purge_instances(&self, filter: &PurgeFilter) -> Result<u64> {

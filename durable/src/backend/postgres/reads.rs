@@ -4,12 +4,12 @@ use tokio_postgres::types::ToSql;
 
 use super::Store;
 use super::rows::{INSTANCE_COLUMNS, count, instance, nanos, time};
-use crate::backend::codec::{from_json, parse_kind};
+use crate::backend::codec::{from_json, parse_kind, parse_status};
 use crate::backend::query::PageKey;
 use crate::backend::{
     InstanceKind, InstancePage, InstanceQuery, InstanceRecord, QueueStats, Result, WorkState,
 };
-use crate::history::HistoryEvent;
+use crate::history::{HistoryEvent, OrchestrationRuntimeStatus};
 
 impl Store {
     pub(super) async fn read_instance(&self, instance_id: &str) -> Result<Option<InstanceRecord>> {
@@ -47,6 +47,25 @@ impl Store {
                         "history event {seq} of instance `{instance_id}` execution `{execution_id}`"
                     ),
                 )
+            })
+            .collect()
+    }
+
+    /// How many orchestration instances hold each status.
+    pub(super) async fn read_counts(&self) -> Result<Vec<(OrchestrationRuntimeStatus, u64)>> {
+        let rows = self
+            .query(
+                &self.sql(
+                    "SELECT status, COUNT(*) FROM {s}.instances \
+                     WHERE left(instance_id, 1) <> '@' GROUP BY status",
+                ),
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let status = parse_status(row.get(0), "an instance's status")?;
+                Ok((status, count(row.get(1), "an instance count")?))
             })
             .collect()
     }

@@ -45,7 +45,7 @@ use super::{
 };
 use crate::backend::wait::{deadline_after, until_due};
 use crate::clock::Clock;
-use crate::history::{HistoryEvent, OrchestrationMessage};
+use crate::history::{HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus};
 
 /// How many idle read connections a file store keeps.
 const MAX_IDLE_READERS: usize = 4;
@@ -711,6 +711,10 @@ impl Backend for SqliteBackend {
         let after = query.validate()?;
         let query = query.clone();
         self.read(move |conn, hub| queries::list_instances(conn, hub, &query, after.as_ref())).await
+    }
+
+    async fn count_instances(&self) -> Result<Vec<(OrchestrationRuntimeStatus, u64)>> {
+        self.read(queries::count_instances).await
     }
 
     async fn purge_instances(&self, filter: &PurgeFilter) -> Result<u64> {

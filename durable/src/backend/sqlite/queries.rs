@@ -20,6 +20,27 @@ use crate::history::OrchestrationRuntimeStatus;
 /// Keeps entity instances (ids starting with [`ENTITY_ID_PREFIX`](crate::backend::ENTITY_ID_PREFIX)) out.
 const NOT_AN_ENTITY: &str = " AND substr(instance_id, 1, 1) <> '@'";
 
+/// Counts the hub's orchestration instances by runtime status.
+pub(super) fn count_instances(
+    conn: &Connection,
+    hub: &str,
+) -> Result<Vec<(OrchestrationRuntimeStatus, u64)>> {
+    let sql = format!(
+        "SELECT status, COUNT(*) FROM instances WHERE hub = ?1{NOT_AN_ENTITY} GROUP BY status"
+    );
+    let mut statement = conn.prepare_cached(&sql).map_err(sql_error)?;
+    let rows = statement
+        .query_map(params![hub], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+        .map_err(sql_error)?;
+    let mut counts = Vec::new();
+    for row in rows {
+        let (status, count) = row.map_err(sql_error)?;
+        let status = parse_status(&status, "an instance's status")?;
+        counts.push((status, u64::try_from(count).unwrap_or(0)));
+    }
+    Ok(counts)
+}
+
 /// Reads one page of the hub's instances matching `query`, after `after`.
 pub(super) fn list_instances(
     conn: &Connection,
