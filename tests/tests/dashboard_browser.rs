@@ -94,6 +94,15 @@ async fn browser(driver: &Driver) -> Client {
     .await
 }
 
+/// Waits until the page shows the instance `id`.
+async fn showing(browser: &Client, id: &str) {
+    wait_for(&format!("the page of instance {id}"), TIMEOUT, || async {
+        let shown = browser.find(Locator::Css("#instance-id")).await.ok()?;
+        (shown.text().await.ok()? == id).then_some(())
+    })
+    .await;
+}
+
 fn screenshot_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../target/{name}.png"))
 }
@@ -126,6 +135,8 @@ async fn the_dashboard_lists_draws_and_terminates_instances_in_a_real_browser() 
         let row = format!("tr.instance[data-instance-id=\"{id}\"]");
         wait().for_element(Locator::Css(&row)).await.unwrap();
     }
+    // From here on the page changes only when the test acts, so no element goes stale.
+    browser.find(Locator::Css("#auto-refresh")).await.unwrap().click().await.unwrap();
     let completed = browser.find(Locator::Css(".count[data-status=\"Completed\"] b")).await;
     assert_eq!(completed.unwrap().text().await.unwrap(), "2");
 
@@ -137,7 +148,7 @@ async fn the_dashboard_lists_draws_and_terminates_instances_in_a_real_browser() 
         .click()
         .await
         .unwrap();
-    wait().for_element(Locator::Css("#timeline")).await.unwrap();
+    showing(&browser, "hello-1").await;
     let bars = browser.find_all(Locator::Css("#timeline rect.bar.activity")).await.unwrap();
     assert_eq!(bars.len(), 3, "one bar per activity");
     for bar in &bars {
@@ -154,6 +165,7 @@ async fn the_dashboard_lists_draws_and_terminates_instances_in_a_real_browser() 
         .goto(&format!("{origin}/runtime/webhooks/durabletask/dashboard/#/instance/waiting"))
         .await
         .unwrap();
+    showing(&browser, "waiting").await;
     wait()
         .for_element(Locator::Css("button[data-action=\"Terminate\"]"))
         .await

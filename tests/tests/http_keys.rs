@@ -137,6 +137,46 @@ async fn the_management_api_takes_the_system_or_the_master_key() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_takes_the_management_keys_and_fetches_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, addr) = start(dir.path(), fixed_keys).await;
+    for path in ["/dashboard/", "/taskhub"] {
+        for key in [Key::None, Key::Code(FUNCTION), Key::Header(FUNCTION)] {
+            get(addr, path, key).await.assert_unauthorized();
+        }
+    }
+    for key in [Key::Code(SYSTEM), Key::Header(MASTER)] {
+        let page = get(addr, "/dashboard/", key).await;
+        assert_eq!(page.status, StatusCode::OK, "{key:?}: {page:?}");
+        assert!(page.text.starts_with("<!doctype html>") && page.text.contains("showInstance"));
+        // Style and script are inlined; the only absolute URL is the SVG namespace.
+        let urls = page.text.matches("http://").count() + page.text.matches("https://").count();
+        let namespace = page.text.matches("http://www.w3.org/2000/svg").count();
+        assert_eq!(urls, namespace, "the page refers to nothing outside the app");
+        assert!(!page.text.contains("/*SCRIPT*/") && !page.text.contains("/*STYLE*/"));
+        let hub = get(addr, "/taskhub", key).await.json();
+        assert_eq!(hub["hubName"], "TestHubName");
+        assert_eq!(hub["statusCounts"]["Running"], 0);
+        assert!(hub["queues"].as_array().unwrap().iter().any(|q| q["name"] == "E1_SayHello"));
+    }
+    // The bare path redirects to the page, keeping the key.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/runtime/webhooks/durabletask/dashboard?code={SYSTEM}",
+        addr.port()
+    );
+    let response = http.get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("dashboard/?code={SYSTEM}"));
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_status_urls_carry_the_system_key() {
     let dir = tempfile::tempdir().unwrap();
     let (app, addr) = start(dir.path(), fixed_keys).await;
