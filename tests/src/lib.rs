@@ -89,3 +89,45 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A child process serving a task hub, killed when dropped, however the test ends.
+pub struct Serving(Child);
+
+impl Serving {
+    /// Spawns `command` (an app binary with `serve`, its store set) with its log piped, and
+    /// waits until it serves the hub; its log is drained meanwhile so it never blocks.
+    pub fn start(mut command: Command) -> Serving {
+        let mut child = match command
+            .env("DURABLE_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) => panic!("cannot start the app: {e}"),
+        };
+        let log = child.stderr.take();
+        let serving = Serving(child);
+        let (ready, is_ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let Some(log) = log else { return };
+            for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
+                if line.contains("serving") {
+                    let _ = ready.send(());
+                }
+            }
+        });
+        if is_ready.recv_timeout(Duration::from_secs(30)).is_err() {
+            panic!("the app did not start serving within 30 s");
+        }
+        serving
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

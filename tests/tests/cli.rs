@@ -4,8 +4,8 @@
 
 use std::process::{Command, Output};
 
-use durable_tests::on_both_stores;
 use durable_tests::stores::TestStore;
+use durable_tests::{Serving, on_both_stores};
 use serde_json::{Value, json};
 
 on_both_stores!(
@@ -108,18 +108,8 @@ fn bad_input_fails_with_a_clear_message_and_writes_nothing(store: &TestStore) {
     assert!(listing.lines().skip(1).all(|line| line.trim_end().ends_with(" 0")), "{listing}");
 }
 
-/// Kills the serving child process when the test ends, however it ends.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn status_of(store: &TestStore, id: &str) -> Value {
-    stdout_json(&samples(store, &["status", id]))
+    stdout_json(&samples(store, &["status", id, "--show-output"]))
 }
 
 fn wait_for_status(store: &TestStore, id: &str, wanted: &str) -> Value {
@@ -135,26 +125,8 @@ fn wait_for_status(store: &TestStore, id: &str, wanted: &str) -> Value {
 }
 
 fn instances_are_controlled_from_the_command_line(store: &TestStore) {
-    let mut child = command(store, &["serve"])
-        .env("DURABLE_LISTEN", "127.0.0.1:0")
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until it serves the hub (else `start` below could take the hub first); keep
-    // draining its log so that it never blocks on a full pipe.
-    let log = child.stderr.take().unwrap();
-    let _server = Server(child);
-    let (serving, is_serving) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
-            if line.contains("serving") {
-                let _ = serving.send(());
-            }
-        }
-    });
-    is_serving.recv_timeout(std::time::Duration::from_secs(30)).expect("the app serves");
+    // Serving the hub before `start` below, which would else take the hub first.
+    let _server = Serving::start(command(store, &["serve"]));
     // `start` hands the instance to the serving process.
     let started = samples(
         store,
@@ -193,7 +165,7 @@ fn instances_are_controlled_from_the_command_line(store: &TestStore) {
     );
     let refused = samples(store, &["raise-event", &id, "ApprovalEvent", "--data", "{oops"]);
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--data"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--event-data"));
 
     let purged = stdout_json(&samples(store, &["purge", &id]));
     assert_eq!(purged, json!({ "instancesDeleted": 1 }));

@@ -592,7 +592,8 @@ pub trait Backend: Send + Sync + 'static {
     /// [`PurgeFilter::Created`] skips unfinished instances and entities, and errors with
     /// [`BackendError::InvalidQuery`] when its statuses name an unfinished one.
     /// [`PurgeFilter::IdleEntity`] deletes the entity only while its execution is the one
-    /// named and its inbox is empty. Nothing is changed when it errors.
+    /// named and its inbox is empty. [`PurgeFilter::Everything`] deletes every instance,
+    /// whatever its status. Nothing is changed when it errors.
     ///
     /// A worker still holding a lock or lease on a purged instance loses it: its commit fails
     /// with [`BackendError::LockLost`].

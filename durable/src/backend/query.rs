@@ -145,6 +145,9 @@ pub enum PurgeFilter {
         /// The execution the caller found idle.
         execution_id: String,
     },
+    /// Every instance of the task hub, finished or not, entities too, with everything stored
+    /// for them (`func durable delete-task-hub`). Dispatchers lose their locks and leases.
+    Everything,
 }
 
 impl PurgeFilter {
@@ -263,8 +266,13 @@ pub const PURGE_CHUNK: usize = 500;
 
 /// Runs a purge by filter in chunks of [`PURGE_CHUNK`] instances, each its own short write,
 /// so that a purge of many never holds the store's writer for long; any other purge runs
-/// as one. Returns how many instances were deleted in all.
-pub async fn purge_in_chunks(backend: &dyn super::Backend, filter: &PurgeFilter) -> Result<u64> {
+/// as one. Returns how many instances were deleted in all; `progress` hears the count so far
+/// after each chunk.
+pub async fn purge_in_chunks(
+    backend: &dyn super::Backend,
+    filter: &PurgeFilter,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<u64> {
     let PurgeFilter::Created { limit: None, .. } = filter else {
         return backend.purge_instances(filter).await;
     };
@@ -276,6 +284,7 @@ pub async fn purge_in_chunks(backend: &dyn super::Backend, filter: &PurgeFilter)
     loop {
         let purged = backend.purge_instances(&chunk).await?;
         deleted += purged;
+        progress(deleted);
         if purged < PURGE_CHUNK as u64 {
             return Ok(deleted);
         }

@@ -142,19 +142,53 @@ impl DurableOrchestrationClient {
         created_time_to: Option<DateTime<Utc>>,
         runtime_status: &[OrchestrationRuntimeStatus],
     ) -> Result<PurgeHistoryResult, DurableError> {
-        self.purge(PurgeFilter::Created {
+        self.purge_instance_history_by_with_progress(
+            created_time_from,
+            created_time_to,
+            runtime_status,
+            |_| {},
+        )
+        .await
+    }
+
+    /// [`purge_instance_history_by`](Self::purge_instance_history_by), telling `progress`
+    /// how many instances are deleted so far after each chunk of the purge (a purge of many
+    /// runs in chunks of 500).
+    pub async fn purge_instance_history_by_with_progress(
+        &self,
+        created_time_from: DateTime<Utc>,
+        created_time_to: Option<DateTime<Utc>>,
+        runtime_status: &[OrchestrationRuntimeStatus],
+        mut progress: impl FnMut(u64) + Send,
+    ) -> Result<PurgeHistoryResult, DurableError> {
+        let filter = PurgeFilter::Created {
             created_from: Some(created_time_from),
             created_to: created_time_to,
             runtime_status: runtime_status.to_vec(),
             finished_before: None,
             limit: None,
-        })
-        .await
+        };
+        self.purge_reporting(filter, &mut progress).await
+    }
+
+    /// Deletes every instance of the task hub, finished or not, entities too, with their
+    /// histories, messages and work items (`func durable delete-task-hub`); returns how many.
+    /// The hub stays usable, empty. Processes serving it lose the work they hold.
+    pub async fn delete_task_hub(&self) -> Result<PurgeHistoryResult, DurableError> {
+        self.purge(PurgeFilter::Everything).await
     }
 
     async fn purge(&self, filter: PurgeFilter) -> Result<PurgeHistoryResult, DurableError> {
+        self.purge_reporting(filter, &mut |_| {}).await
+    }
+
+    async fn purge_reporting(
+        &self,
+        filter: PurgeFilter,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<PurgeHistoryResult, DurableError> {
         let instances_deleted =
-            purge_in_chunks(self.backend.as_ref(), &filter).await.map_err(query_error)?;
+            purge_in_chunks(self.backend.as_ref(), &filter, progress).await.map_err(query_error)?;
         Ok(PurgeHistoryResult { instances_deleted })
     }
 }

@@ -31,7 +31,7 @@ pub(super) async fn sweep(shared: Arc<Shared>, mut stopped: watch::Receiver<bool
                 finished_before: Some(cutoff),
                 limit: None,
             };
-            match purge_in_chunks(shared.backend.as_ref(), &filter).await {
+            match purge_in_chunks(shared.backend.as_ref(), &filter, &mut |_| {}).await {
                 Ok(0) => {}
                 Ok(purged) => {
                     tracing::info!(%status, purged, "retention: purged finished instances")

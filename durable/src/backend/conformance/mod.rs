@@ -111,6 +111,7 @@ macro_rules! single_handle_suite {
             list_instances_rejects_bad_tokens_and_page_sizes,
             purge_instance_deletes_every_execution_and_its_queued_work,
             purge_refuses_unfinished_instances_and_changes_nothing,
+            purging_everything_empties_the_hub,
             purge_by_filter_deletes_matching_finished_instances,
             purged_id_can_be_created_again,
             list_instances_by_kind_and_update_time,

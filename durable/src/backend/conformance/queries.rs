@@ -343,6 +343,31 @@ pub(crate) async fn purge_instance_deletes_every_execution_and_its_queued_work<H
     harness.close(store).await;
 }
 
+pub(crate) async fn purging_everything_empties_the_hub<H: Harness>(harness: &H) {
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    start_with_activities(&store, "running", 2).await;
+    let leased = fetch_activity(&store).await;
+    seed(&store, "pending", 10, Pending).await;
+    seed(&store, "done", 20, Completed).await;
+    seed(&store, "@counter@a", 30, Running).await;
+    let deleted = store.purge_instances(&PurgeFilter::Everything).await.must("purge everything");
+    assert_eq!(deleted, 4);
+    for id in ["running", "pending", "done", "@counter@a"] {
+        assert!(store.get_instance(id).await.must("get_instance").is_none(), "{id} is gone");
+    }
+    assert!(store.get_history("running", "e1").await.must("get_history").is_empty());
+    assert_no_orchestration(&store).await;
+    assert_no_activity(&store).await;
+    let late =
+        store.complete_activity(&leased.lock, message("running", task_completed(0, json!(1))));
+    assert!(late.await.is_err(), "a lease on a deleted instance is lost");
+    assert!(store.count_instances().await.must("count_instances").is_empty());
+    // The hub is still usable.
+    let again = create_and_fetch(&store, new_instance("running", "e2", json!(null))).await;
+    assert_eq!(again.instance.execution_id, "e2");
+    harness.close(store).await;
+}
+
 pub(crate) async fn purge_refuses_unfinished_instances_and_changes_nothing<H: Harness>(
     harness: &H,
 ) {

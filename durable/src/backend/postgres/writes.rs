@@ -156,7 +156,9 @@ impl Store {
         let tx = Tx::start(&self.pool).await?;
         let statuses: Vec<&str> = filter.statuses().iter().map(|s| s.as_str()).collect();
         let (from, to, before, limit) = match filter {
-            PurgeFilter::Instance(_) | PurgeFilter::IdleEntity { .. } => (None, None, None, None),
+            PurgeFilter::Instance(_) | PurgeFilter::IdleEntity { .. } | PurgeFilter::Everything => {
+                (None, None, None, None)
+            }
             PurgeFilter::Created { created_from, created_to, finished_before, limit, .. } => (
                 created_from.as_ref().map(nanos),
                 created_to.as_ref().map(nanos),
@@ -198,6 +200,13 @@ impl Store {
                 )
                 .await?
             }
+            PurgeFilter::Everything => {
+                p.push(
+                    &self.sql("SELECT instance_id, status FROM {s}.instances FOR UPDATE"),
+                    vec![],
+                )
+                .await?
+            }
         };
         let mut answers = p.run().await;
         answers.first_error()?;
@@ -206,8 +215,9 @@ impl Store {
         for row in &rows {
             let instance_id: String = row.get(0);
             let status = parse_status(row.get(1), &format!("instance `{instance_id}`"))?;
-            let idle_entity = matches!(filter, PurgeFilter::IdleEntity { .. });
-            if !status.is_terminal() && !idle_entity {
+            let any_status =
+                matches!(filter, PurgeFilter::IdleEntity { .. } | PurgeFilter::Everything);
+            if !status.is_terminal() && !any_status {
                 tx.rollback().await;
                 return Err(BackendError::InstanceNotFinished { instance_id, status });
             }

@@ -198,6 +198,11 @@ impl Writer {
                 )?
                 .query_map(params![hub, instance_id, execution_id], |row| row.get(0))?
                 .collect::<rusqlite::Result<_>>()?,
+            PurgeFilter::Everything => self
+                .conn
+                .prepare_cached("SELECT instance_id FROM instances WHERE hub = ?1")?
+                .query_map(params![hub], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?,
         };
         if instance_ids.is_empty() {
             deleted.store(0, Ordering::Release);
