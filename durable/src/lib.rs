@@ -29,6 +29,7 @@ pub use app::{Error, FunctionApp, RunningApp};
 pub use client::{
     CleanEntityStorageResult, EntityQuery, EntityQueryResult, EntityStatus,
     OrchestrationStatusQueryCondition, OrchestrationStatusQueryResult, PurgeHistoryResult,
+    StartOrchestrationOptions,
 };
 pub use client::{DurableError, DurableOrchestrationClient, DurableOrchestrationStatus};
 pub use durable_macros::{

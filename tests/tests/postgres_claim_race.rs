@@ -42,6 +42,7 @@ async fn a_claim_waiting_behind_a_commit_does_not_hand_out_what_it_consumed() {
             created_at: chrono::Utc::now(),
             version: String::new(),
             parent: None,
+            start_at: None,
         })
         .await
         .unwrap();

@@ -227,9 +227,23 @@ pub struct NewInstance {
     pub version: String,
     /// The orchestration that started this one, for a sub-orchestration.
     pub parent: Option<ParentInstance>,
+    /// When its first turn may run (a scheduled start); it stays `Pending` until then,
+    /// judged by the store's clock. `None`: at once.
+    pub start_at: Option<DateTime<Utc>>,
 }
 
 impl NewInstance {
+    /// The message that starts the instance: its [`started_event`](Self::started_event),
+    /// deliverable from [`start_at`](Self::start_at).
+    pub fn start_message(&self) -> OrchestrationMessage {
+        OrchestrationMessage {
+            visible_at: self.start_at,
+            instance_id: self.instance_id.clone(),
+            execution_id: Some(self.execution_id.clone()),
+            event: self.started_event(),
+        }
+    }
+
     /// The `ExecutionStarted` event that begins the instance's first execution.
     pub fn started_event(&self) -> HistoryEvent {
         HistoryEvent::new(
@@ -397,7 +411,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn queue_stats(&self) -> Result<Vec<QueueStats>>;
 
     /// Creates an instance (with `instance.input` and `instance.version` on its record) and
-    /// enqueues its start message, whose event is [`NewInstance::started_event`].
+    /// enqueues its [start message](NewInstance::start_message), held until
+    /// [`start_at`](NewInstance::start_at) when that is set.
     ///
     /// Errors with [`BackendError::InstanceExists`] when an instance with that id exists and
     /// has not finished. A finished instance with that id is replaced: its history and its

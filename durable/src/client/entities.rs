@@ -88,6 +88,7 @@ impl DurableOrchestrationClient {
             created_at: now,
             version: String::new(),
             parent: None,
+            start_at: None,
         };
         match self.backend.create_instance(created).await {
             Ok(()) => Ok(()),

@@ -14,6 +14,8 @@ mod status;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -124,7 +126,11 @@ impl DurableOrchestrationClient {
         input: impl Serialize,
     ) -> Result<String, DurableError> {
         let input = serde_json::to_value(input).map_err(DurableError::Serialization)?;
-        self.start_value(orchestrator_name, instance_id, input, None).await
+        let options = StartOrchestrationOptions {
+            instance_id: instance_id.map(str::to_owned),
+            ..StartOrchestrationOptions::default()
+        };
+        self.start_value(orchestrator_name, input, options).await
     }
 
     /// Starts an orchestrator with an explicit orchestration version, which the orchestrator
@@ -138,7 +144,12 @@ impl DurableOrchestrationClient {
         input: impl Serialize,
     ) -> Result<String, DurableError> {
         let input = serde_json::to_value(input).map_err(DurableError::Serialization)?;
-        self.start_value(orchestrator_name, instance_id, input, Some(version.to_owned())).await
+        let options = StartOrchestrationOptions {
+            instance_id: instance_id.map(str::to_owned),
+            version: Some(version.to_owned()),
+            start_at: None,
+        };
+        self.start_value(orchestrator_name, input, options).await
     }
 
     /// Starts an orchestrator through its typed handle, so that its name and input type are
@@ -150,16 +161,44 @@ impl DurableOrchestrationClient {
         input: impl Into<H::Input>,
     ) -> Result<String, DurableError> {
         let input = serde_json::to_value(input.into()).map_err(DurableError::Serialization)?;
-        self.start_value(H::NAME, instance_id, input, None).await
+        let options = StartOrchestrationOptions {
+            instance_id: instance_id.map(str::to_owned),
+            ..StartOrchestrationOptions::default()
+        };
+        self.start_value(H::NAME, input, options).await
+    }
+
+    /// Starts an orchestrator with `options` (`ScheduleNewOrchestrationInstanceAsync` of the
+    /// isolated SDK): its instance id, its version, and when it starts. Scheduled for later,
+    /// the instance is `Pending` until then, and a restart in between does not lose it.
+    ///
+    /// ```no_run
+    /// # async fn later(client: durable::DurableOrchestrationClient) -> Result<(), durable::DurableError> {
+    /// use durable::StartOrchestrationOptions;
+    ///
+    /// let start_at = chrono::Utc::now() + chrono::Duration::hours(1);
+    /// let options = StartOrchestrationOptions { start_at: Some(start_at), ..Default::default() };
+    /// let id = client.schedule_new_orchestration_instance("E1_HelloSequence", (), options).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn schedule_new_orchestration_instance(
+        &self,
+        orchestrator_name: &str,
+        input: impl Serialize,
+        options: StartOrchestrationOptions,
+    ) -> Result<String, DurableError> {
+        let input = serde_json::to_value(input).map_err(DurableError::Serialization)?;
+        self.start_value(orchestrator_name, input, options).await
     }
 
     async fn start_value(
         &self,
         name: &str,
-        instance_id: Option<&str>,
         input: Value,
-        version: Option<String>,
+        options: StartOrchestrationOptions,
     ) -> Result<String, DurableError> {
+        let StartOrchestrationOptions { instance_id, version, start_at } = options;
+        let instance_id = instance_id.as_deref();
         let registration = self
             .registry
             .orchestrator(name)
@@ -186,10 +225,12 @@ impl DurableOrchestrationClient {
             created_at: self.clock.now(),
             version: version.unwrap_or_else(|| self.default_version.clone()),
             parent: None,
+            start_at: start_at.filter(|at| *at > self.clock.now()),
         };
         let created = match &self.local {
-            Some(local) => local.start(registration, created).await,
-            None => self.backend.create_instance(created).await,
+            // Its first turn runs here at once, unless it is scheduled for later.
+            Some(local) if created.start_at.is_none() => local.start(registration, created).await,
+            _ => self.backend.create_instance(created).await,
         };
         match created {
             Ok(()) => Ok(instance_id),
@@ -388,8 +429,12 @@ impl DurableOrchestrationClient {
                 status: record.runtime_status,
             });
         }
-        let new_id = (!restart_with_new_instance_id).then_some(instance_id);
-        self.start_value(&record.name, new_id, record.input, Some(record.version)).await
+        let options = StartOrchestrationOptions {
+            instance_id: (!restart_with_new_instance_id).then(|| instance_id.to_owned()),
+            version: Some(record.version),
+            start_at: None,
+        };
+        self.start_value(&record.name, record.input, options).await
     }
 
     /// Sends an event to an instance (`RaiseEventAsync` in C#). It goes to the instance's
@@ -486,6 +531,19 @@ impl DurableOrchestrationClient {
             })
             .collect())
     }
+}
+
+/// How [`DurableOrchestrationClient::schedule_new_orchestration_instance`] starts an
+/// instance (`StartOrchestrationOptions` of the isolated SDK). `Default` starts one now,
+/// under a new id, with the configured `defaultVersion`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartOrchestrationOptions {
+    /// The instance id; a new one when `None`.
+    pub instance_id: Option<String>,
+    /// The orchestration version; the configured `defaultVersion` when `None`.
+    pub version: Option<String>,
+    /// When its first turn runs (`StartAt`); at once when `None` or past.
+    pub start_at: Option<DateTime<Utc>>,
 }
 
 /// The error for an operation that does not apply to the instance's status.

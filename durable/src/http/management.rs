@@ -23,7 +23,7 @@ use super::rejection::{
 use super::{HostState, HttpResponse};
 use crate::client::{
     DurableError, DurableOrchestrationStatus, InstanceControl, OrchestrationStatusQueryCondition,
-    validate_instance_id,
+    StartOrchestrationOptions, validate_instance_id,
 };
 use crate::history::OrchestrationRuntimeStatus;
 use crate::history::{HistoryView, azure_history};
@@ -104,7 +104,8 @@ struct StartPath {
 }
 
 /// `POST /orchestrators/{functionName}[/{instanceId}]`: 202 with the management URLs; with
-/// `timeout` (seconds), waits for the instance as HttpSyncStart does.
+/// `timeout` (seconds), waits for the instance as HttpSyncStart does; with `startAt` (ours,
+/// an ISO 8601 time), the instance is scheduled to start then.
 async fn start(
     State(state): State<Arc<HostState>>,
     Path(path): Path<StartPath>,
@@ -114,13 +115,13 @@ async fn start(
     let query = Query::parse(Some(request.query_string()))?;
     let input: Value = request.json()?;
     let client = &state.client;
-    let instance_id = path.instance_id.as_deref();
-    let started = match query.get("version") {
-        Some(version) => {
-            client.start_new_with_version(&path.function_name, instance_id, version, input).await
-        }
-        None => client.start_new(&path.function_name, instance_id, input).await,
+    let options = StartOrchestrationOptions {
+        instance_id: path.instance_id,
+        version: query.get("version").map(str::to_owned),
+        start_at: query.time("startAt")?,
     };
+    let started =
+        client.schedule_new_orchestration_instance(&path.function_name, input, options).await;
     let instance_id = started.map_err(start_error)?;
     match query.seconds("timeout")? {
         None => Ok(client.create_check_status_response(&request, &instance_id)),

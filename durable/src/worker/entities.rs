@@ -160,6 +160,7 @@ pub(super) async fn run_turn(
                         created_at: now,
                         version: String::new(),
                         parent: None,
+                        start_at: None,
                     },
                     if_exists: OrchestrationMessage {
                         visible_at: None,
@@ -221,6 +222,7 @@ pub(super) fn create_or_deliver(
             created_at: now,
             version: String::new(),
             parent: None,
+            start_at: None,
         },
         if_exists,
     }

@@ -518,6 +518,7 @@ pub(super) fn start_child(
             created_at: now,
             version: shared.options.default_version.clone(),
             parent: Some(parent),
+            start_at: None,
         },
         if_exists,
     });

@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use super::{Error, FunctionApp, print_json};
 use crate::OrchestrationRuntimeStatus;
-use crate::client::{DurableError, DurableOrchestrationClient, PurgeHistoryResult};
+use crate::client::{
+    DurableError, DurableOrchestrationClient, PurgeHistoryResult, StartOrchestrationOptions,
+};
 use crate::history::{EventKind, FailureKind, HistoryEvent};
 
 /// How often a spinner redraws.
@@ -31,7 +33,7 @@ fn spinner(message: String) -> ProgressBar {
 pub(super) struct StartRequest {
     pub(super) name: String,
     pub(super) input: Value,
-    pub(super) instance_id: Option<String>,
+    pub(super) options: StartOrchestrationOptions,
     pub(super) no_wait: bool,
     pub(super) timeout: Duration,
 }
@@ -41,9 +43,9 @@ pub(super) struct StartRequest {
 pub(super) async fn start(mut app: FunctionApp, request: StartRequest) -> Result<(), Error> {
     if request.no_wait {
         let client = app.connect().await?;
-        let name = &request.name;
-        let instance_id =
-            client.start_new(name, request.instance_id.as_deref(), request.input).await?;
+        let instance_id = client
+            .schedule_new_orchestration_instance(&request.name, request.input, request.options)
+            .await?;
         println!("{instance_id}");
         return Ok(());
     }
@@ -64,8 +66,9 @@ async fn start_and_wait(
     client: &DurableOrchestrationClient,
     request: StartRequest,
 ) -> Result<(), Error> {
-    let instance_id =
-        client.start_new(&request.name, request.instance_id.as_deref(), request.input).await?;
+    let instance_id = client
+        .schedule_new_orchestration_instance(&request.name, request.input, request.options)
+        .await?;
     let waiting = spinner(format!("waiting for instance {instance_id} to finish"));
     let status = client.wait_for_completion(&instance_id, request.timeout).await;
     waiting.finish_and_clear();

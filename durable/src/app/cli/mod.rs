@@ -252,6 +252,9 @@ struct StartArgs {
     /// The input: JSON, or `@file.json`.
     #[arg(long)]
     input: Option<String>,
+    /// When it starts (RFC 3339); it is Pending until then. At once by default.
+    #[arg(long)]
+    start_at: Option<String>,
 }
 
 /// An instance and the reason for acting on it.
@@ -504,7 +507,11 @@ impl StartArgs {
         Ok(instances::StartRequest {
             name,
             input: json_arg("--input", self.input)?,
-            instance_id: self.id,
+            options: crate::client::StartOrchestrationOptions {
+                instance_id: self.id,
+                version: None,
+                start_at: time_arg("--start-at", self.start_at.as_deref())?,
+            },
             no_wait,
             timeout,
         })

@@ -104,6 +104,7 @@ macro_rules! single_handle_suite {
             create_with_first_turn_commits_it_at_once,
             local_turn_consumes_the_activity_result,
             timer_messages_are_delivered_when_due_and_not_before,
+            a_scheduled_start_waits_for_its_time,
             work_state_counts_queued_locked_and_leased_work,
             timers_follow_the_store_clock,
             list_instances_filters_alone_and_combined,
@@ -214,6 +215,7 @@ fn new_instance(instance_id: &str, execution_id: &str, input: Value) -> NewInsta
         created_at: at(0),
         version: String::new(),
         parent: None,
+        start_at: None,
     }
 }
 

@@ -40,6 +40,20 @@ pub(crate) async fn timer_messages_are_delivered_when_due_and_not_before<H: Harn
     harness.close(store).await;
 }
 
+pub(crate) async fn a_scheduled_start_waits_for_its_time<H: Harness>(harness: &H) {
+    let store = dispatcher(harness, StoreConfig::default()).await;
+    let due = Utc::now() + chrono::Duration::milliseconds(300);
+    let scheduled = NewInstance { start_at: Some(due), ..new_instance("later", "e1", json!(1)) };
+    store.create_instance(scheduled.clone()).await.must("create_instance");
+    let record = store.get_instance("later").await.must("get_instance").must("the instance");
+    assert_eq!(record.runtime_status, OrchestrationRuntimeStatus::Pending);
+    let item = fetch_when_due(&store).await;
+    assert!(Utc::now() >= due, "fetched {:?} early", due - Utc::now());
+    assert_eq!(item.instance.instance_id, "later");
+    assert_eq!(events(&item), vec![scheduled.started_event().kind]);
+    harness.close(store).await;
+}
+
 pub(crate) async fn timers_survive_a_restart_without_firing_early<H: Harness>(harness: &H) {
     let store = dispatcher(harness, StoreConfig::default()).await;
     start_with_activities(&store, "i1", 0).await;

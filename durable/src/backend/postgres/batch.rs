@@ -543,11 +543,11 @@ impl Store {
             &self.sql(
                 "INSERT INTO {s}.messages (instance_id, queue, body, visible_at, enqueued_at, \
                    creates_instance) \
-                 SELECT t.instance_id, t.name, t.body, $1, $1, true \
-                 FROM unnest($2::text[], $3::text[], $4::text[]) \
-                   WITH ORDINALITY AS t(instance_id, name, body, ord) ORDER BY t.ord",
+                 SELECT t.instance_id, t.name, t.body, t.visible_at, $1, true \
+                 FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) \
+                   WITH ORDINALITY AS t(instance_id, name, body, visible_at, ord) ORDER BY t.ord",
             ),
-            vec![now, &c.ids, &c.names, &c.start_messages],
+            vec![now, &c.ids, &c.names, &c.start_messages, &c.start_visible],
         )
         .await?;
         Ok(())

@@ -74,6 +74,7 @@ pub(super) struct CreateColumns<'a> {
     pub(super) updated: Vec<i64>,
     pub(super) lengths: Vec<i64>,
     pub(super) start_messages: Vec<&'a str>,
+    pub(super) start_visible: Vec<i64>,
 }
 
 impl<'a> CreateColumns<'a> {
@@ -99,6 +100,7 @@ impl<'a> CreateColumns<'a> {
         self.updated.push(c.updated_at);
         self.lengths.push(c.history_len);
         self.start_messages.push(c.start_message.as_deref().unwrap_or_default());
+        self.start_visible.push(c.start_visible);
     }
 
     pub(super) fn params(&self) -> Params<'_> {

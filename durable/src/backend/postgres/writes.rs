@@ -37,6 +37,8 @@ pub(super) struct Creation {
     pub(super) history_len: i64,
     /// The `ExecutionStarted` message, unless its first turn comes with it.
     pub(super) start_message: Option<String>,
+    /// When the start message becomes deliverable.
+    pub(super) start_visible: i64,
 }
 
 impl Creation {
@@ -47,15 +49,7 @@ impl Creation {
     ) -> Result<Self> {
         let start_message = match first_turn {
             Some(_) => None,
-            None => Some(to_json(
-                &OrchestrationMessage {
-                    visible_at: None,
-                    instance_id: new.instance_id.clone(),
-                    execution_id: Some(new.execution_id.clone()),
-                    event: new.started_event(),
-                },
-                "a message",
-            )?),
+            None => Some(to_json(&new.start_message(), "a message")?),
         };
         Ok(Creation {
             instance_id: new.instance_id.clone(),
@@ -74,6 +68,7 @@ impl Creation {
             updated_at: if first_turn.is_some() { now } else { nanos(&new.created_at) },
             history_len: first_turn.map_or(0, |t| t.new_events.len() as i64),
             start_message,
+            start_visible: new.start_at.as_ref().map_or(now, nanos),
         })
     }
 }

@@ -221,12 +221,7 @@ impl Writer {
             ])?;
         batch.replaced.insert(new.instance_id.clone());
         let Some(turn) = first_turn else {
-            let message = OrchestrationMessage {
-                visible_at: None,
-                instance_id: new.instance_id.clone(),
-                execution_id: Some(new.execution_id.clone()),
-                event: new.started_event(),
-            };
+            let message = new.start_message();
             let message_id = self.insert_start_message(&message, &new.name, batch)?;
             return Ok(Effect::Created {
                 record,

@@ -39,6 +39,7 @@ fn new_instance(instance_id: &str) -> NewInstance {
         created_at: Utc::now(),
         version: String::new(),
         parent: None,
+        start_at: None,
     }
 }
 
