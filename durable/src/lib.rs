@@ -25,7 +25,7 @@ mod worker;
 pub mod __private;
 
 pub use activity::{ActivityHandle, DurableActivityContext};
-pub use app::{Error, FunctionApp, RunningApp};
+pub use app::{Error, FunctionApp, RunningApp, app_setting};
 pub use client::{
     CleanEntityStorageResult, EntityQuery, EntityQueryResult, EntityStatus,
     OrchestrationStatusQueryCondition, OrchestrationStatusQueryResult, PurgeHistoryResult,

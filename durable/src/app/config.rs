@@ -6,6 +6,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::Error;
+use super::log_levels::LogLevels;
+use super::settings::Settings;
 use crate::clock::Clock;
 use crate::history::OrchestrationRuntimeStatus;
 use crate::http::{KeySettings, Secret};
@@ -77,6 +79,8 @@ pub struct HostConfig {
     pub clock: Clock,
     /// The HTTP host.
     pub http: HttpConfig,
+    /// The log levels by category (host.json `logging.logLevel`); `RUST_LOG` overrides them.
+    pub log_levels: LogLevels,
 }
 
 /// The HTTP host's settings. Environment variables: `DURABLE_LISTEN` (an address such as
@@ -92,6 +96,9 @@ pub struct HttpConfig {
     pub max_request_body: usize,
     /// The function keys.
     pub keys: KeySettings,
+    /// The path HTTP-triggered functions are served under (host.json
+    /// `extensions.http.routePrefix`); `api` by default, empty for the root.
+    pub route_prefix: String,
 }
 
 impl Default for HttpConfig {
@@ -100,6 +107,7 @@ impl Default for HttpConfig {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 7071))),
             max_request_body: 16 * 1024 * 1024,
             keys: KeySettings::default(),
+            route_prefix: "api".to_owned(),
         }
     }
 }
@@ -115,6 +123,7 @@ impl Default for HostConfig {
             worker: WorkerOptions::default(),
             clock: Clock::system(),
             http: HttpConfig::default(),
+            log_levels: LogLevels::default(),
         }
     }
 }
@@ -123,12 +132,26 @@ impl Default for HostConfig {
 #[serde(default)]
 struct HostJson {
     extensions: Extensions,
+    logging: LoggingJson,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 struct Extensions {
     durable_task: DurableTaskJson,
+    http: HttpJson,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct HttpJson {
+    route_prefix: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct LoggingJson {
+    log_level: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -179,24 +202,38 @@ struct StorageProviderJson {
 impl HostConfig {
     /// Reads `host.json` from the app root (`AzureWebJobsScriptRoot`, else the working
     /// directory) if present, then applies the environment overrides.
+    ///
+    /// The environment here is the process environment over the `Values` of
+    /// `local.settings.json` in the app root (see [`app_setting`](crate::app_setting)); its
+    /// `Host.LocalHttpPort` sets the port to serve on, under `DURABLE_LISTEN`.
     pub fn from_env() -> Result<Self, Error> {
         let root =
             std::env::var_os("AzureWebJobsScriptRoot").map(PathBuf::from).unwrap_or_default();
+        let settings = Settings::load(&root)?;
         let host_json = root.join("host.json");
         let mut config = if host_json.exists() {
             Self::from_host_json_file(&host_json)?
         } else {
             HostConfig::default()
         };
-        if let Some(db) = std::env::var_os("DURABLE_DB") {
-            config.storage = StorageConfig::parse(&db);
-        }
-        if let Ok(hub) = std::env::var("DURABLE_HUB_NAME") {
-            config.hub_name = hub;
-        }
-        config.http.read_env()?;
-        config.validate()?;
+        config.apply_settings(&settings)?;
+        settings.install();
         Ok(config)
+    }
+
+    /// Applies the settings (environment over `local.settings.json`) over `host.json`.
+    pub(super) fn apply_settings(&mut self, settings: &Settings) -> Result<(), Error> {
+        if let Some(port) = settings.local_http_port {
+            self.http.listen = Some(SocketAddr::from(([127, 0, 0, 1], port)));
+        }
+        if let Some(db) = settings.var_os("DURABLE_DB") {
+            self.storage = StorageConfig::parse(&db);
+        }
+        if let Some(hub) = settings.var("DURABLE_HUB_NAME") {
+            self.hub_name = hub;
+        }
+        self.http.read_env(settings)?;
+        self.validate()
     }
 
     /// Reads a `host.json` file.
@@ -220,6 +257,10 @@ impl HostConfig {
         let json: HostJson = serde_json::from_str(text).map_err(|e| config_error(e.to_string()))?;
         let durable = json.extensions.durable_task;
         let mut config = HostConfig::default();
+        if let Some(prefix) = json.extensions.http.route_prefix {
+            config.http.route_prefix = prefix.trim_matches('/').to_owned();
+        }
+        config.log_levels = LogLevels::parse(json.logging.log_level).map_err(config_error)?;
         if let Some(hub) = durable.hub_name {
             config.hub_name = hub;
         }
@@ -373,25 +414,25 @@ impl HostConfig {
 }
 
 impl HttpConfig {
-    fn read_env(&mut self) -> Result<(), Error> {
+    fn read_env(&mut self, settings: &Settings) -> Result<(), Error> {
         let env_error =
             |name: &str, message: String| Error::Config { source_name: name.to_owned(), message };
-        if let Ok(listen) = std::env::var("DURABLE_LISTEN") {
+        if let Some(listen) = settings.var("DURABLE_LISTEN") {
             self.listen = Some(parse_listen(&listen).map_err(|m| env_error("DURABLE_LISTEN", m))?);
         }
-        if let Ok(limit) = std::env::var("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT") {
+        if let Some(limit) = settings.var("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT") {
             self.max_request_body = limit.trim().parse().map_err(|e| {
                 env_error("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT", format!("`{limit}`: {e}"))
             })?;
         }
-        let key = |name: &str| std::env::var(name).ok().filter(|k| !k.is_empty()).map(Secret::new);
+        let key = |name: &str| settings.var(name).filter(|k| !k.is_empty()).map(Secret::new);
         self.keys.master = key("DURABLE_MASTER_KEY").or(self.keys.master.take());
         self.keys.system = key("DURABLE_SYSTEM_KEY").or(self.keys.system.take());
         self.keys.function = key("DURABLE_FUNCTION_KEY").or(self.keys.function.take());
-        if let Some(file) = std::env::var_os("DURABLE_KEYS_FILE") {
+        if let Some(file) = settings.var_os("DURABLE_KEYS_FILE") {
             self.keys.file = PathBuf::from(file);
         }
-        if let Ok(generate) = std::env::var("DURABLE_GENERATE_KEYS") {
+        if let Some(generate) = settings.var("DURABLE_GENERATE_KEYS") {
             self.keys.generate =
                 generate.trim().eq_ignore_ascii_case("true") || generate.trim() == "1";
         }

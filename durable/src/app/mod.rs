@@ -3,6 +3,8 @@
 mod cli;
 mod config;
 mod local;
+mod log_levels;
+mod settings;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,6 +13,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{HostConfig, HttpConfig, StorageConfig};
+pub use log_levels::LogLevels;
+pub use settings::app_setting;
 
 use crate::backend::{
     Backend, BackendError, PostgresBackend, PostgresOptions, SqliteBackend, SqliteOptions,
@@ -206,6 +210,7 @@ impl FunctionApp {
                 max_request_body: self.config.http.max_request_body,
                 hub_name: self.config.hub_name.clone(),
                 origin,
+                route_prefix: self.config.http.route_prefix.clone(),
             };
             crate::http::serve(listener, Arc::new(state), stopped)
         });

@@ -54,6 +54,8 @@ pub(crate) struct HostState {
     pub(crate) hub_name: String,
     /// The origin to use when a request's `Host` header is missing or unusable.
     pub(crate) origin: String,
+    /// The path HTTP-triggered functions are served under (`api`; empty for the root).
+    pub(crate) route_prefix: String,
 }
 
 /// Serves `state` on `listener` until `shutdown` turns true; requests in flight finish.
@@ -87,19 +89,33 @@ async fn log_request(request: Request, next: axum::middleware::Next) -> axum::re
     response
 }
 
-/// Everything outside the management API: HTTP functions under `/api/`, else 404.
+/// Everything outside the management API: HTTP functions under the route prefix (`/api/`),
+/// else 404.
 async fn api(
     State(state): State<Arc<HostState>>,
     request: Request,
 ) -> Result<HttpResponse, ApiError> {
     let path = request.uri().path().to_owned();
-    let api_path = match path.strip_prefix("/api") {
-        Some("") => "",
-        Some(rest) if rest.starts_with('/') => &rest[1..],
-        _ => return Err(NotFound::new(format!("nothing is served at {path}")).into()),
+    let api_path = match under_prefix(&path, &state.route_prefix) {
+        Some(rest) => rest,
+        None => return Err(NotFound::new(format!("nothing is served at {path}")).into()),
     };
     let request = read_request(&state, request).await?;
     state.api.dispatch(api_path, request, &state.keys, &state.client).await
+}
+
+/// The part of `path` below the route prefix `prefix` (no slashes at either end; empty for
+/// the root), without its leading `/`; `None` when `path` is not below it.
+fn under_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix('/')?;
+    if prefix.is_empty() {
+        return Some(rest);
+    }
+    let below = rest.get(..prefix.len()).filter(|head| head.eq_ignore_ascii_case(prefix))?;
+    match &rest[below.len()..] {
+        "" => Some(""),
+        tail => tail.strip_prefix('/'),
+    }
 }
 
 /// The 405 of the management API: JSON, with `Allow`.

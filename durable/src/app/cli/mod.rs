@@ -292,7 +292,7 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let cli = Cli::parse_from(args);
-    init_logging();
+    init_logging(&app.config.log_levels);
     if let Some(db) = &cli.db {
         app.config.storage = StorageConfig::parse(db.as_os_str());
     }
@@ -418,6 +418,7 @@ where
 
 async fn serve(app: FunctionApp) -> Result<(), Error> {
     let hub = app.config.hub_name.clone();
+    let app_prefix = app.config.http.route_prefix.clone();
     let running = app.start().await?;
     if let Some(addr) = running.http_addr() {
         let origin = crate::http::listen_origin(addr);
@@ -427,7 +428,11 @@ async fn serve(app: FunctionApp) -> Result<(), Error> {
                 [] => "*".to_owned(),
                 methods => methods.join(","),
             };
-            tracing::info!("{}: [{methods}] {origin}/api/{}", function.name, function.route);
+            let prefix = match app_prefix.as_str() {
+                "" => String::new(),
+                prefix => format!("{prefix}/"),
+            };
+            tracing::info!("{}: [{methods}] {origin}/{prefix}{}", function.name, function.route);
         }
     }
     for function in crate::timer_trigger::registered() {
@@ -538,12 +543,22 @@ async fn shutdown_signal() -> Result<(), Error> {
     Ok(())
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`), without the lines orchestrator
-/// code writes while it replays (see [`crate::logging`]).
-fn init_logging() {
+/// Logs to stderr, filtered by `RUST_LOG`, else by host.json's `logging.logLevel`, else at
+/// `info`; without the lines orchestrator code writes while it replays (see
+/// [`crate::logging`]).
+fn init_logging(levels: &super::LogLevels) {
     use tracing_subscriber::prelude::*;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let mut functions: Vec<(&str, &str)> = match crate::registry::Registry::discover() {
+        Ok(registry) => registry.names().collect(),
+        // Refused again, with its message, when the app starts.
+        Err(_) => Vec::new(),
+    };
+    functions.extend(crate::http::registered().map(|f| (f.name, f.rust_path)));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        let directives =
+            levels.directives(functions.iter().copied()).unwrap_or_else(|| "info".to_owned());
+        tracing_subscriber::EnvFilter::new(directives)
+    });
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
