@@ -16,6 +16,7 @@ pub mod http;
 pub mod logging;
 pub mod orchestration;
 pub mod registry;
+mod telemetry;
 pub mod testing;
 pub mod timer_trigger;
 mod worker;

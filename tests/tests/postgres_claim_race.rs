@@ -43,6 +43,7 @@ async fn a_claim_waiting_behind_a_commit_does_not_hand_out_what_it_consumed() {
             version: String::new(),
             parent: None,
             start_at: None,
+            trace: None,
         })
         .await
         .unwrap();

@@ -80,7 +80,7 @@ pub use sqlite::{SqliteBackend, SqliteOptions, Synchronous};
 
 use crate::history::{
     EventKind, FailureDetails, HistoryEvent, OrchestrationMessage, OrchestrationRuntimeStatus,
-    ParentInstance,
+    ParentInstance, TraceContext,
 };
 
 /// Result type of backend operations.
@@ -230,6 +230,8 @@ pub struct NewInstance {
     /// When its first turn may run (a scheduled start); it stays `Pending` until then,
     /// judged by the store's clock. `None`: at once.
     pub start_at: Option<DateTime<Utc>>,
+    /// Its first execution's span in a distributed trace, recorded in its `ExecutionStarted`.
+    pub trace: Option<TraceContext>,
 }
 
 impl NewInstance {
@@ -254,6 +256,7 @@ impl NewInstance {
                 input: self.input.clone(),
                 version: self.version.clone(),
                 parent_instance: self.parent.clone(),
+                trace_context: self.trace.clone(),
             },
         )
     }

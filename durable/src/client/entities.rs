@@ -89,6 +89,7 @@ impl DurableOrchestrationClient {
             version: String::new(),
             parent: None,
             start_at: None,
+            trace: None,
         };
         match self.backend.create_instance(created).await {
             Ok(()) => Ok(()),

@@ -37,7 +37,7 @@ use crate::backend::{Backend, BackendError, InstanceRecord, NewInstance, QueueSt
 use crate::clock::Clock;
 use crate::history::{
     EventKind, HistoryEvent, Limit, Limits, OrchestrationMessage, OrchestrationRuntimeStatus,
-    new_id, quarantined_turn, rewindable_failures,
+    TraceContext, new_id, quarantined_turn, rewindable_failures,
 };
 use crate::orchestration::OrchestratorHandle;
 use crate::registry::Registry;
@@ -226,6 +226,8 @@ impl DurableOrchestrationClient {
             version: version.unwrap_or_else(|| self.default_version.clone()),
             parent: None,
             start_at: start_at.filter(|at| *at > self.clock.now()),
+            // Below the request being served, when it came with a `traceparent`.
+            trace: Some(crate::telemetry::incoming().unwrap_or_else(TraceContext::new_root)),
         };
         let created = match &self.local {
             // Its first turn runs here at once, unless it is scheduled for later.

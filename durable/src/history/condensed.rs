@@ -142,6 +142,7 @@ mod tests {
                     input: Value::Null,
                     version: String::new(),
                     parent_instance: None,
+                    trace_context: None,
                 },
             ),
             HistoryEvent::new(now, EventKind::OrchestratorStarted {}),

@@ -12,6 +12,7 @@ mod failure;
 pub(crate) mod fuzz_tests;
 mod limits;
 mod rewind;
+mod trace;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,7 @@ pub use entity_messages::{
 pub use failure::FailureKind;
 pub use limits::{Limit, LimitExceeded, Limits};
 pub(crate) use rewind::{quarantined_turn, rewindable_failures};
+pub use trace::TraceContext;
 
 /// A new instance or execution id: 32 lowercase hex digits, as Azure generates them.
 pub(crate) fn new_id() -> String {
@@ -221,6 +223,9 @@ pub enum EventKind {
         /// Set when the instance is a sub-orchestration.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         parent_instance: Option<ParentInstance>,
+        /// The execution's span in a distributed trace, fixed at start.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trace_context: Option<TraceContext>,
     },
     /// A turn of the orchestrator started; its timestamp is `current_utc_date_time` for that turn.
     OrchestratorStarted {},

@@ -68,6 +68,7 @@ pub(crate) fn serve(
     let app = Router::new()
         .nest(WEBHOOK_PATH, management)
         .fallback(api)
+        .layer(axum::middleware::from_fn(trace_scope))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state);
     tokio::spawn(async move {
@@ -87,6 +88,20 @@ async fn log_request(request: Request, next: axum::middleware::Next) -> axum::re
     let response = next.run(request).await;
     tracing::debug!(%method, path, status = response.status().as_u16(), elapsed = ?started.elapsed(), "HTTP request");
     response
+}
+
+/// Serves a request within the trace its W3C `traceparent` header names (an invalid one is
+/// ignored): the orchestrations it starts descend from it.
+async fn trace_scope(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    let context = trace_context(request.headers());
+    crate::telemetry::serving(context, next.run(request)).await
+}
+
+/// The trace context the `traceparent` and `tracestate` headers give.
+fn trace_context(headers: &HeaderMap) -> Option<crate::history::TraceContext> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let parent = header("traceparent")?;
+    crate::history::TraceContext::from_traceparent(parent, header("tracestate"))
 }
 
 /// Everything outside the management API: HTTP functions under the route prefix (`/api/`),

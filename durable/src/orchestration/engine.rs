@@ -19,11 +19,13 @@ use super::action::Action;
 pub(crate) use super::action::SentEvent;
 use super::context::{DurableOrchestrationContext, SharedState, State, TaskOutcome};
 use super::entities::is_release;
+use super::spans::Spans;
 use crate::function::{BoxFuture, FunctionResult};
 use crate::history::{
     EventKind, FailureDetails, FailureKind, HistoryEvent, Limit, Limits,
-    OrchestrationRuntimeStatus, ParentInstance,
+    OrchestrationRuntimeStatus, ParentInstance, TraceContext,
 };
+use crate::telemetry::SpanRecord;
 
 /// How an execution ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +114,8 @@ pub(crate) struct Turn {
     pub(crate) custom_status: Value,
     /// How many times the orchestrator's future was polled in this turn.
     pub(crate) polls: u64,
+    /// The spans that ended in this turn, to emit once it is committed.
+    pub(crate) spans: Vec<SpanRecord>,
 }
 
 #[derive(Default)]
@@ -149,6 +153,8 @@ pub(crate) struct OrchestrationRun {
     held: Vec<HistoryEvent>,
     /// The history events of the execution so far (replayed and recorded by turns).
     recorded: u64,
+    /// Its spans.
+    spans: Spans,
 }
 
 impl Drop for OrchestrationRun {
@@ -186,6 +192,7 @@ impl OrchestrationRun {
             suspended: false,
             held: Vec::new(),
             recorded: 0,
+            spans: Spans::default(),
         }
     }
 
@@ -258,7 +265,10 @@ impl OrchestrationRun {
             }));
         } else {
             for action in pending {
-                new_events.push(action.record(now));
+                let recorded = action.record(now);
+                let instance_id = self.instance_id();
+                self.spans.apply(&instance_id, &recorded, true);
+                new_events.push(recorded);
                 match action {
                     Action::CallActivity { event_id, name, input } => {
                         activities.push(ScheduledActivity { event_id, name, input })
@@ -295,6 +305,8 @@ impl OrchestrationRun {
                     failure_details: finished.failure(),
                 },
             ));
+            let failed = matches!(finished, Outcome::Failed(_));
+            self.spans.execution_ended(self.registration.name, now, failed);
             self.outcome_recorded = true;
             outcome = Some(finished.clone());
         }
@@ -309,6 +321,7 @@ impl OrchestrationRun {
             outcome,
             custom_status: self.state.with(|s| s.custom_status.clone()),
             polls: self.polls - before,
+            spans: self.spans.take(),
         }
     }
 
@@ -361,11 +374,18 @@ impl OrchestrationRun {
         self.state.with(|s| s.parent.clone())
     }
 
+    /// The execution's trace context, once `ExecutionStarted` has been applied.
+    pub(crate) fn trace(&self) -> Option<TraceContext> {
+        self.spans.trace().cloned()
+    }
+
     fn apply(&mut self, event: &HistoryEvent) {
         if self.suspended && Self::held_while_suspended(&event.kind) {
             self.held.push(event.clone());
             return;
         }
+        let (instance_id, replaying) = self.state.with(|s| (s.instance_id.clone(), s.is_replaying));
+        self.spans.apply(&instance_id, event, !replaying);
         match &event.kind {
             EventKind::ExecutionStarted {
                 execution_id, input, version, parent_instance, ..
@@ -432,10 +452,13 @@ impl OrchestrationRun {
             }
             EventKind::ExecutionRewound { .. } => {}
             EventKind::EventRaised { name, input } => {
-                let woken = self.state.with(|s| match s.entity_response(name, input) {
-                    Some(woken) => woken,
-                    None => s.raise_event(name, input.clone()),
+                let (woken, raised) = self.state.with(|s| match s.entity_response(name, input) {
+                    Some(woken) => (woken, false),
+                    None => (s.raise_event(name, input.clone()), true),
                 });
+                if raised && !replaying {
+                    self.spans.event_received(name, event.timestamp);
+                }
                 if let Some(waker) = woken {
                     waker.wake();
                 }

@@ -12,6 +12,7 @@ mod context;
 pub(crate) mod engine;
 mod entities;
 mod retry;
+mod spans;
 mod task;
 
 use serde::Serialize;

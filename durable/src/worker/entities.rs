@@ -161,6 +161,7 @@ pub(super) async fn run_turn(
                         version: String::new(),
                         parent: None,
                         start_at: None,
+                        trace: Some(crate::history::TraceContext::new_root()),
                     },
                     if_exists: OrchestrationMessage {
                         visible_at: None,
@@ -223,6 +224,7 @@ pub(super) fn create_or_deliver(
             version: String::new(),
             parent: None,
             start_at: None,
+            trace: None,
         },
         if_exists,
     }

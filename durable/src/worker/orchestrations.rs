@@ -15,7 +15,7 @@ use crate::backend::{
 };
 use crate::history::{
     EntityId, EntityMessage, EntityResponse, EventKind, FailureDetails, FailureKind, HistoryEvent,
-    OrchestrationMessage, OrchestrationRuntimeStatus, ParentInstance, new_id,
+    OrchestrationMessage, OrchestrationRuntimeStatus, ParentInstance, TraceContext, new_id,
 };
 use crate::orchestration::OrchestratorRegistration;
 use crate::orchestration::engine::{OrchestrationRun, Outcome, SentEvent, Turn};
@@ -186,15 +186,20 @@ pub(super) async fn run_turn(
         }
     };
 
-    let turn = run.turn(shared.clock.now(), events);
+    let mut turn = run.turn(shared.clock.now(), events);
     Counters::add(&shared.counters.orchestrator_polls, turn.polls);
+    let spans = std::mem::take(&mut turn.spans);
     let commit_data =
         OrchestrationCommit { completed_activity, ..turn_commit(&shared, &run, turn) };
     let new_len = history_len + commit_data.new_events.len() as u64;
     let finished = run.is_finished();
     failing.parent = run.parent();
     let keep = (!finished && shared.options.extended_sessions_enabled).then_some((run, new_len));
-    commit(&shared, &instance, &lock, commit_data, keep, &failing).await
+    let committed = commit(&shared, &instance, &lock, commit_data, keep, &failing).await;
+    if committed {
+        crate::telemetry::emit(&spans);
+    }
+    committed
 }
 
 /// Starts an instance by running its first turn here and committing it together with the
@@ -212,8 +217,9 @@ pub(super) async fn start_instance(
     }
     let plain = new.clone();
     let mut run = OrchestrationRun::new(registration, &instance_id, shared.options.limits);
-    let turn = run.turn(shared.clock.now(), vec![new.started_event()]);
+    let mut turn = run.turn(shared.clock.now(), vec![new.started_event()]);
     Counters::add(&shared.counters.orchestrator_polls, turn.polls);
+    let spans = std::mem::take(&mut turn.spans);
     let first_turn = turn_commit(shared, &run, turn);
     let finished = run.is_finished();
     let cached = !finished && shared.options.extended_sessions_enabled;
@@ -225,6 +231,7 @@ pub(super) async fn start_instance(
     match shared.backend.create_instance_with_turn(new, first_turn).await {
         Ok(()) => {
             Counters::add(&shared.counters.orchestrator_turns, 1);
+            crate::telemetry::emit(&spans);
             if finished {
                 shared.completions.notify(&instance_id);
             }
@@ -360,7 +367,8 @@ fn turn_commit(shared: &Shared, run: &OrchestrationRun, turn: Turn) -> Orchestra
             execution_id: execution_id.clone(),
             task_scheduled_id: child.event_id,
         };
-        let call = (&*child.name, child.instance_id, child.input);
+        let trace = run.trace();
+        let call = (&*child.name, child.instance_id, child.input, trace.as_ref());
         start_child(shared, parent, call, now, &mut sub_orchestrations, &mut messages);
     }
     for event in turn.sent {
@@ -386,6 +394,7 @@ fn turn_commit(shared: &Shared, run: &OrchestrationRun, turn: Turn) -> Orchestra
                 input,
                 version: run.version(),
                 parent_instance: run.parent(),
+                trace_context: run.trace().as_ref().map(TraceContext::sibling),
             };
             let to_next = |event: EventKind| OrchestrationMessage {
                 execution_id: Some(next.clone()),
@@ -478,11 +487,11 @@ fn send(
 
 /// Adds a sub-orchestration to create with the parent's commit to `starts`, or, when no
 /// orchestrator of that name is registered, the parent's notice that the call failed to
-/// `messages`.
+/// `messages`. The child's span descends from the parent's (`trace`, when it has one).
 pub(super) fn start_child(
     shared: &Shared,
     parent: ParentInstance,
-    (name, instance_id, input): (&str, String, Value),
+    (name, instance_id, input, trace): (&str, String, Value, Option<&TraceContext>),
     now: DateTime<Utc>,
     starts: &mut Vec<SubOrchestrationStart>,
     messages: &mut Vec<OrchestrationMessage>,
@@ -519,6 +528,7 @@ pub(super) fn start_child(
             version: shared.options.default_version.clone(),
             parent: Some(parent),
             start_at: None,
+            trace: Some(trace.map_or_else(TraceContext::new_root, TraceContext::child)),
         },
         if_exists,
     });

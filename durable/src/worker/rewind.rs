@@ -113,6 +113,10 @@ pub(super) async fn rewind(
         }
     }
     let mut sub_orchestrations = Vec::new();
+    let trace = new_events.iter().find_map(|e| match &e.kind {
+        EventKind::ExecutionStarted { trace_context, .. } => trace_context.clone(),
+        _ => None,
+    });
     for (task_scheduled_id, error_type) in failed_children {
         let created = new_events.iter().find_map(|e| match &e.kind {
             EventKind::SubOrchestrationInstanceCreated { name, instance_id, input }
@@ -137,7 +141,7 @@ pub(super) async fn rewind(
                 execution_id: execution_id.clone(),
                 task_scheduled_id,
             };
-            let call = (name.as_str(), child_id.clone(), input.clone());
+            let call = (name.as_str(), child_id.clone(), input.clone(), trace.as_ref());
             start_child(&shared, parent, call, now, &mut sub_orchestrations, &mut messages);
         } else {
             messages.push(OrchestrationMessage {

@@ -216,6 +216,7 @@ fn new_instance(instance_id: &str, execution_id: &str, input: Value) -> NewInsta
         version: String::new(),
         parent: None,
         start_at: None,
+        trace: None,
     }
 }
 
@@ -228,6 +229,7 @@ fn started(execution_id: &str, input: Value) -> HistoryEvent {
             input,
             version: String::new(),
             parent_instance: None,
+            trace_context: None,
         },
     )
 }

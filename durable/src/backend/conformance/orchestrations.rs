@@ -40,6 +40,7 @@ pub(crate) async fn create_and_get_instance<H: Harness>(harness: &H) {
             input,
             version: "1.0".to_owned(),
             parent_instance: None,
+            trace_context: None,
         }]
     );
     assert_eq!(item.messages[0].execution_id.as_deref(), Some("e1"));
@@ -126,6 +127,7 @@ pub(crate) async fn create_over_finished_instance_replaces_it<H: Harness>(harnes
             input: json!("second"),
             version: String::new(),
             parent_instance: None,
+            trace_context: None,
         }]
     );
     harness.close(store).await;

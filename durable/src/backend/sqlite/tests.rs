@@ -40,6 +40,7 @@ fn new_instance(instance_id: &str) -> NewInstance {
         version: String::new(),
         parent: None,
         start_at: None,
+        trace: None,
     }
 }
 

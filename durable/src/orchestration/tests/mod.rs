@@ -23,6 +23,7 @@ fn started(input: Value) -> HistoryEvent {
             input,
             version: String::new(),
             parent_instance: None,
+            trace_context: None,
         },
     )
 }
