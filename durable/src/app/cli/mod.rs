@@ -286,13 +286,20 @@ impl TreeControl {
     }
 }
 
-pub(super) async fn run<I, T>(mut app: FunctionApp, args: I) -> Result<(), Error>
+pub(super) async fn run<I, T>(app: FunctionApp, args: I) -> Result<(), Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
     let cli = Cli::parse_from(args);
     init_logging(&app.config.log_levels);
+    let ran = run_command(app, cli).await;
+    #[cfg(feature = "otel")]
+    crate::telemetry::otel::shutdown();
+    ran
+}
+
+async fn run_command(mut app: FunctionApp, cli: Cli) -> Result<(), Error> {
     if let Some(db) = &cli.db {
         app.config.storage = StorageConfig::parse(db.as_os_str());
     }
@@ -559,12 +566,18 @@ fn init_logging(levels: &super::LogLevels) {
             levels.directives(functions.iter().copied()).unwrap_or_else(|| "info".to_owned());
         tracing_subscriber::EnvFilter::new(directives)
     });
-    let _ = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_filter(filter)
-                .with_filter(crate::logging::replay_safe()),
+    let registry = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+            .with_filter(crate::logging::replay_safe()),
+    );
+    // The runtime's own spans are exported with their recorded ids (`telemetry::otel`).
+    #[cfg(feature = "otel")]
+    let registry = registry.with(crate::telemetry::otel::install().map(|tracer| {
+        tracing_opentelemetry::layer().with_tracer(tracer).with_filter(
+            tracing_subscriber::filter::filter_fn(|meta| meta.target() != "durable::telemetry"),
         )
-        .try_init();
+    }));
+    let _ = registry.try_init();
 }

@@ -10,7 +10,11 @@
 //! `durabletask`, whose fields carry the ids, the times and the attributes (`otel.name`,
 //! `durabletask.type`, `durabletask.task.name`, `durabletask.task.instance_id`,
 //! `durabletask.task.task_id`, `trace_id`, `span_id`, `parent_span_id`, `start_time`,
-//! `end_time`, `otel.status_code`).
+//! `end_time`, `otel.status_code`). With the `otel` feature and `OTEL_EXPORTER_OTLP_ENDPOINT`
+//! set, they are also exported over OTLP with those ids and times (see `otel`).
+
+#[cfg(feature = "otel")]
+pub(crate) mod otel;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -42,7 +46,7 @@ pub(crate) enum SpanKind {
 }
 
 impl SpanKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SpanKind::Orchestration => "orchestration",
             SpanKind::Activity => "activity",
@@ -92,5 +96,7 @@ pub(crate) fn emit(spans: &[SpanRecord]) {
             end_time = %time(&span.end),
         );
         drop(emitted);
+        #[cfg(feature = "otel")]
+        otel::export(span);
     }
 }
