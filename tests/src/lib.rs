@@ -25,6 +25,17 @@ pub const HELLO_SEQUENCE_HISTORY: [&str; 8] = [
     "ExecutionCompleted",
 ];
 
+/// The event types of a history printed as JSON, less its `OrchestratorStarted` events (to
+/// compare with [`HELLO_SEQUENCE_HISTORY`]).
+pub fn event_types(history: &serde_json::Value) -> Vec<&str> {
+    let events = history.as_array().map(Vec::as_slice).unwrap_or_default();
+    events
+        .iter()
+        .filter_map(|e| e["EventType"].as_str())
+        .filter(|t| *t != "OrchestratorStarted")
+        .collect()
+}
+
 /// Starts an app on a fresh SQLite file in `dir` with full durability.
 pub async fn start_app(dir: &Path) -> RunningApp {
     start_app_with(dir, |_| {}).await

@@ -52,13 +52,7 @@ fn start_runs_hello_sequence_and_prints_its_output(store: &TestStore) {
     assert_eq!(stdout_json(&output), json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"]));
     let status = stdout_json(&samples(store, &["status", "hello", "--history"]));
     assert_eq!(status["runtimeStatus"], "Completed");
-    let types: Vec<&str> = status["historyEvents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["EventType"].as_str())
-        .filter(|t| *t != "OrchestratorStarted")
-        .collect();
+    let types = durable_tests::event_types(&status["historyEvents"]);
     assert_eq!(types, durable_tests::HELLO_SEQUENCE_HISTORY);
 }
 

@@ -98,13 +98,7 @@ fn every_func_durable_command_works(store: &TestStore) {
 
     // get-history: the stored events, in order.
     let history = json_of(&run(store, &["get-history", "--id", "hs-1"]));
-    let types: Vec<&str> = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["EventType"].as_str())
-        .filter(|t| *t != "OrchestratorStarted")
-        .collect();
+    let types = durable_tests::event_types(&history);
     assert_eq!(types, durable_tests::HELLO_SEQUENCE_HISTORY);
 
     // suspend / resume / raise-event (data from a file).

@@ -375,54 +375,60 @@ impl SqliteBackend {
     }
 
     /// Counts an attempt of each activity work item just leased and sets its
-    /// [`attempt`](ActivityWorkItem::attempt). When the write fails the leases are released,
-    /// so the items are fetched again.
+    /// [`attempt`](ActivityWorkItem::attempt); see [`Self::count_fetched`].
     async fn count_activity_attempts(
         &self,
-        mut items: Vec<ActivityWorkItem>,
+        items: Vec<ActivityWorkItem>,
     ) -> Result<Vec<ActivityWorkItem>> {
         let ids = items.iter().map(|item| item.lock.ids.first().copied().unwrap_or(0)).collect();
-        match self.count_attempts(Attempts::Activities(ids), 1).await {
-            Ok(counts) => {
-                for (item, count) in items.iter_mut().zip(counts) {
-                    item.attempt = count;
-                }
-                Ok(items)
-            }
-            Err(error) => {
-                let mut index = lock(&self.shared.index);
-                for item in &items {
-                    let _ = index.abandon_activity(item.lock.token);
-                }
-                drop(index);
-                self.shared.activities.notify_waiters();
-                Err(error)
-            }
-        }
+        let release = |index: &mut Index, item: &ActivityWorkItem| {
+            let _ = index.abandon_activity(item.lock.token);
+        };
+        let attempt = |item: &mut ActivityWorkItem, count| item.attempt = count;
+        let wake = &self.shared.activities;
+        self.count_fetched(items, Attempts::Activities(ids), attempt, release, wake).await
     }
 
     /// Counts an attempt of each instance just locked for a turn and sets its
-    /// [`attempt`](OrchestrationWorkItem::attempt). When the write fails the locks are
-    /// released, so the instances are fetched again.
+    /// [`attempt`](OrchestrationWorkItem::attempt); see [`Self::count_fetched`].
     async fn count_instance_attempts(
         &self,
-        mut items: Vec<OrchestrationWorkItem>,
+        items: Vec<OrchestrationWorkItem>,
     ) -> Result<Vec<OrchestrationWorkItem>> {
         let ids = items.iter().map(|item| item.instance.instance_id.clone()).collect();
-        match self.count_attempts(Attempts::Instances(ids), 1).await {
+        let release = |index: &mut Index, item: &OrchestrationWorkItem| {
+            let _ = index.abandon_instance(item.lock.token);
+        };
+        let attempt = |item: &mut OrchestrationWorkItem, count| item.attempt = count;
+        let wake = &self.shared.orchestrations;
+        self.count_fetched(items, Attempts::Instances(ids), attempt, release, wake).await
+    }
+
+    /// Counts one more attempt of each of `items` (their rows in `of`, in order) and sets it
+    /// on them. When the write fails, `release` gives each back and `wake` tells the
+    /// fetchers, so the items are fetched again.
+    async fn count_fetched<T>(
+        &self,
+        mut items: Vec<T>,
+        of: Attempts,
+        attempt: impl Fn(&mut T, u32),
+        release: impl Fn(&mut Index, &T),
+        wake: &tokio::sync::Notify,
+    ) -> Result<Vec<T>> {
+        match self.count_attempts(of, 1).await {
             Ok(counts) => {
                 for (item, count) in items.iter_mut().zip(counts) {
-                    item.attempt = count;
+                    attempt(item, count);
                 }
                 Ok(items)
             }
             Err(error) => {
                 let mut index = lock(&self.shared.index);
                 for item in &items {
-                    let _ = index.abandon_instance(item.lock.token);
+                    release(&mut index, item);
                 }
                 drop(index);
-                self.shared.orchestrations.notify_waiters();
+                wake.notify_waiters();
                 Err(error)
             }
         }
