@@ -48,8 +48,9 @@ impl TraceContext {
         TraceContext { span_id: new_span_id(), ..self.clone() }
     }
 
-    /// A new span below the one a W3C `traceparent` header names
-    /// (`00-<trace id>-<span id>-<flags>`); `None` when the header is not one (W3C: ignore it).
+    /// The span a W3C `traceparent` header names (`00-<trace id>-<span id>-<flags>`), as a
+    /// remote parent: what it starts takes a [`child`](Self::child) of it. `None` when the
+    /// header is not one (W3C: ignore it).
     pub fn from_traceparent(traceparent: &str, trace_state: Option<&str>) -> Option<TraceContext> {
         let mut parts = traceparent.trim().split('-');
         let (version, trace_id, span_id, flags) =
@@ -68,8 +69,8 @@ impl TraceContext {
             && (version != "00" || parts.next().is_none());
         valid.then(|| TraceContext {
             trace_id: trace_id.to_owned(),
-            span_id: new_span_id(),
-            parent_span_id: Some(span_id.to_owned()),
+            span_id: span_id.to_owned(),
+            parent_span_id: None,
             trace_state: trace_state.map(str::to_owned).filter(|s| !s.is_empty()),
         })
     }
@@ -96,12 +97,9 @@ mod tests {
         let context = TraceContext::from_traceparent(header, Some("congo=t61rcWkgMzE"));
         let Some(context) = context else { panic!("a valid traceparent") };
         assert_eq!(context.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
-        assert_eq!(context.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
-        assert_ne!(context.span_id, "00f067aa0ba902b7");
-        assert_eq!(
-            context.traceparent(),
-            format!("00-{}-{}-01", context.trace_id, context.span_id)
-        );
+        assert_eq!(context.span_id, "00f067aa0ba902b7");
+        assert_eq!(context.trace_state.as_deref(), Some("congo=t61rcWkgMzE"));
+        assert_eq!(context.traceparent(), header);
         for bad in [
             "",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",

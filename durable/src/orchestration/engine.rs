@@ -192,7 +192,7 @@ impl OrchestrationRun {
             suspended: false,
             held: Vec::new(),
             recorded: 0,
-            spans: Spans::default(),
+            spans: Spans::new(instance_id),
         }
     }
 
@@ -266,8 +266,7 @@ impl OrchestrationRun {
         } else {
             for action in pending {
                 let recorded = action.record(now);
-                let instance_id = self.instance_id();
-                self.spans.apply(&instance_id, &recorded, true);
+                self.spans.apply(&recorded, true);
                 new_events.push(recorded);
                 match action {
                     Action::CallActivity { event_id, name, input } => {
@@ -384,8 +383,8 @@ impl OrchestrationRun {
             self.held.push(event.clone());
             return;
         }
-        let (instance_id, replaying) = self.state.with(|s| (s.instance_id.clone(), s.is_replaying));
-        self.spans.apply(&instance_id, event, !replaying);
+        let replaying = self.state.with(|s| s.is_replaying);
+        self.spans.apply(event, !replaying);
         match &event.kind {
             EventKind::ExecutionStarted {
                 execution_id, input, version, parent_instance, ..

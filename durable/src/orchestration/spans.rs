@@ -16,7 +16,6 @@ struct Open {
 }
 
 /// An execution's spans: its trace context, and the calls under way.
-#[derive(Default)]
 pub(super) struct Spans {
     trace: Option<TraceContext>,
     started_at: Option<DateTime<Utc>>,
@@ -26,6 +25,17 @@ pub(super) struct Spans {
 }
 
 impl Spans {
+    /// The spans of an execution of `instance_id`, which has seen no event yet.
+    pub(super) fn new(instance_id: &str) -> Spans {
+        Spans {
+            trace: None,
+            started_at: None,
+            instance_id: instance_id.to_owned(),
+            open: HashMap::new(),
+            finished: Vec::new(),
+        }
+    }
+
     /// The execution's trace context (from its `ExecutionStarted`).
     pub(super) fn trace(&self) -> Option<&TraceContext> {
         self.trace.as_ref()
@@ -33,12 +43,11 @@ impl Spans {
 
     /// Notes what an event tells about the execution's spans; a `live` event (applied by a
     /// turn, not replayed) that ends a call, a timer or a wait ends its span.
-    pub(super) fn apply(&mut self, instance_id: &str, event: &HistoryEvent, live: bool) {
+    pub(super) fn apply(&mut self, event: &HistoryEvent, live: bool) {
         let (kind, name) = match &event.kind {
             EventKind::ExecutionStarted { trace_context, .. } => {
                 self.trace = trace_context.clone();
                 self.started_at = Some(event.timestamp);
-                self.instance_id = instance_id.to_owned();
                 return;
             }
             EventKind::TaskScheduled { name, .. } => (SpanKind::Activity, name.clone()),

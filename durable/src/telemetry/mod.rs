@@ -21,19 +21,19 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::history::TraceContext;
 
 tokio::task_local! {
-    /// The trace context of the request being served (from its `traceparent`).
+    /// The span of the request being served (from its `traceparent`).
     static INCOMING: Option<TraceContext>;
 }
 
-/// Runs `future` with the trace context of the request it serves: what it starts descends
-/// from it.
-pub(crate) async fn serving<F: Future>(context: Option<TraceContext>, future: F) -> F::Output {
-    INCOMING.scope(context, future).await
+/// Runs `future` for the request whose span is `request`: what it starts descends from it.
+pub(crate) async fn serving<F: Future>(request: Option<TraceContext>, future: F) -> F::Output {
+    INCOMING.scope(request, future).await
 }
 
-/// A new span below the request being served, if it came with a trace context.
+/// A new span below the request being served, if it came with a trace context; each call
+/// gives another, so two instances one request starts are two spans.
 pub(crate) fn incoming() -> Option<TraceContext> {
-    INCOMING.try_with(Clone::clone).ok().flatten()
+    INCOMING.try_with(|request| request.as_ref().map(TraceContext::child)).ok().flatten()
 }
 
 /// What a span is.
@@ -98,5 +98,24 @@ pub(crate) fn emit(spans: &[SpanRecord]) {
         drop(emitted);
         #[cfg(feature = "otel")]
         otel::export(span);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn each_start_in_a_request_is_its_own_span_below_it() {
+        assert!(incoming().is_none(), "no request, no parent");
+        let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let request = TraceContext::from_traceparent(header, None);
+        let (first, second) = serving(request, async { (incoming(), incoming()) }).await;
+        let (Some(first), Some(second)) = (first, second) else { panic!("two contexts") };
+        for span in [&first, &second] {
+            assert_eq!(span.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+            assert_eq!(span.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
+        }
+        assert_ne!(first.span_id, second.span_id);
     }
 }
